@@ -1,0 +1,56 @@
+/**
+ * Interpreter dispatch: one handler per table row, gathered from the family files and the VMM,
+ * indexed by row id. Building the array checks that every row has exactly one handler, so a row
+ * added to the table without semantics fails at start-up (and in test/unit/dispatch.test.ts).
+ */
+import { TABLE } from '../../translator/isa/table.ts';
+import { ALU_HANDLERS } from './alu.ts';
+import { BIT_HANDLERS } from './bit.ts';
+import { CONTROL_HANDLERS } from './control.ts';
+import { MOVE_HANDLERS } from './move.ts';
+import { MULDIV_HANDLERS } from './muldiv.ts';
+import { SHIFT_HANDLERS } from './shift.ts';
+import { STACK_HANDLERS } from './stack.ts';
+import { STRING_HANDLERS } from './string.ts';
+import { X87_HANDLERS } from '../x87/handlers.ts';
+import { SYSTEM_HANDLERS } from '../vmm/handlers.ts';
+import type { Handler, HandlerMap } from './types.ts';
+
+const FAMILIES: readonly (readonly [string, HandlerMap])[] = [
+  ['alu', ALU_HANDLERS], ['muldiv', MULDIV_HANDLERS], ['shift', SHIFT_HANDLERS], ['bit', BIT_HANDLERS],
+  ['move', MOVE_HANDLERS], ['stack', STACK_HANDLERS], ['control', CONTROL_HANDLERS],
+  ['string', STRING_HANDLERS], ['x87', X87_HANDLERS], ['system', SYSTEM_HANDLERS],
+];
+
+/** Rows without a handler, and handler names that match no row (both should be empty). */
+export function dispatchProblems(): { missing: string[]; unknown: string[]; duplicate: string[] } {
+  const names = new Set(TABLE.map((r) => r.name));
+  const seen = new Map<string, string>();
+  const duplicate: string[] = [];
+  const unknown: string[] = [];
+  for (const [fam, map] of FAMILIES) {
+    for (const name of Object.keys(map)) {
+      if (seen.has(name)) duplicate.push(`${name} (${seen.get(name)} and ${fam})`);
+      seen.set(name, fam);
+      if (!names.has(name)) unknown.push(`${name} (${fam})`);
+    }
+  }
+  const missing = TABLE.filter((r) => !seen.has(r.name)).map((r) => r.name);
+  return { missing, unknown, duplicate };
+}
+
+function build(): Handler[] {
+  const all: Record<string, Handler> = {};
+  for (const [, map] of FAMILIES) Object.assign(all, map);
+  return TABLE.map((r) => {
+    const h = all[r.name];
+    if (h) return h;
+    // A row with no semantics yet: surface it loudly rather than mis-executing.
+    return () => {
+      throw new Error(`interpreter: no handler for table row '${r.name}'`);
+    };
+  });
+}
+
+/** HANDLERS[row.id] executes that row. */
+export const HANDLERS: readonly Handler[] = build();

@@ -1,0 +1,63 @@
+/**
+ * The interpreter tier: executes decoded blocks from the code cache, or single uncached
+ * instructions (those crossing a page or running from non-RAM).
+ *
+ * EIP protocol: while a handler runs, state EIP is the instruction's own address (so a fault
+ * reports it) and `cpu.next` the address after it; the handler overwrites `cpu.next` to jump;
+ * afterwards EIP = cpu.next. A block stops early when control left the straight line, the mode
+ * changed, or a write invalidated cached code (self-modifying code is seen at the next
+ * instruction, as on hardware).
+ */
+import { EIP, MODE, SEG_CS } from '../../translator/abi.ts';
+import { decode } from '../../translator/decoder/decode.ts';
+import type { Block } from '../code-cache.ts';
+import { CLASS_OF_ROW } from '../code-cache.ts';
+import type { Cpu } from '../cpu.ts';
+import { fault } from '../fault.ts';
+import { HANDLERS } from './dispatch.ts';
+
+const I_EIP = EIP >> 2;
+const I_MODE = MODE >> 2;
+
+/**
+ * Executes up to `max` instructions of `b`; returns how many completed. Each completed
+ * instruction increments cpu.icount and its class slot in `classCounts` (CLASS_IDS).
+ */
+export function execBlock(cpu: Cpu, b: Block, max: number, classCounts: Float64Array): number {
+  const insns = b.insns;
+  const s = cpu.s;
+  const epoch = cpu.codeEpoch;
+  const mode = s[I_MODE];
+  const wrap = mode & 1 ? -1 : 0xffff; // MODE_CS32
+  const n = insns.length < max ? insns.length : max;
+  let k = 0;
+  while (k < n) {
+    const i = insns[k];
+    const next = (i.eip + i.len) & wrap;
+    cpu.next = next;
+    HANDLERS[i.row](cpu, i);
+    s[I_EIP] = cpu.next;
+    classCounts[CLASS_OF_ROW[i.row]]++;
+    cpu.icount++;
+    k++;
+    if (cpu.next !== next || cpu.codeEpoch !== epoch || s[I_MODE] !== mode || cpu.halted) break;
+  }
+  return k;
+}
+
+/** Decodes and executes one instruction at CS:EIP without caching it. */
+export function stepUncached(cpu: Cpu, classCounts: Float64Array): void {
+  const code32 = cpu.code32;
+  const csBase = cpu.segBase(SEG_CS);
+  const csLimit = cpu.segLimit(SEG_CS);
+  const fetch = (e: number): number => {
+    if ((e >>> 0) > csLimit) fault(13, 0);
+    return cpu.read8((csBase + e) | 0);
+  };
+  const i = decode(fetch, cpu.eip, code32);
+  cpu.next = code32 ? i.eip + i.len : (i.eip + i.len) & 0xffff;
+  HANDLERS[i.row](cpu, i);
+  cpu.s[I_EIP] = cpu.next;
+  classCounts[CLASS_OF_ROW[i.row]]++;
+  cpu.icount++;
+}

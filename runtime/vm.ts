@@ -1,0 +1,254 @@
+/**
+ * One virtual machine: shared memory, CPU, code cache and the run loop that ties the execution
+ * tiers to exception and interrupt delivery. All VM state hangs off a Vm instance, so several
+ * VMs can live in one process.
+ *
+ * The run loop works in slices: `run(budget)` executes up to `budget` guest instructions and
+ * returns why it stopped. Between blocks it delivers pending external interrupts (when IF
+ * allows and no interrupt shadow is active), single-steps under EFLAGS.TF, and idles on HLT.
+ */
+import {
+  CR, EFLAGS, EIP, EX_DB, EXIT_REQUEST, F_FIXED1, FPU_CW, FPU_TAG, F_IF, F_TF, INHIBIT_IRQ, LF_OP, MODE, RAM_OFFSET,
+  SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE, TLB_VALID,
+} from '../translator/abi.ts';
+import { Block, CLASS_NAMES, CodeCache } from './code-cache.ts';
+import { ACC_EXEC, Cpu, EMPTY_BUS } from './cpu.ts';
+import type { IoBus } from './cpu.ts';
+import { GuestFault, MachineHalt } from './fault.ts';
+import { execBlock, stepUncached } from './interp/exec.ts';
+import { SharedMemory } from './memory.ts';
+import { deliverException, deliverInterrupt } from './vmm/interrupts.ts';
+import { translateLinear } from './vmm/paging.ts';
+
+/** A source of external interrupts (the PIC, or a test double). */
+export interface InterruptSource {
+  /** True if an interrupt is waiting to be acknowledged. */
+  hasInterrupt(): boolean;
+  /** Acknowledges the highest-priority pending interrupt and returns its vector. */
+  acknowledge(): number;
+}
+
+export type Engine = 'interp' | 'dbt';
+
+export interface VmOptions {
+  /** Guest RAM in bytes (multiple of 4 KiB, at least 1 MiB). */
+  memorySize: number;
+  /** Execution engine; default 'interp' until the translator tier is enabled. */
+  engine?: Engine;
+  /** Translate every block on first execution (tests). Only meaningful with engine 'dbt'. */
+  forceTranslate?: boolean;
+  io?: IoBus;
+}
+
+/** Why `run` returned. */
+export type StopReason = 'budget' | 'halted' | 'stopped' | 'triple-fault' | 'shutdown' | 'exit' | 'fault';
+
+export interface RunResult {
+  reason: StopReason;
+  /** Instructions executed in this call. */
+  executed: number;
+  /** For 'fault' (only with stopOnFault): the fault that ended the run. */
+  fault?: GuestFault;
+  /** For 'triple-fault' / 'shutdown' / 'exit': a human-readable detail. */
+  detail?: string;
+}
+
+const I_EIP = EIP >> 2;
+const I_EFLAGS = EFLAGS >> 2;
+const I_MODE = MODE >> 2;
+const I_EXIT = EXIT_REQUEST >> 2;
+const I_INHIBIT = INHIBIT_IRQ >> 2;
+
+export class Vm {
+  readonly mem: SharedMemory;
+  readonly cpu: Cpu;
+  readonly cache: CodeCache;
+  readonly engine: Engine;
+  readonly forceTranslate: boolean;
+  irq: InterruptSource | null = null;
+  /** Return 'fault' from run() instead of delivering guest exceptions (oracle tests). */
+  stopOnFault = false;
+  /** Guest instructions executed per class (CLASS_NAMES order). */
+  readonly classCounts = new Float64Array(CLASS_NAMES.length);
+  /** VMM exits by reason. */
+  readonly exits: Record<string, number> = {};
+  private stopRequested = false;
+
+  constructor(opts: VmOptions) {
+    this.mem = new SharedMemory(opts.memorySize);
+    this.cpu = new Cpu(this.mem, translateLinear);
+    this.cpu.io = opts.io ?? EMPTY_BUS;
+    this.cache = new CodeCache(this.cpu);
+    this.cpu.onCodeWrite = (phys) => this.cache.invalidatePage(phys);
+    this.engine = opts.engine ?? 'interp';
+    this.forceTranslate = opts.forceTranslate ?? false;
+    this.resetReal();
+  }
+
+  /** Power-on state (SDM vol. 3, 9.1.1): real mode, CS:IP = F000:FFF0 with CS base FFFF0000. */
+  resetReal(): void {
+    const s = this.cpu.s;
+    s.fill(0, 0, 0x1000 >> 2);
+    s[I_EFLAGS] = F_FIXED1;
+    s[LF_OP >> 2] = 0;
+    s[CR >> 2] = 0x60000010; // CR0: CD, NW, ET
+    const data = SEGF_USABLE | SEGF_P | SEGF_S | 0x03; // read/write, accessed
+    for (let seg = 0; seg < 6; seg++) this.cpu.setSegment(seg, 0, 0, 0xffff, data);
+    this.cpu.setSegment(SEG_CS, 0xf000, 0xffff0000 | 0, 0xffff, SEGF_USABLE | SEGF_P | SEGF_S | 0x0b);
+    s[I_EIP] = 0xfff0;
+    s[FPU_CW >> 2] = 0x37f; // as after FNINIT
+    s[FPU_TAG >> 2] = 0xffff;
+    this.cpu.halted = false;
+    this.cpu.flushTlb(false);
+    this.cache.clear();
+    this.cpu.refreshMode();
+  }
+
+  /**
+   * A convenient start state for tests and multiboot: protected mode, paging off, CPL 0, flat
+   * 4 GiB 32-bit code and data segments (selectors 0x08 code, 0x10 data), IF clear.
+   */
+  resetFlat32(eip: number, esp: number): void {
+    this.resetReal();
+    const s = this.cpu.s;
+    s[CR >> 2] = 0x00000011; // PE, ET
+    const code = SEGF_USABLE | SEGF_P | SEGF_S | 0x0b | SEGF_DB | SEGF_G;
+    const data = SEGF_USABLE | SEGF_P | SEGF_S | 0x03 | SEGF_DB | SEGF_G;
+    for (let seg = 0; seg < 6; seg++) this.cpu.setSegment(seg, 0x10, 0, 0xffffffff | 0, data);
+    this.cpu.setSegment(SEG_CS, 0x08, 0, 0xffffffff | 0, code);
+    s[I_EIP] = eip;
+    s[4] = esp;
+    this.cpu.refreshMode();
+  }
+
+  /** Asks a running `run` to return at the next block boundary (callable from device code). */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.cpu.s[I_EXIT] = 1;
+  }
+
+  /** Signals that an interrupt source may have something pending. */
+  notifyInterrupt(): void {
+    this.cpu.s[I_EXIT] = 1;
+  }
+
+  countExit(reason: string): void {
+    this.exits[reason] = (this.exits[reason] ?? 0) + 1;
+  }
+
+  /** Executes up to `budget` instructions. */
+  run(budget: number): RunResult {
+    const cpu = this.cpu;
+    const s = cpu.s;
+    const start = cpu.icount;
+    let executed = 0;
+    while ((executed = cpu.icount - start) < budget) {
+      if (s[I_EXIT] !== 0) {
+        s[I_EXIT] = 0;
+        if (this.stopRequested) {
+          this.stopRequested = false;
+          return { reason: 'stopped', executed };
+        }
+        if (this.irq?.hasInterrupt()) {
+          if (s[I_EFLAGS] & F_IF && s[I_INHIBIT] === 0) {
+            cpu.halted = false;
+            try {
+              deliverInterrupt(cpu, this.irq.acknowledge());
+            } catch (e) {
+              const r = this.handleThrow(e, executed);
+              if (r) return r;
+            }
+          } else {
+            s[I_EXIT] = 1; // still pending: look again at the next boundary
+          }
+        }
+      }
+      if (cpu.halted) return { reason: 'halted', executed };
+      try {
+        const single = s[I_INHIBIT] !== 0 || (s[I_EFLAGS] & F_TF) !== 0;
+        const tf = (s[I_EFLAGS] & F_TF) !== 0;
+        const b = this.fetchBlock();
+        if (b) execBlock(cpu, b, single ? 1 : budget - executed, this.classCounts);
+        else stepUncached(cpu, this.classCounts);
+        if (single) {
+          s[I_INHIBIT] = 0;
+          s[I_EXIT] = 1;
+          if (tf) {
+            // Single-step trap after the instruction (DR6.BS is set by the VMM's #DB path).
+            deliverException(cpu, new GuestFault(EX_DB));
+          }
+        }
+      } catch (e) {
+        const r = this.handleThrow(e, cpu.icount - start);
+        if (r) return r;
+      }
+    }
+    return { reason: 'budget', executed: cpu.icount - start };
+  }
+
+  private handleThrow(e: unknown, executed: number): RunResult | null {
+    const cpu = this.cpu;
+    if (e instanceof GuestFault) {
+      if (this.stopOnFault) return { reason: 'fault', executed, fault: e };
+      this.countExit(`exception ${e.vector}`);
+      try {
+        deliverException(cpu, e);
+        return null;
+      } catch (e2) {
+        if (e2 instanceof MachineHalt) return { reason: e2.reason, executed, detail: e2.detail };
+        throw e2;
+      }
+    }
+    if (e instanceof MachineHalt) return { reason: e.reason, executed, detail: e.detail };
+    throw e;
+  }
+
+  /** The block at CS:EIP in the current mode, decoding it on a miss; null = run uncached. */
+  private fetchBlock(): Block | null {
+    const cpu = this.cpu;
+    const s = cpu.s;
+    const eip = s[I_EIP];
+    const csLimit = cpu.segLimit(SEG_CS);
+    if (eip >>> 0 > csLimit) throw new GuestFault(13, 0);
+    const lin = (cpu.segBase(SEG_CS) + eip) | 0;
+    const e = cpu.tlb[lin >>> 12];
+    let host: number;
+    if ((e & cpu.readMask) === TLB_VALID) host = ((e & ~0xfff) ^ lin) >>> 0;
+    else {
+      host = cpu.translate(cpu, lin, ACC_EXEC);
+      if (host < 0) return null;
+    }
+    const phys = host - RAM_OFFSET;
+    const mode = s[I_MODE];
+    const b = this.cache.lookup(phys, mode);
+    if (b && b.eip === eip) {
+      this.cache.hits++;
+      b.execCount++;
+      return b;
+    }
+    this.cache.misses++;
+    return this.cache.scan(phys, eip, mode, cpu.code32, csLimit);
+  }
+
+  /** Copies bytes into guest physical memory. */
+  writePhys(addr: number, bytes: ArrayLike<number>): void {
+    if (addr < 0 || addr + bytes.length > this.mem.ramSize) {
+      throw new RangeError(`physical range 0x${addr.toString(16)}+${bytes.length} is outside guest RAM`);
+    }
+    this.mem.u8.set(bytes, RAM_OFFSET + addr);
+    for (let p = addr >>> 12; p <= (addr + bytes.length - 1) >>> 12; p++) this.cache.invalidatePage(p << 12);
+  }
+
+  /** Reads bytes from guest physical memory. */
+  readPhys(addr: number, length: number): Uint8Array {
+    if (addr < 0 || addr + length > this.mem.ramSize) {
+      throw new RangeError(`physical range 0x${addr.toString(16)}+${length} is outside guest RAM`);
+    }
+    return this.mem.u8.slice(RAM_OFFSET + addr, RAM_OFFSET + addr + length);
+  }
+
+  /** Instructions per class, by name. */
+  classStats(): Record<string, number> {
+    return Object.fromEntries(CLASS_NAMES.map((n, k) => [n, this.classCounts[k]]));
+  }
+}

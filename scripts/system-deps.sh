@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suites need (nasm, a 32-bit gcc, qemu-system-i386),
+# if any is missing. Runs as `npm test`'s pretest step; needs root (or passwordless sudo) only
+# when something is actually missing.
+set -euo pipefail
+
+need=()
+command -v nasm >/dev/null 2>&1 || need+=(nasm)
+if ! echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /tmp/.wasmvisor-m32-probe >/dev/null 2>&1; then
+  need+=(gcc-multilib)
+fi
+rm -f /tmp/.wasmvisor-m32-probe
+command -v qemu-system-i386 >/dev/null 2>&1 || need+=(qemu-system-x86)
+
+[ ${#need[@]} -eq 0 ] && exit 0
+
+echo "system-deps: installing ${need[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "system-deps: need root to install: ${need[*]}" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" build-essential >/dev/null

@@ -1,0 +1,225 @@
+/**
+ * The ABI between translated code, the interpreter and the VMM: where every piece of virtual-CPU
+ * state lives in the one shared `WebAssembly.Memory`, the layout of the soft TLB, the cache-key
+ * mode bits, block exit codes and the fixed helper table.
+ *
+ * Memory map (byte offsets into the shared memory):
+ *
+ *   0x0000_0000  CPU state block (STATE_SIZE bytes, fields below)
+ *   0x0010_0000  soft TLB: one Int32 per 4 KiB virtual page (2^20 entries, 4 MiB)
+ *   0x0080_0000  guest physical RAM (RAM_OFFSET + physical address)
+ *
+ * Invariants:
+ * - Every field is naturally aligned, so the runtime reads it through typed-array views
+ *   (`i32[OFF >> 2]`, `f64[OFF >> 3]`) and translated code with aligned loads.
+ * - Offsets never move at run time; translated modules bake them in as constants.
+ */
+
+// ---------------------------------------------------------------- general state (i32 fields)
+/** EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI at 0x00..0x1C (index = register number). */
+export const REGS = 0x000;
+export const EIP = 0x020;
+/** EFLAGS. While LF_OP !== LF_NONE its arithmetic bits (CF PF AF ZF SF OF) are stale. */
+export const EFLAGS = 0x024;
+/** Lazy-flags record: the last flag-setting operation and its inputs/result (see lazy-flags.ts). */
+export const LF_OP = 0x028;
+export const LF_RES = 0x02c;
+export const LF_A = 0x030;
+export const LF_B = 0x034;
+/** Carry-in for ADC/SBB, or the preserved CF for INC/DEC. */
+export const LF_C = 0x038;
+export const CPL = 0x03c;
+
+/** Segment registers, in encoding order ES CS SS DS FS GS; one i32 per segment in each array. */
+export const SEG_SEL = 0x040;
+export const SEG_BASE = 0x058;
+export const SEG_LIMIT = 0x070;
+/**
+ * Descriptor attributes as in the descriptor's high dword bits 8..23 shifted down by 8:
+ * bits 0..7 = access byte (type, S, DPL, P), bits 12..15 = AVL, L, D/B, G. Bit 16 (SEGF_USABLE)
+ * is ours: clear for a null selector loaded in protected mode.
+ */
+export const SEG_FLAGS = 0x088;
+
+/** CR0..CR7 (only 0, 2, 3, 4 are meaningful). */
+export const CR = 0x0a0;
+/** DR0..DR7. */
+export const DR = 0x0c0;
+export const GDTR_BASE = 0x0e0;
+export const GDTR_LIMIT = 0x0e4;
+export const IDTR_BASE = 0x0e8;
+export const IDTR_LIMIT = 0x0ec;
+export const LDTR_SEL = 0x0f0;
+export const LDTR_BASE = 0x0f4;
+export const LDTR_LIMIT = 0x0f8;
+export const LDTR_FLAGS = 0x0fc;
+export const TR_SEL = 0x100;
+export const TR_BASE = 0x104;
+export const TR_LIMIT = 0x108;
+export const TR_FLAGS = 0x10c;
+
+/** Soft-TLB masks for the current CPL: an entry is usable iff (entry & mask) === TLB_VALID. */
+export const TLB_READ_MASK = 0x110;
+export const TLB_WRITE_MASK = 0x114;
+/** Current MODE_* bits (the translation-cache key), kept in sync by the runtime. */
+export const MODE = 0x118;
+/** Nonzero when something (an interrupt request, a stop request) wants the run loop back. */
+export const EXIT_REQUEST = 0x11c;
+/** Instructions left in the current time slice; translated code decrements it per block. */
+export const BUDGET = 0x120;
+/** 1 while in an interrupt shadow (the instruction after STI or MOV SS / POP SS). */
+export const INHIBIT_IRQ = 0x124;
+/** Scratch words for helpers that return more than one i32. */
+export const SCRATCH = 0x128; // 4 x i32
+
+/** Model-specific registers that a Linux guest uses. */
+export const MSR_SYSENTER_CS = 0x140;
+export const MSR_SYSENTER_ESP = 0x144;
+export const MSR_SYSENTER_EIP = 0x148;
+/** Time-stamp counter offset as f64 (guest TSC = host-derived count + offset). */
+export const TSC_OFFSET = 0x150; // f64
+
+// ---------------------------------------------------------------- x87 FPU
+/** Eight physical data registers as binary64 (R0..R7, not ST(i)); ST(i) = R[(TOP + i) & 7]. */
+export const FPU_ST = 0x180; // 8 x f64
+export const FPU_CW = 0x1c0;
+/** Status word with the TOP field (bits 11..13) held separately in FPU_TOP. */
+export const FPU_SW = 0x1c4;
+export const FPU_TOP = 0x1c8;
+/** Full 16-bit tag word: 2 bits per physical register, 00 valid, 01 zero, 10 special, 11 empty. */
+export const FPU_TAG = 0x1cc;
+export const FPU_FIP = 0x1d0;
+export const FPU_FCS = 0x1d4;
+export const FPU_FDP = 0x1d8;
+export const FPU_FDS = 0x1dc;
+export const FPU_FOP = 0x1e0;
+
+export const STATE_SIZE = 0x1000;
+
+// ---------------------------------------------------------------- soft TLB
+export const TLB_OFFSET = 0x0010_0000;
+export const TLB_ENTRIES = 1 << 20;
+/**
+ * An entry is `(hostPageAddress ^ virtualPageAddress) | flags`; for a usable entry the host
+ * address of virtual address `va` is `(entry & ~0xfff) ^ va`. Zero means "not cached".
+ */
+export const TLB_VALID = 0x001;
+/** User-mode writes must take the slow path (page read-only for CPL 3, or D bit still clear). */
+export const TLB_RO_USER = 0x002;
+/** Supervisor writes must take the slow path (read-only with CR0.WP=1, or D bit still clear). */
+export const TLB_RO_SUP = 0x004;
+/** Page is not accessible at CPL 3. */
+export const TLB_NO_USER = 0x008;
+/** Physical page holds translated or cached code: writes go through the slow path. */
+export const TLB_CODE = 0x010;
+/** Not RAM (device memory or unbacked): every access takes the slow path. */
+export const TLB_MMIO = 0x020;
+/** A global page (CR4.PGE and PTE.G): the entry survives CR3 reloads. Never tested by fast paths. */
+export const TLB_GLOBAL = 0x040;
+
+// ---------------------------------------------------------------- guest RAM
+export const RAM_OFFSET = 0x0080_0000;
+
+// ---------------------------------------------------------------- mode bits (cache key)
+/** CS.D: 32-bit default operand and address size. */
+export const MODE_CS32 = 1 << 0;
+/** SS.B: 32-bit stack pointer. */
+export const MODE_SS32 = 1 << 1;
+/** CR0.PE */
+export const MODE_PE = 1 << 2;
+/** CR0.PG */
+export const MODE_PG = 1 << 3;
+/** EFLAGS.VM (virtual-8086 mode). */
+export const MODE_VM86 = 1 << 4;
+/** CS, DS, ES, SS all have base 0 and a 4 GiB expand-up limit: segment arithmetic can be elided. */
+export const MODE_FLAT = 1 << 5;
+/** CPL in bits 6..7. */
+export const MODE_CPL_SHIFT = 6;
+export const MODE_CPL_MASK = 3 << MODE_CPL_SHIFT;
+
+// ---------------------------------------------------------------- segment attribute bits
+export const SEGF_ACCESSED = 0x01;
+export const SEGF_TYPE_MASK = 0x0f;
+export const SEGF_S = 0x10;
+export const SEGF_DPL_SHIFT = 5;
+export const SEGF_P = 0x80;
+export const SEGF_AVL = 0x1000;
+export const SEGF_DB = 0x4000;
+export const SEGF_G = 0x8000;
+export const SEGF_USABLE = 0x10000;
+
+/** Segment register numbers (ModRM encoding order). */
+export const SEG_ES = 0;
+export const SEG_CS = 1;
+export const SEG_SS = 2;
+export const SEG_DS = 3;
+export const SEG_FS = 4;
+export const SEG_GS = 5;
+
+/** General register numbers (ModRM encoding order). */
+export const R_EAX = 0;
+export const R_ECX = 1;
+export const R_EDX = 2;
+export const R_EBX = 3;
+export const R_ESP = 4;
+export const R_EBP = 5;
+export const R_ESI = 6;
+export const R_EDI = 7;
+
+// ---------------------------------------------------------------- EFLAGS bits
+export const F_CF = 0x0001;
+export const F_PF = 0x0004;
+export const F_AF = 0x0010;
+export const F_ZF = 0x0040;
+export const F_SF = 0x0080;
+export const F_TF = 0x0100;
+export const F_IF = 0x0200;
+export const F_DF = 0x0400;
+export const F_OF = 0x0800;
+export const F_IOPL = 0x3000;
+export const F_NT = 0x4000;
+export const F_RF = 0x10000;
+export const F_VM = 0x20000;
+export const F_AC = 0x40000;
+export const F_VIF = 0x80000;
+export const F_VIP = 0x100000;
+export const F_ID = 0x200000;
+/** The six status flags that the lazy-flags record can hold. */
+export const F_ARITH = F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF;
+/** Bit 1 of EFLAGS always reads as 1. */
+export const F_FIXED1 = 0x0002;
+
+// ---------------------------------------------------------------- exception vectors
+export const EX_DE = 0;
+export const EX_DB = 1;
+export const EX_NMI = 2;
+export const EX_BP = 3;
+export const EX_OF = 4;
+export const EX_BR = 5;
+export const EX_UD = 6;
+export const EX_NM = 7;
+export const EX_DF = 8;
+export const EX_TS = 10;
+export const EX_NP = 11;
+export const EX_SS = 12;
+export const EX_GP = 13;
+export const EX_PF = 14;
+export const EX_MF = 16;
+export const EX_AC = 17;
+
+// ---------------------------------------------------------------- lazy-flags operation codes
+/**
+ * LF_OP = (kind << 2) | size, size 0 = 8, 1 = 16, 2 = 32 bits. LF_A, LF_B and LF_RES hold the
+ * operands and result masked to the size; LF_C holds the carry-in (ADC/SBB), the preserved CF
+ * (INC/DEC) or the computed CF and OF (shifts: bit 0 = CF, bit 1 = OF).
+ */
+export const LF_NONE = 0;
+export const LFK_ADD = 1;
+export const LFK_ADC = 2;
+export const LFK_SUB = 3;
+export const LFK_SBB = 4;
+export const LFK_LOGIC = 5;
+export const LFK_INC = 6;
+export const LFK_DEC = 7;
+/** Shifts: CF and OF were computed at the shift and stored in LF_C; AF reads as 0. */
+export const LFK_SHIFT = 8;
