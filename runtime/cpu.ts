@@ -74,6 +74,11 @@ export class Cpu {
   translate: TranslateFn;
   /** Called after a guest write to a physical page that holds cached code. */
   onCodeWrite: (phys: number) => void = () => {};
+  /**
+   * Called once per instruction the VMM emulates (a VMM exit), with a stable reason such as
+   * 'cpuid' or 'io'; the Vm counts them for --stats.
+   */
+  onExit: (reason: string) => void = () => {};
 
   /** EIP of the instruction after the current one; jumps overwrite it. */
   next = 0;

@@ -80,6 +80,7 @@ export class Vm {
     this.cpu.io = opts.io ?? EMPTY_BUS;
     this.cache = new CodeCache(this.cpu);
     this.cpu.onCodeWrite = (phys) => this.cache.invalidatePage(phys);
+    this.cpu.onExit = (reason) => this.countExit(reason);
     this.engine = opts.engine ?? 'interp';
     this.forceTranslate = opts.forceTranslate ?? false;
     this.resetReal();
