@@ -1,0 +1,170 @@
+/**
+ * Command-line parsing for `wasmvisor`. Options are declared as data (OPTIONS) so that the parser,
+ * the help text and the tests all read one list. Both our spellings and QEMU's are accepted
+ * (`--kernel` and `-kernel`, `-m 128M`, `-append`, `-nographic`), so a QEMU command line carries over.
+ * Unknown options and malformed values are rejected with a message naming the option.
+ */
+
+export type Accel = 'dbt' | 'interp';
+
+export interface RunArgs {
+  command: 'run';
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  /** Guest RAM in bytes. */
+  memory: number;
+  accel: Accel;
+  /** Translate every block on first execution (testing aid). */
+  forceTranslate: boolean;
+  stats: boolean;
+  /** Seconds; 0 = none. */
+  timeout: number;
+  exitOn?: RegExp;
+  /** Accepted for QEMU compatibility; the console is always the terminal. */
+  nographic: boolean;
+}
+
+export type CliArgs =
+  | RunArgs
+  | { command: 'build-guest'; force: boolean }
+  | { command: 'help'; topic?: string }
+  | { command: 'version' };
+
+export class UsageError extends Error {}
+
+interface OptionSpec {
+  names: readonly string[];
+  value?: string;
+  help: string;
+}
+
+/** Options of `wasmvisor run`, in help order. */
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  { names: ['--kernel', '-kernel'], value: 'FILE', help: 'kernel image: a Linux bzImage or a multiboot v1 image' },
+  { names: ['--initrd', '-initrd'], value: 'FILE', help: 'initial ramdisk (Linux)' },
+  { names: ['--append', '-append'], value: 'CMDLINE', help: 'kernel command line' },
+  { names: ['-m', '--memory'], value: 'SIZE', help: 'guest RAM, e.g. 128M or 1G (default 128M)' },
+  { names: ['--accel', '-accel'], value: 'dbt|interp', help: 'execution engine: the binary translator (default) or the interpreter' },
+  { names: ['--force-translate'], help: 'translate every block on first execution (testing aid)' },
+  { names: ['--stats'], help: 'print execution statistics on exit' },
+  { names: ['--timeout'], value: 'SEC', help: 'stop the guest after SEC seconds (exit code 124)' },
+  { names: ['--exit-on'], value: 'REGEX', help: 'stop (exit code 0) as soon as the console output matches REGEX' },
+  { names: ['-nographic', '--nographic'], help: 'accepted for QEMU compatibility (the serial console is always the terminal)' },
+];
+
+/** Parses a memory size such as `128M`, `1G`, `65536K` or a plain byte count. */
+export function parseMemory(text: string): number {
+  const m = /^(\d+)([KMG]?)(i?B)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`invalid memory size '${text}' (expected e.g. 128M or 1G)`);
+  const unit = m[2].toUpperCase();
+  // QEMU reads a bare number as MiB.
+  const mult = unit === 'K' ? 1 << 10 : unit === 'G' ? 1 << 30 : 1 << 20;
+  const bytes = Number(m[1]) * mult;
+  if (bytes < 2 << 20) throw new UsageError(`memory size ${text} is too small (minimum 2M)`);
+  if (bytes > 1792 << 20) throw new UsageError(`memory size ${text} is too large (maximum 1792M)`);
+  return bytes;
+}
+
+function parseRun(argv: readonly string[]): RunArgs {
+  const out: RunArgs = { command: 'run', memory: 128 << 20, accel: 'dbt', forceTranslate: false, stats: false, timeout: 0, nographic: false };
+  for (let k = 0; k < argv.length; k++) {
+    let arg = argv[k];
+    let inline: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const spec = RUN_OPTIONS.find((o) => o.names.includes(arg));
+    if (!spec) throw new UsageError(`unknown option '${argv[k]}' for 'run' (see 'wasmvisor help run')`);
+    let value = '';
+    if (spec.value) {
+      if (inline !== undefined) value = inline;
+      else if (k + 1 < argv.length) value = argv[++k];
+      else throw new UsageError(`option '${arg}' needs a value (${spec.value})`);
+    } else if (inline !== undefined) {
+      throw new UsageError(`option '${arg}' takes no value`);
+    }
+    switch (spec.names[0]) {
+      case '--kernel': out.kernel = value; break;
+      case '--initrd': out.initrd = value; break;
+      case '--append': out.append = value; break;
+      case '-m': out.memory = parseMemory(value); break;
+      case '--accel': {
+        // QEMU spells it `-accel tcg`; we accept `tcg` as the translator too.
+        const v = value === 'tcg' ? 'dbt' : value;
+        if (v !== 'dbt' && v !== 'interp') throw new UsageError(`--accel must be 'dbt' or 'interp' (got '${value}')`);
+        out.accel = v;
+        break;
+      }
+      case '--force-translate': out.forceTranslate = true; break;
+      case '--stats': out.stats = true; break;
+      case '--timeout': {
+        const t = Number(value);
+        if (!Number.isFinite(t) || t <= 0) throw new UsageError(`--timeout needs a positive number of seconds (got '${value}')`);
+        out.timeout = t;
+        break;
+      }
+      case '--exit-on':
+        try {
+          out.exitOn = new RegExp(value);
+        } catch (e) {
+          throw new UsageError(`--exit-on: invalid regular expression: ${(e as Error).message}`);
+        }
+        break;
+      case '-nographic': out.nographic = true; break;
+    }
+  }
+  if (out.initrd !== undefined && out.kernel === undefined) throw new UsageError('--initrd needs --kernel');
+  if (out.append !== undefined && out.kernel === undefined) throw new UsageError('--append needs --kernel');
+  return out;
+}
+
+/** Parses the arguments after the program name. */
+export function parseArgs(argv: readonly string[]): CliArgs {
+  if (argv.length === 0) return { command: 'help' };
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'run': return parseRun(rest);
+    case 'build-guest': {
+      const force = rest.includes('--force');
+      const bad = rest.find((a) => a !== '--force');
+      if (bad) throw new UsageError(`unknown option '${bad}' for 'build-guest'`);
+      return { command: 'build-guest', force };
+    }
+    case 'help': case '--help': case '-h': return { command: 'help', topic: rest[0] };
+    case 'version': case '--version': case '-V': return { command: 'version' };
+    default:
+      // QEMU habit: `wasmvisor -kernel K ...` means `wasmvisor run -kernel K ...`.
+      if (cmd.startsWith('-')) return parseRun(argv);
+      throw new UsageError(`unknown command '${cmd}' (try 'wasmvisor help')`);
+  }
+}
+
+/** Help text, generated from OPTIONS. */
+export function helpText(topic?: string): string {
+  const opts = RUN_OPTIONS.map((o) => {
+    const left = `  ${o.names.join(', ')}${o.value ? ' ' + o.value : ''}`;
+    return left.padEnd(34) + o.help;
+  }).join('\n');
+  const run = `Usage: wasmvisor run [options]
+
+Boots a guest with its serial console on this terminal. With no --kernel, boots the default
+Debian 12 i386 guest (building it first if needed).
+
+Options:
+${opts}
+
+Console keys: Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A a sends Ctrl-A to the guest.`;
+  if (topic === 'run') return run;
+  return `wasmvisor: an IA-32 virtual machine (interpreter + binary translator to WebAssembly)
+
+Commands:
+  run [options]        boot a guest (see 'wasmvisor help run')
+  build-guest [--force] build the default Debian guest into the cache
+  help [run]           show help
+  version              show the version
+
+${run}`;
+}
