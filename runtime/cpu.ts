@@ -370,11 +370,22 @@ export class Cpu {
   flushTlb(keepGlobal: boolean): void {
     const tlb = this.tlb;
     let kept = 0;
+    // INVLPG leaves stale page numbers in tlbValid, so a page may be listed twice; the KEEP tag
+    // keeps each surviving global entry listed once.
+    const KEEP = 0x800;
     for (let i = 0; i < this.tlbValidCount; i++) {
       const vpn = this.tlbValid[i];
-      if (keepGlobal && tlb[vpn] & TLB_GLOBAL) this.tlbValid[kept++] = vpn;
-      else tlb[vpn] = 0;
+      const e = tlb[vpn];
+      if (keepGlobal && e & TLB_GLOBAL) {
+        if (!(e & KEEP)) {
+          tlb[vpn] = e | KEEP;
+          this.tlbValid[kept++] = vpn;
+        }
+      } else {
+        tlb[vpn] = 0;
+      }
     }
+    for (let i = 0; i < kept; i++) tlb[this.tlbValid[i]] &= ~KEEP;
     this.tlbValidCount = kept;
   }
 
