@@ -7,11 +7,24 @@
  * The walk installs a TLB entry whose flags let later accesses of the same kind hit the fast
  * path. A page whose dirty bit is still clear is installed read-only for everyone, so the first
  * write comes back here and sets D.
+ *
+ * Accessed and dirty bits (SDM 4.8): a PDE that points to a page table is marked accessed as
+ * soon as the walk uses it, even if the PTE then faults (as the hardware's walker does); the
+ * final entry (PTE or 4 MiB PDE) gets A, and D on a write, only when the access is allowed.
+ *
+ * Reserved bits: with neither PSE-36 nor PAT reported by CPUID, bits 21:12 of a 4 MiB PDE are
+ * reserved, and a walk through such an entry faults with RSVD (error-code bit 3) set. PTE bit 7
+ * (PAT) is also reserved by the SDM on such a CPU, but it is not checked (nor by QEMU); no guest
+ * we run sets it.
+ *
+ * Implicit supervisor accesses (descriptor tables, the TSS, the I/O bitmap) use ACC_SUPERVISOR
+ * through readSys/writeSys: at CPL 3 they are checked as supervisor accesses and never leave a
+ * TLB entry that a user access could hit.
  */
 import {
   CR, CPL, EX_PF, RAM_OFFSET, TLB_GLOBAL, TLB_NO_USER, TLB_RO_SUP, TLB_RO_USER,
 } from '../../translator/abi.ts';
-import { ACC_WRITE } from '../cpu.ts';
+import { ACC_READ, ACC_WRITE } from '../cpu.ts';
 import type { Cpu } from '../cpu.ts';
 import { GuestFault } from '../fault.ts';
 
@@ -25,6 +38,14 @@ const PTE_A = 0x020;
 const PTE_D = 0x040;
 const PDE_PS = 0x080;
 const PTE_G = 0x100;
+/** Reserved bits of a 4 MiB PDE without PSE-36 and PAT (SDM table 4-4). */
+const PDE4M_RSVD = 0x003ff000;
+
+/** Page-fault error-code bits (SDM 6.15, interrupt 14). */
+export const PF_P = 1;
+export const PF_W = 2;
+export const PF_U = 4;
+export const PF_RSVD = 8;
 
 export const CR0_PE = 0x00000001;
 export const CR0_MP = 0x00000002;
@@ -90,6 +111,7 @@ export function translateLinear(cpu: Cpu, lin: number, access: number): number {
     let perms: number;
     let global: number;
     if (pde & PDE_PS && cr4 & CR4_PSE) {
+      if (pde & PDE4M_RSVD) pageFault(cpu, lin, PF_P | PF_RSVD, write, user);
       perms = pde;
       checkAccess(cpu, lin, perms, write, user);
       const want = pde | PTE_A | (write ? PTE_D : 0);
@@ -98,12 +120,12 @@ export function translateLinear(cpu: Cpu, lin: number, access: number): number {
       global = pde & PTE_G;
       flags = pde & PTE_D ? 0 : TLB_RO_USER | TLB_RO_SUP;
     } else {
+      if (!(pde & PTE_A)) writePhys32(cpu, pdeAddr, (pde |= PTE_A));
       const pteAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
       let pte = readPhys32(cpu, pteAddr);
       if (!(pte & PTE_P)) pageFault(cpu, lin, 0, write, user);
       perms = pde & pte;
       checkAccess(cpu, lin, perms, write, user);
-      if (!(pde & PTE_A)) writePhys32(cpu, pdeAddr, (pde |= PTE_A));
       const want = pte | PTE_A | (write ? PTE_D : 0);
       if (want !== pte) writePhys32(cpu, pteAddr, (pte = want));
       phys = (pte & ~0xfff) >>> 0;
@@ -130,13 +152,59 @@ export function translateLinear(cpu: Cpu, lin: number, access: number): number {
 
 function checkAccess(cpu: Cpu, lin: number, perms: number, write: boolean, user: boolean): void {
   if (user) {
-    if (!(perms & PTE_US) || (write && !(perms & PTE_RW))) pageFault(cpu, lin, 1, write, user);
+    if (!(perms & PTE_US) || (write && !(perms & PTE_RW))) pageFault(cpu, lin, PF_P, write, user);
   } else if (write && !(perms & PTE_RW) && cpu.s[I_CR0] & CR0_WP) {
-    pageFault(cpu, lin, 1, write, user);
+    pageFault(cpu, lin, PF_P, write, user);
   }
 }
 
-function pageFault(cpu: Cpu, lin: number, present: number, write: boolean, user: boolean): never {
+/** Sets CR2 and raises #PF; `bits` holds P and RSVD, W and U come from the access. */
+function pageFault(cpu: Cpu, lin: number, bits: number, write: boolean, user: boolean): never {
   cpu.s[I_CR2] = lin;
-  throw new GuestFault(EX_PF, present | (write ? 2 : 0) | (user ? 4 : 0));
+  throw new GuestFault(EX_PF, bits | (write ? PF_W : 0) | (user ? PF_U : 0));
+}
+
+/**
+ * Reads `n` bytes at linear address `lin` as an implicit supervisor access (GDT/LDT/IDT entries,
+ * the TSS, the I/O permission bitmap): at CPL 3 it is checked as a supervisor access, so a page
+ * fault has U/S = 0. The result is unsigned for n < 4 and an int32 for n = 4.
+ */
+export function readSys(cpu: Cpu, lin: number, n: 1 | 2 | 4): number {
+  if (cpu.s[I_CPL] !== 3) return n === 1 ? cpu.read8(lin) : n === 2 ? cpu.read16(lin) : cpu.read32(lin);
+  if ((lin & 0xfff) + n > 0x1000) {
+    // Crosses a page: translate both pages first so that a fault leaves nothing half-read.
+    translateLinear(cpu, lin, ACC_READ | ACC_SUPERVISOR);
+    translateLinear(cpu, (lin + n - 1) | 0, ACC_READ | ACC_SUPERVISOR);
+    let v = 0;
+    for (let k = 0; k < n; k++) v |= readSys(cpu, (lin + k) | 0, 1) << (8 * k);
+    return n === 4 ? v | 0 : v;
+  }
+  const h = translateLinear(cpu, lin, ACC_READ | ACC_SUPERVISOR);
+  if (h < 0) return cpu.io.mmioRead(cpu.lastPhys, n);
+  return n === 1 ? cpu.u8[h] : n === 2 ? cpu.dv.getUint16(h, true) : cpu.dv.getInt32(h, true);
+}
+
+/** Writes `n` bytes at `lin` as an implicit supervisor access (descriptor A/busy bits, TSS). */
+export function writeSys(cpu: Cpu, lin: number, n: 1 | 2 | 4, v: number): void {
+  if (cpu.s[I_CPL] !== 3) {
+    if (n === 1) cpu.write8(lin, v);
+    else if (n === 2) cpu.write16(lin, v);
+    else cpu.write32(lin, v);
+    return;
+  }
+  if ((lin & 0xfff) + n > 0x1000) {
+    translateLinear(cpu, lin, ACC_WRITE | ACC_SUPERVISOR);
+    translateLinear(cpu, (lin + n - 1) | 0, ACC_WRITE | ACC_SUPERVISOR);
+    for (let k = 0; k < n; k++) writeSys(cpu, (lin + k) | 0, 1, v >>> (8 * k));
+    return;
+  }
+  const h = translateLinear(cpu, lin, ACC_WRITE | ACC_SUPERVISOR);
+  if (h < 0) {
+    cpu.io.mmioWrite(cpu.lastPhys, n, n === 4 ? v | 0 : v & (n === 1 ? 0xff : 0xffff));
+    return;
+  }
+  if (n === 1) cpu.u8[h] = v;
+  else if (n === 2) cpu.dv.setUint16(h, v, true);
+  else cpu.dv.setInt32(h, v, true);
+  if (cpu.codePages[(h - RAM_OFFSET) >>> 12]) cpu.onCodeWrite(h - RAM_OFFSET);
 }
