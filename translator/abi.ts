@@ -93,6 +93,12 @@ export const FPU_FCS = 0x1d4;
 export const FPU_FDP = 0x1d8;
 export const FPU_FDS = 0x1dc;
 export const FPU_FOP = 0x1e0;
+/**
+ * Scratch binary64 slot for an x87 memory source operand while one instruction runs, so that
+ * register and memory operands share one bit-exact code path (NaN payloads never pass through a
+ * JS number). Not architectural; meaningless between instructions.
+ */
+export const FPU_TMP = 0x1e8; // f64
 
 export const STATE_SIZE = 0x1000;
 
