@@ -208,3 +208,18 @@ export function writeSys(cpu: Cpu, lin: number, n: 1 | 2 | 4, v: number): void {
   else cpu.dv.setInt32(h, v, true);
   if (cpu.codePages[(h - RAM_OFFSET) >>> 12]) cpu.onCodeWrite(h - RAM_OFFSET);
 }
+
+/**
+ * INVLPG: drops the TLB entries of the page that contains `lin`. The soft TLB holds a 4 MiB
+ * page as 1024 separate 4 KiB entries, and the current PDE may no longer say how the page was
+ * mapped, so with CR4.PSE the whole 4 MiB-aligned region is dropped (flushing more than asked
+ * is always allowed).
+ */
+export function invalidatePage(cpu: Cpu, lin: number): void {
+  if (!(cpu.s[I_CR4] & CR4_PSE)) {
+    cpu.flushTlbPage(lin);
+    return;
+  }
+  const first = lin & 0xffc00000;
+  for (let k = 0; k < 1024; k++) cpu.flushTlbPage((first + (k << 12)) | 0);
+}
