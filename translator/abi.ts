@@ -78,6 +78,14 @@ export const MSR_SYSENTER_ESP = 0x144;
 export const MSR_SYSENTER_EIP = 0x148;
 /** Time-stamp counter offset as f64 (guest TSC = host-derived count + offset). */
 export const TSC_OFFSET = 0x150; // f64
+/**
+ * Translated-code words (see the DBT section at the end): a memory helper sets DBT_FAULT when
+ * its access faulted; a region's epilogue stores its control-class and helper-run instruction
+ * counts in DBT_NCTL and DBT_NSTUB for the runtime's statistics.
+ */
+export const DBT_FAULT = 0x160;
+export const DBT_NCTL = 0x164;
+export const DBT_NSTUB = 0x168;
 
 // ---------------------------------------------------------------- x87 FPU
 /** Eight physical data registers as binary64 (R0..R7, not ST(i)); ST(i) = R[(TOP + i) & 7]. */
@@ -229,3 +237,82 @@ export const LFK_INC = 6;
 export const LFK_DEC = 7;
 /** Shifts: CF and OF were computed at the shift and stored in LF_C; AF reads as 0. */
 export const LFK_SHIFT = 8;
+
+// ---------------------------------------------------------------- translated code (DBT)
+/**
+ * A compiled region is a Wasm function `(entry: i32) -> i32`: `entry` selects the block to start
+ * at, the result is an exit code. Guest registers and the lazy-flags record live in Wasm locals
+ * while it runs and are stored back to the state block before every exit and helper call that
+ * can observe them, so the state block is exact whenever the runtime looks.
+ */
+/** Continue at the EIP in the state block (budget spent, exit request, unknown target, ...). */
+export const EXIT_CONTINUE = 0;
+/** A helper caught a guest fault (or another throwable) and left it pending: the runtime rethrows it. */
+export const EXIT_PENDING = 1;
+/** `EXIT_EXCEPTION | vector`: raise exception `vector` (no error code) at the EIP in the state block. */
+export const EXIT_EXCEPTION = 0x100;
+
+/** Results of the `interp` helper. */
+export const STUB_NEXT = 0; // completed, control falls through to the next instruction
+export const STUB_EXIT = 1; // completed, but control transferred or the run loop must look (mode, IF, SMC)
+export const STUB_FAULT = 2; // faulted; the fault is pending and the state is as before the instruction
+
+/** Results of the write helpers. */
+export const WR_OK = 0;
+export const WR_FAULT = 1;
+/** The write hit a page holding the running region's code: finish the instruction, then exit. */
+export const WR_CODE = 2;
+
+/** What a helper may touch (QEMU-style effect flags; the emitter flushes state accordingly). */
+export type HelperEffects =
+  /** Reads and writes any state: registers and lazy flags must be in memory, reloaded after. */
+  | 'state'
+  /** Reads the lazy-flags record (it must be in memory); writes nothing. */
+  | 'reads-flags'
+  /** Touches guest memory or segment caches only; may fault (reported through DBT_FAULT or the result). */
+  | 'memory';
+
+export interface HelperSpec {
+  readonly params: readonly 'i32'[];
+  readonly result: 'i32';
+  readonly effects: HelperEffects;
+}
+
+/**
+ * The fixed helper table: every import of every compiled module. Only three signatures occur,
+ * (i32)->i32, (i32,i32)->i32 and (i32,i32,i32)->i32, because each distinct import signature costs
+ * ~100-150 us per module compile (design.md §5). The runtime implements it with `HelperImpls`,
+ * so a helper missing there is a type error.
+ */
+export const HELPERS = {
+  /** interp(k): runs instruction k of the region with the interpreter's handler; returns STUB_*. */
+  interp: { params: ['i32'], result: 'i32', effects: 'state' },
+  /** testcc(cc): condition code cc (0..15) from the lazy-flags record in memory, 0 or 1. */
+  testcc: { params: ['i32'], result: 'i32', effects: 'reads-flags' },
+  /** rd8/rd16/rd32(lin): a read after a soft-TLB miss; on a fault sets DBT_FAULT and returns 0. */
+  rd8: { params: ['i32'], result: 'i32', effects: 'memory' },
+  rd16: { params: ['i32'], result: 'i32', effects: 'memory' },
+  rd32: { params: ['i32'], result: 'i32', effects: 'memory' },
+  /** wr8/wr16/wr32(lin, v): a write after a soft-TLB miss (or to a code page); returns WR_*. */
+  wr8: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  wr16: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  wr32: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  /** chkw(lin, n): checks that n bytes at lin are writable (read-modify-write); returns WR_OK or WR_FAULT. */
+  chkw: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  /** linr/linw(seg, off, n): linear address after the segment limit and rights checks; sets DBT_FAULT. */
+  linr: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
+  linw: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
+} as const satisfies Readonly<Record<string, HelperSpec>>;
+
+export type HelperName = keyof typeof HELPERS;
+
+type JsParams<P extends readonly unknown[]> = { [K in keyof P]: number };
+
+/** The runtime's implementation of the helper table: one function per helper, same arity. */
+export type HelperImpls = {
+  readonly [K in HelperName]: (...args: JsParams<(typeof HELPERS)[K]['params']>) => number;
+};
+
+/** Import module name of the shared memory and of the helpers in every compiled module. */
+export const WASM_IMPORT_MODULE = 'vm';
+export const WASM_MEMORY_NAME = 'mem';
