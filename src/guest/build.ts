@@ -247,7 +247,6 @@ export async function buildGuest(opts: BuildGuestOptions = {}): Promise<GuestIma
   if (!kernelPkg && !updated) {
     if (uid !== 0) throw notRootError('apt package lists for i386 (linux-image-686:i386 is unknown to apt)');
     await aptUpdate(exec, progress);
-    updated = true;
     kernelPkg = await resolveKernel();
   }
   if (!kernelPkg) throw new Error('apt cannot resolve linux-image-686:i386 to a kernel package (is this a Debian 12 host with i386 package lists?)');
