@@ -303,7 +303,7 @@ export class Cpu {
     const e = this.tlb[lin >>> 12];
     if ((e & this.writeMask) === TLB_VALID && (lin & 0xfff) <= 0x1000 - n) return;
     this.translateWrite(lin);
-    if (((lin & 0xfff) + n) > 0x1000) this.translateWrite((lin + n - 1) | 0);
+    if (((lin & 0xfff) + n) > 0x1000) this.translateWrite((lin + n - 1) & ~0xfff);
   }
 
   /** Host address of the byte at `lin` for a write (through the slow path); -1 for MMIO. */
@@ -314,9 +314,10 @@ export class Cpu {
   /** Reads `n` bytes at `lin` after a TLB miss, a page crossing, or for MMIO. */
   readSlow(lin: number, n: 1 | 2 | 4): number {
     if ((lin & 0xfff) + n > 0x1000) {
-      // Crosses a page: both pages are translated before any byte is read.
+      // Crosses a page: both pages are translated before any byte is read. The second page is
+      // probed at its first byte, which is what CR2 reports if it faults (as on hardware).
       this.translate(this, lin, ACC_READ);
-      this.translate(this, (lin + n - 1) | 0, ACC_READ);
+      this.translate(this, (lin + n - 1) & ~0xfff, ACC_READ);
       let v = 0;
       for (let i = 0; i < n; i++) v |= this.read8((lin + i) | 0) << (8 * i);
       return n === 4 ? v | 0 : v;
@@ -332,7 +333,7 @@ export class Cpu {
   writeSlow(lin: number, n: 1 | 2 | 4, v: number): void {
     if ((lin & 0xfff) + n > 0x1000) {
       this.translateWrite(lin);
-      this.translateWrite((lin + n - 1) | 0);
+      this.translateWrite((lin + n - 1) & ~0xfff);
       for (let i = 0; i < n; i++) this.write8((lin + i) | 0, v >>> (8 * i));
       return;
     }
