@@ -174,7 +174,7 @@ export function readSys(cpu: Cpu, lin: number, n: 1 | 2 | 4): number {
   if ((lin & 0xfff) + n > 0x1000) {
     // Crosses a page: translate both pages first so that a fault leaves nothing half-read.
     translateLinear(cpu, lin, ACC_READ | ACC_SUPERVISOR);
-    translateLinear(cpu, (lin + n - 1) | 0, ACC_READ | ACC_SUPERVISOR);
+    translateLinear(cpu, (lin + n - 1) & ~0xfff, ACC_READ | ACC_SUPERVISOR);
     let v = 0;
     for (let k = 0; k < n; k++) v |= readSys(cpu, (lin + k) | 0, 1) << (8 * k);
     return n === 4 ? v | 0 : v;
@@ -194,7 +194,7 @@ export function writeSys(cpu: Cpu, lin: number, n: 1 | 2 | 4, v: number): void {
   }
   if ((lin & 0xfff) + n > 0x1000) {
     translateLinear(cpu, lin, ACC_WRITE | ACC_SUPERVISOR);
-    translateLinear(cpu, (lin + n - 1) | 0, ACC_WRITE | ACC_SUPERVISOR);
+    translateLinear(cpu, (lin + n - 1) & ~0xfff, ACC_WRITE | ACC_SUPERVISOR);
     for (let k = 0; k < n; k++) writeSys(cpu, (lin + k) | 0, 1, v >>> (8 * k));
     return;
   }
