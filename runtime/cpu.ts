@@ -103,6 +103,12 @@ export class Cpu {
   icount = 0;
   /** HLT executed: no instructions run until an interrupt arrives. */
   halted = false;
+  /**
+   * Exceptions and interrupts delivered since reset (vmm/interrupts.ts). The run loop compares
+   * it around a single-stepped instruction: an INT n that delivered its own event takes no
+   * TF trap afterwards.
+   */
+  events = 0;
 
   constructor(mem: SharedMemory, translate: TranslateFn) {
     this.mem = mem;
