@@ -8,7 +8,7 @@
  * allows and no interrupt shadow is active), single-steps under EFLAGS.TF, and idles on HLT.
  */
 import {
-  CR, EFLAGS, EIP, EX_DB, EXIT_REQUEST, F_FIXED1, FPU_CW, FPU_TAG, F_IF, F_TF, INHIBIT_IRQ, LF_OP, MODE, RAM_OFFSET,
+  CR, EFLAGS, EIP, EXIT_REQUEST, F_FIXED1, FPU_CW, FPU_TAG, F_IF, F_RF, F_TF, INHIBIT_IRQ, LF_OP, MODE, RAM_OFFSET,
   SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE, TLB_VALID,
 } from '../translator/abi.ts';
 import { Block, CLASS_NAMES, CodeCache } from './code-cache.ts';
@@ -17,7 +17,8 @@ import type { IoBus } from './cpu.ts';
 import { GuestFault, MachineHalt } from './fault.ts';
 import { execBlock, stepUncached } from './interp/exec.ts';
 import { SharedMemory } from './memory.ts';
-import { deliverException, deliverInterrupt } from './vmm/interrupts.ts';
+import { deliverException, deliverInterrupt, deliverSingleStep } from './vmm/interrupts.ts';
+import { INHIBIT_DEBUG } from './vmm/segments.ts';
 import { translateLinear } from './vmm/paging.ts';
 
 /** A source of external interrupts (the PIC, or a test double). */
@@ -165,19 +166,26 @@ export class Vm {
         }
       }
       if (cpu.halted) return { reason: 'halted', executed };
+      // RF only suppresses instruction breakpoints (not modelled) for one instruction; an
+      // interrupt taken just above still saw it set, as on hardware (SDM 17.3.1.1).
+      if (s[I_EFLAGS] & F_RF) s[I_EFLAGS] &= ~F_RF;
       try {
-        const single = s[I_INHIBIT] !== 0 || (s[I_EFLAGS] & F_TF) !== 0;
+        // An interrupt shadow (STI, MOV SS) or TF: run exactly one instruction, then look again.
+        const shadow = s[I_INHIBIT];
         const tf = (s[I_EFLAGS] & F_TF) !== 0;
+        const single = shadow !== 0 || tf;
+        const events = cpu.events;
         const b = this.fetchBlock();
         if (b) execBlock(cpu, b, single ? 1 : budget - executed, this.classCounts);
         else stepUncached(cpu, this.classCounts);
         if (single) {
-          s[I_INHIBIT] = 0;
+          // The shadow that covered this instruction ends; a new one it opened (STI; MOV SS) stays.
+          if (shadow !== 0 && s[I_INHIBIT] === shadow) s[I_INHIBIT] = 0;
           s[I_EXIT] = 1;
-          if (tf) {
-            // Single-step trap after the instruction (DR6.BS is set by the VMM's #DB path).
-            deliverException(cpu, new GuestFault(EX_DB));
-          }
+          // TF as it was before the instruction decides the trap (POPF setting TF traps only
+          // after the next one). No trap if the instruction delivered an event itself (INT n
+          // clears TF on entry) or opened a MOV SS shadow, which holds debug traps back too.
+          if (tf && cpu.events === events && !(s[I_INHIBIT] & INHIBIT_DEBUG)) deliverSingleStep(cpu);
         }
       } catch (e) {
         const r = this.handleThrow(e, cpu.icount - start);
