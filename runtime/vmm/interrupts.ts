@@ -89,7 +89,10 @@ function deliverEvent(cpu: Cpu, vector: number, errorCode: number, returnEip: nu
   for (let depth = 0; ; depth++) {
     try {
       deliverOnce(cpu, vector, errorCode, returnEip, kind, faultClass);
+      // A delivered event ends any interrupt shadow and any HLT state.
       cpu.s[INHIBIT_IRQ >> 2] = 0;
+      cpu.halted = false;
+      cpu.events++;
       return;
     } catch (e) {
       if (!(e instanceof GuestFault)) throw e;

@@ -41,7 +41,8 @@ export const V86_SEG_FLAGS = SEGF_USABLE | SEGF_P | SEGF_S | (3 << SEGF_DPL_SHIF
  * the STI shadow does not (SDM vol. 3, 6.8.3).
  */
 export const INHIBIT_STI = 1;
-export const INHIBIT_MOV_SS = 3;
+export const INHIBIT_DEBUG = 2;
+export const INHIBIT_MOV_SS = INHIBIT_STI | INHIBIT_DEBUG;
 
 /** Loads a segment register in real-address or virtual-8086 mode. */
 export function loadSegmentRealV86(cpu: Cpu, seg: number, sel: number): void {
