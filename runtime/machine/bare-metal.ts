@@ -1,0 +1,149 @@
+/**
+ * The bare-metal test machine: a Vm, RAM, and the debug bus (debug console on port 0xE9,
+ * isa-debug-exit on 0xF4) — no BIOS, no PIC, no timer. It runs the project's own nasm test
+ * images (test/system/) and any other raw or multiboot v1 image, the way
+ *
+ *   qemu-system-i386 -nodefaults -display none -no-reboot -m <RAM>
+ *     -device isa-debug-exit,iobase=0xf4,iosize=0x04 -debugcon file:OUT -kernel IMAGE
+ *
+ * runs a multiboot image, so the two can be compared output for output
+ * (test/system/compare-qemu.sh).
+ *
+ * A run ends when the guest writes to isa-debug-exit ('exit'), triple-faults, executes HLT with
+ * nothing that could wake it ('halted': IF = 0, or no interrupt source attached), or reaches the
+ * instruction limit ('limit'). With an interrupt source attached (see `setup`) and IF = 1, a
+ * halted CPU sleeps (without spinning) until the source has an interrupt or `haltTimeoutMs`
+ * passes.
+ */
+import type { Engine, StopReason } from '../vm.ts';
+import { Vm } from '../vm.ts';
+import { ImageError } from '../loaders/image-error.ts';
+import { findMultibootHeader, loadMultiboot } from '../loaders/multiboot.ts';
+import type { MultibootModule } from '../loaders/multiboot.ts';
+import { loadRaw } from '../loaders/raw.ts';
+import type { RawImageOptions } from '../loaders/raw.ts';
+import { DebugBus } from './debug-bus.ts';
+import { EFLAGS, F_IF } from '../../translator/abi.ts';
+
+export interface BareMetalOptions {
+  /** 'auto' (default): multiboot if a multiboot header is found, else raw. */
+  format?: 'auto' | 'multiboot' | 'raw';
+  /** Guest RAM in bytes; default 32 MiB. */
+  memorySize?: number;
+  engine?: Engine;
+  forceTranslate?: boolean;
+  /** Raw images: load address, entry and mode (default: a boot sector at 0x7C00, real mode). */
+  raw?: RawImageOptions;
+  /** Multiboot command line (convention: image name, then arguments). */
+  cmdline?: string;
+  modules?: readonly MultibootModule[];
+  /** Stop after this many guest instructions (reason 'limit'); default 2e9. */
+  maxInstructions?: number;
+  /** How long a halted CPU with IF = 1 and an interrupt source waits for an interrupt; default 10 s. */
+  haltTimeoutMs?: number;
+  /** Receives each byte written to the debug console as it is written. */
+  onOutput?: (byte: number) => void;
+  /** Called after loading, before running: attach devices (bus.attach) or an interrupt source (vm.irq). */
+  setup?: (vm: Vm, bus: DebugBus) => void;
+}
+
+export type BareMetalStop = Exclude<StopReason, 'budget' | 'fault'> | 'limit';
+
+export interface BareMetalStats {
+  /** Guest instructions executed. */
+  instructions: number;
+  /** VMM exits by reason (exceptions included, as 'exception N'). */
+  exits: Record<string, number>;
+  /** Instructions by virtualization class. */
+  classes: Record<string, number>;
+  /** Wall-clock time of the run in milliseconds. */
+  ms: number;
+}
+
+export interface BareMetalResult {
+  /**
+   * (v << 1) | 1 for a write of v to isa-debug-exit, else null. A process exit status keeps the
+   * low 8 bits, as QEMU's does.
+   */
+  exitCode: number | null;
+  /** Everything written to the debug console (bytes as Latin-1 characters). */
+  output: string;
+  reason: BareMetalStop;
+  detail?: string;
+  stats: BareMetalStats;
+}
+
+const SLICE = 1_000_000;
+
+/** Loads `image` into `vm` by format. Throws ImageError for an unusable image. */
+export function loadBareMetalImage(vm: Vm, image: Uint8Array, opts: BareMetalOptions = {}): 'multiboot' | 'raw' {
+  const format = opts.format ?? 'auto';
+  const isMultiboot = format === 'multiboot' || (format === 'auto' && findMultibootHeader(image) !== null);
+  if (isMultiboot) {
+    loadMultiboot(vm, image, { ...(opts.cmdline !== undefined ? { cmdline: opts.cmdline } : {}), ...(opts.modules ? { modules: opts.modules } : {}) });
+    return 'multiboot';
+  }
+  if (format === 'auto' && (opts.cmdline !== undefined || opts.modules?.length)) {
+    throw new ImageError('a command line or modules need a multiboot image, and this image has no multiboot header');
+  }
+  loadRaw(vm, image, opts.raw ?? {});
+  return 'raw';
+}
+
+/** Sleeps the calling thread for `ms` milliseconds without spinning. */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function latin1(bytes: readonly number[]): string {
+  let s = '';
+  for (let k = 0; k < bytes.length; k += 4096) s += String.fromCharCode(...bytes.slice(k, k + 4096));
+  return s;
+}
+
+/** Loads and runs a bare-metal image to its end. Throws ImageError for an unusable image. */
+export function runBareMetal(image: Uint8Array, opts: BareMetalOptions = {}): BareMetalResult {
+  const bus = new DebugBus();
+  if (opts.onOutput) bus.onOutput = opts.onOutput;
+  const vm = new Vm({
+    memorySize: opts.memorySize ?? 32 << 20,
+    ...(opts.engine ? { engine: opts.engine } : {}),
+    ...(opts.forceTranslate !== undefined ? { forceTranslate: opts.forceTranslate } : {}),
+    io: bus,
+  });
+  loadBareMetalImage(vm, image, opts);
+  opts.setup?.(vm, bus);
+  const limit = opts.maxInstructions ?? 2e9;
+  const haltTimeout = opts.haltTimeoutMs ?? 10_000;
+  const t0 = performance.now();
+  let reason: BareMetalStop;
+  let detail: string | undefined;
+  for (;;) {
+    const left = limit - vm.cpu.icount;
+    if (left <= 0) {
+      reason = 'limit';
+      break;
+    }
+    const r = vm.run(Math.min(SLICE, left));
+    if (r.reason === 'budget') continue;
+    if (r.reason === 'halted' && vm.irq && vm.cpu.s[EFLAGS >> 2] & F_IF) {
+      const until = performance.now() + haltTimeout;
+      while (!vm.irq.hasInterrupt() && performance.now() < until) sleep(1);
+      if (vm.irq.hasInterrupt()) {
+        vm.notifyInterrupt();
+        continue;
+      }
+    }
+    reason = r.reason === 'fault' ? 'stopped' : r.reason;
+    detail = r.detail;
+    break;
+  }
+  const result: BareMetalResult = {
+    exitCode: bus.exitCode,
+    output: latin1(bus.output),
+    reason,
+    stats: { instructions: vm.cpu.icount, exits: { ...vm.exits }, classes: vm.classStats(), ms: performance.now() - t0 },
+  };
+  if (detail !== undefined) result.detail = detail;
+  return result;
+}
