@@ -8,7 +8,7 @@
  * allows and no interrupt shadow is active), single-steps under EFLAGS.TF, and idles on HLT.
  */
 import {
-  CR, EFLAGS, EIP, EXIT_REQUEST, F_FIXED1, FPU_CW, FPU_TAG, F_IF, F_RF, F_TF, INHIBIT_IRQ, LF_OP, MODE, RAM_OFFSET,
+  CR, EFLAGS, EIP, EXIT_REQUEST, F_FIXED1, FPU_CW, FPU_TAG, F_IF, F_RF, F_TF, GDTR_LIMIT, IDTR_LIMIT, INHIBIT_IRQ, LF_OP, MODE, RAM_OFFSET,
   SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE, TLB_VALID,
 } from '../translator/abi.ts';
 import { Block, CLASS_NAMES, CodeCache } from './code-cache.ts';
@@ -94,6 +94,8 @@ export class Vm {
     s[I_EFLAGS] = F_FIXED1;
     s[LF_OP >> 2] = 0;
     s[CR >> 2] = 0x60000010; // CR0: CD, NW, ET
+    s[GDTR_LIMIT >> 2] = 0xffff; // GDTR and IDTR: base 0, limit FFFFh (SDM table 9-1)
+    s[IDTR_LIMIT >> 2] = 0xffff;
     const data = SEGF_USABLE | SEGF_P | SEGF_S | 0x03; // read/write, accessed
     for (let seg = 0; seg < 6; seg++) this.cpu.setSegment(seg, 0, 0, 0xffff, data);
     this.cpu.setSegment(SEG_CS, 0xf000, 0xffff0000 | 0, 0xffff, SEGF_USABLE | SEGF_P | SEGF_S | 0x0b);
