@@ -1,0 +1,52 @@
+/**
+ * System tests: the bare-metal nasm programs of test/system/tests, built with nasm, run on our
+ * machine under each engine, and compared with the text qemu-system-i386 produced for the same
+ * image (test/system/expected/, regenerated and re-verified by compare-qemu.sh).
+ *
+ * The 'dbt' engine runs with forceTranslate (every block compiled on first execution). Until the
+ * translator tier is wired into the run loop, its cases are skipped with a visible note: a
+ * probe runs a few instructions under forceTranslate and checks whether any block got code.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Vm } from '../../runtime/vm.ts';
+import type { Engine } from '../../runtime/vm.ts';
+import { buildImage, listTests, runOurs } from './images.ts';
+
+/** True if the 'dbt' engine compiles code (checked on a 3-instruction loop). */
+function dbtAvailable(): boolean {
+  const vm = new Vm({ memorySize: 1 << 20, engine: 'dbt', forceTranslate: true });
+  vm.resetFlat32(0x1000, 0x8000);
+  vm.writePhys(0x1000, [0x40, 0x40, 0xeb, 0xfc]); // inc eax; inc eax; jmp -4
+  vm.stopOnFault = true;
+  try {
+    vm.run(100);
+  } catch {
+    return false;
+  }
+  const b = vm.cache.lookup(0x1000, vm.cpu.mode);
+  return b !== undefined && b.compiled !== null;
+}
+
+const tests = listTests();
+const engines: { engine: Engine; available: boolean }[] = [
+  { engine: 'interp', available: true },
+  { engine: 'dbt', available: dbtAvailable() },
+];
+
+for (const { engine, available } of engines) {
+  describe(`system tests (${engine}${engine === 'dbt' ? ', forceTranslate' : ''})`, () => {
+    if (!available) {
+      it.skip(`${engine}: engine not available yet (no block was compiled under forceTranslate)`, () => {});
+      return;
+    }
+    for (const t of tests) {
+      it(t.name, () => {
+        const image = readFileSync(buildImage(t));
+        const want = readFileSync(t.expected, 'latin1');
+        const { text } = runOurs(t, image, engine, engine === 'dbt');
+        expect(text).toBe(want);
+      });
+    }
+  });
+}
