@@ -1,0 +1,118 @@
+/**
+ * PCI configuration mechanism #1 (ports 0xCF8 address, 0xCFC–0xCFF data; PCI Local Bus
+ * Specification 2.1, 3.2.2.3.2) with an i440FX-like host bridge at 00:00.0 and a PIIX3-like
+ * PCI-to-ISA bridge at 00:01.0, plus the PIIX3 reset control register at port 0xCF9.
+ *
+ * Why PCI at all, with no PCI devices: the Debian 686 kernel (PCI_GOANY) probes for a
+ * configuration mechanism and, finding none, logs "PCI: Fatal: No config space access function
+ * found" at KERN_ERR — visible even with `quiet`. It then boots fine without PCI (QEMU's
+ * PCI-less `-M isapc` shows the kernel needs nothing from it), so this is only the smallest bus
+ * that makes the kernel's probe succeed the way it does on QEMU's `-M pc` (i440FX + PIIX3): two
+ * bridges, no BARs, no interrupts. Also the place for 0xCF9, the reset register Linux's
+ * `reboot=pci` (and its fallback chain) uses.
+ *
+ * Config space: the identity registers are read-only; the command register, cache line size,
+ * latency timer and the device-specific area 0x40–0xFF are plain read/write storage. Absent
+ * functions read all ones. All state lives in one plain object (`state`).
+ */
+import type { PortDevice } from './io.ts';
+
+export interface PciFunctionState {
+  device: number;
+  fn: number;
+  /** The 256-byte configuration space. */
+  config: number[];
+}
+
+export interface PciState {
+  /** CONFIG_ADDRESS (0xCF8) as last written (reserved bits cleared). */
+  address: number;
+  /** Reset control register (0xCF9). */
+  rcr: number;
+  functions: PciFunctionState[];
+}
+
+function makeFunction(device: number, fn: number, ids: { vendor: number; device: number; classCode: number; revision: number; headerType: number; command: number; status: number }): PciFunctionState {
+  const c = new Array<number>(256).fill(0);
+  const put16 = (off: number, v: number): void => {
+    c[off] = v & 0xff;
+    c[off + 1] = (v >> 8) & 0xff;
+  };
+  put16(0x00, ids.vendor);
+  put16(0x02, ids.device);
+  put16(0x04, ids.command);
+  put16(0x06, ids.status);
+  c[0x08] = ids.revision;
+  c[0x09] = ids.classCode & 0xff;
+  c[0x0a] = (ids.classCode >> 8) & 0xff;
+  c[0x0b] = (ids.classCode >> 16) & 0xff;
+  c[0x0e] = ids.headerType;
+  return { device, fn, config: c };
+}
+
+/** Bytes of config space the guest may write: command (low byte bits), CLS, latency, 0x40+. */
+function writable(off: number): boolean {
+  return off === 0x04 || off === 0x05 || off === 0x0c || off === 0x0d || off >= 0x40;
+}
+
+export class PciHost implements PortDevice {
+  readonly state: PciState;
+  /** The guest asked for a reset through 0xCF9. */
+  onReset: () => void = () => {};
+
+  constructor() {
+    const host = makeFunction(0, 0, { vendor: 0x8086, device: 0x1237, classCode: 0x060000, revision: 0x02, headerType: 0x00, command: 0x0006, status: 0x0280 });
+    const isa = makeFunction(1, 0, { vendor: 0x8086, device: 0x7000, classCode: 0x060100, revision: 0x00, headerType: 0x80, command: 0x0007, status: 0x0200 });
+    // PIIX3 PIRQ route control registers: routing disabled at reset.
+    for (let k = 0x60; k <= 0x63; k++) isa.config[k] = 0x80;
+    this.state = { address: 0, rcr: 0, functions: [host, isa] };
+  }
+
+  /** The function the current CONFIG_ADDRESS selects, or null (disabled, other bus, absent). */
+  private selected(): PciFunctionState | null {
+    const a = this.state.address;
+    if (!(a & 0x80000000) || (a >>> 16) & 0xff) return null;
+    const device = (a >>> 11) & 0x1f;
+    const fn = (a >>> 8) & 7;
+    return this.state.functions.find((f) => f.device === device && f.fn === fn) ?? null;
+  }
+
+  portRead(port: number, size: 1 | 2 | 4): number {
+    if (port === 0xcf8 && size === 4) return this.state.address | 0;
+    if (port === 0xcf9 && size === 1) return this.state.rcr;
+    if (port >= 0xcfc && port <= 0xcff) {
+      const f = this.selected();
+      if (!f) return size === 4 ? -1 : (1 << (size * 8)) - 1;
+      const off = (this.state.address & 0xfc) + (port & 3);
+      let v = 0;
+      for (let k = 0; k < size; k++) v |= (off + k < 256 ? f.config[off + k] : 0xff) << (8 * k);
+      return size === 4 ? v | 0 : v;
+    }
+    return size === 4 ? -1 : (1 << (size * 8)) - 1;
+  }
+
+  portWrite(port: number, size: 1 | 2 | 4, value: number): void {
+    if (port === 0xcf8 && size === 4) {
+      this.state.address = value & 0x80fffffc;
+      return;
+    }
+    if (port === 0xcf9 && size === 1) {
+      // Bit 2 going from 0 to 1 starts the reset (bit 1 chooses hard or soft; both reset us).
+      const rising = value & 0x04 && !(this.state.rcr & 0x04);
+      this.state.rcr = value & 0x0e;
+      if (rising) {
+        this.state.rcr &= ~0x04;
+        this.onReset();
+      }
+      return;
+    }
+    if (port >= 0xcfc && port <= 0xcff) {
+      const f = this.selected();
+      if (!f) return;
+      const off = (this.state.address & 0xfc) + (port & 3);
+      for (let k = 0; k < size && off + k < 256; k++) {
+        if (writable(off + k)) f.config[off + k] = (value >>> (8 * k)) & 0xff;
+      }
+    }
+  }
+}
