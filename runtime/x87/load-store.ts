@@ -1,0 +1,303 @@
+/**
+ * x87 data transfer (SDM vol. 2: FLD, FST/FSTP, FILD, FIST/FISTP, FBLD, FBSTP, FXCH, FCMOVcc,
+ * the constant loads FLD1 FLDZ FLDPI FLDL2T FLDL2E FLDLG2 FLDLN2, FFREE, FFREEP, FINCSTP,
+ * FDECSTP).
+ *
+ * Ordering: a load reads memory before touching the stack; a store computes its bits and flags,
+ * writes memory (which may fault), and only then commits flags and pops, so a fault leaves the
+ * FPU as it was. An unmasked IE (or OE/UE for memory destinations) suppresses the store and the
+ * pop, as on hardware (then only that flag is recorded, without PE).
+ *
+ * Constants are the processor's 66-bit-accurate values rounded to binary64 by RC: the x87's own
+ * 64-bit constants (measured with RC = chop) truncated to 53 bits give the round-down value;
+ * round-up is the next double; nearest is whichever the dropped bits favour.
+ */
+import type { Insn } from '../../translator/decoder/insn.ts';
+import type { Cpu } from '../cpu.ts';
+import type { Handler } from '../interp/types.ts';
+import { getCF, getPF, getZF } from '../lazy-flags.ts';
+import {
+  RC_CHOP, RC_DOWN, RC_NEAREST, SLOT_TMP, SW_C1, SW_DE, SW_IE, SW_OE, SW_UE, TAG_EMPTY, copySlot,
+  isEmpty, pop, pushTarget, quietSlot, raise, rc, setC1, setCC, setIndefinite, setSlot, setTag, setTop,
+  slotIsSNaN, st, stackFault, unmasked,
+} from './fpu.ts';
+import type { StoreResult } from './formats.ts';
+import { loadBcd, loadF32, loadF64, loadF80, loadI64, loadInt, storeBcd, storeF32, storeF64, storeF80, storeInt } from './formats.ts';
+import { readBytes, readLin, writeBytes, writeLin } from './operands.ts';
+import { fromWords, nextUp } from './rounding.ts';
+
+// ------------------------------------------------------------------------------- loads
+/**
+ * Pushes SLOT_TMP (already loaded from memory). `checkSNaN`/`denormal`: the source format is
+ * narrower than extended, so an SNaN raises IE (and is quieted) and a denormal raises DE.
+ */
+function pushTmp(cpu: Cpu, checkSNaN: boolean, denormal: boolean): void {
+  const p = pushTarget(cpu);
+  if (p < 0) return;
+  if (checkSNaN && slotIsSNaN(cpu, SLOT_TMP)) {
+    if (raise(cpu, SW_IE)) return;
+    quietSlot(cpu, SLOT_TMP);
+  }
+  if (denormal && raise(cpu, SW_DE)) return;
+  copySlot(cpu, p, SLOT_TMP);
+  setTop(cpu, p);
+  setC1(cpu, false);
+}
+
+const fldMf32: Handler = (cpu, i) => {
+  const d = loadF32(cpu, SLOT_TMP, cpu.read32(readLin(cpu, i, 4)));
+  pushTmp(cpu, true, d);
+};
+
+const fldMf64: Handler = (cpu, i) => {
+  const lin = readLin(cpu, i, 8);
+  const lo = cpu.read32(lin);
+  const d = loadF64(cpu, SLOT_TMP, lo, cpu.read32((lin + 4) | 0));
+  pushTmp(cpu, true, d);
+};
+
+const fldMf80: Handler = (cpu, i) => {
+  const lin = readLin(cpu, i, 10);
+  const mlo = cpu.read32(lin);
+  const mhi = cpu.read32((lin + 4) | 0);
+  loadF80(cpu, SLOT_TMP, mlo, mhi, cpu.read16((lin + 8) | 0), rc(cpu));
+  pushTmp(cpu, false, false);
+};
+
+const fildMi16: Handler = (cpu, i) => {
+  loadInt(cpu, SLOT_TMP, (cpu.read16(readLin(cpu, i, 2)) << 16) >> 16);
+  pushTmp(cpu, false, false);
+};
+
+const fildMi32: Handler = (cpu, i) => {
+  loadInt(cpu, SLOT_TMP, cpu.read32(readLin(cpu, i, 4)));
+  pushTmp(cpu, false, false);
+};
+
+const fildMi64: Handler = (cpu, i) => {
+  const lin = readLin(cpu, i, 8);
+  const lo = cpu.read32(lin);
+  loadI64(cpu, SLOT_TMP, lo, cpu.read32((lin + 4) | 0), rc(cpu));
+  pushTmp(cpu, false, false);
+};
+
+const fbldMbcd: Handler = (cpu, i) => {
+  loadBcd(cpu, SLOT_TMP, readBytes(cpu, readLin(cpu, i, 10), 10), rc(cpu));
+  pushTmp(cpu, false, false);
+};
+
+/** FLD ST(i): an empty source is a stack underflow (masked: push the QNaN indefinite). */
+const fldSTi: Handler = (cpu, i) => {
+  const src = st(cpu, i.rm);
+  if (isEmpty(cpu, src)) {
+    if (!stackFault(cpu, false)) return;
+    setIndefinite(cpu, SLOT_TMP);
+  } else {
+    copySlot(cpu, SLOT_TMP, src);
+  }
+  pushTmp(cpu, false, false);
+};
+
+/** The constants' round-down binary64 values (high word, low word) and their rounding hints. */
+interface Constant { readonly down: number; readonly nearestUp: boolean }
+
+function constant(hi: number, lo: number, nearestUp: boolean): Constant {
+  return { down: fromWords(hi, lo), nearestUp };
+}
+
+// 64-bit chopped significands measured on hardware: l2t d49a784bcd1b8afe, l2e b8aa3b295c17f0bb,
+// pi c90fdaa22168c234, lg2 9a209a84fbcff798, ln2 b17217f7d1cf79ab. The 53-bit prefix is the
+// round-down value; the 11 dropped bits (>, < 0x400) decide round-to-nearest.
+const L2T = constant(0x400a934f, 0x0979a371, false); // dropped bits 0x2fe
+const L2E = constant(0x3ff71547, 0x652b82fe, false); // 0x0bb
+const PI = constant(0x400921fb, 0x54442d18, false); // 0x234
+const LG2 = constant(0x3fd34413, 0x509f79fe, true); // 0x798
+const LN2 = constant(0x3fe62e42, 0xfefa39ef | 0, false); // 0x1ab
+
+function loadConstant(cpu: Cpu, c: Constant): void {
+  const mode = rc(cpu);
+  const up = mode === RC_NEAREST ? c.nearestUp : mode !== RC_DOWN && mode !== RC_CHOP; // all positive
+  setSlot(cpu, SLOT_TMP, up ? nextUp(c.down) : c.down);
+  pushTmp(cpu, false, false);
+}
+
+function loadExact(cpu: Cpu, v: number): void {
+  setSlot(cpu, SLOT_TMP, v);
+  pushTmp(cpu, false, false);
+}
+
+// ------------------------------------------------------------------------------- stores
+/**
+ * Finishes a store to memory: an unmasked IE/OE/UE suppresses it (recording just that flag);
+ * otherwise `write` runs (and may fault), then the flags and C1 are committed and ST(0) popped
+ * if asked.
+ */
+function commitStore(cpu: Cpu, flags: number, popAfter: boolean, write: () => void): void {
+  if (flags & SW_IE && unmasked(cpu, SW_IE)) {
+    raise(cpu, SW_IE);
+    return;
+  }
+  const range = flags & (SW_OE | SW_UE);
+  if (range && unmasked(cpu, range)) {
+    raise(cpu, range);
+    return;
+  }
+  write();
+  raise(cpu, flags & 0x3f);
+  setCC(cpu, SW_C1, flags & SW_C1);
+  if (popAfter) pop(cpu);
+}
+
+/** A store's source: ST(0), or the QNaN indefinite after a masked stack underflow (or -1). */
+function storeSource(cpu: Cpu): number {
+  const p = st(cpu, 0);
+  if (!isEmpty(cpu, p)) return p;
+  if (!stackFault(cpu, false)) return -1;
+  setIndefinite(cpu, SLOT_TMP);
+  return SLOT_TMP;
+}
+
+function storeWords(cpu: Cpu, i: Insn, n: 2 | 4 | 8, r: StoreResult, popAfter: boolean): void {
+  const lin = writeLin(cpu, i, n);
+  commitStore(cpu, r.flags, popAfter, () => {
+    if (n === 2) cpu.write16(lin, r.lo & 0xffff);
+    else cpu.write32(lin, r.lo);
+    if (n === 8) cpu.write32((lin + 4) | 0, r.hi);
+  });
+}
+
+function fstM32(cpu: Cpu, i: Insn, popAfter: boolean): void {
+  const lin = writeLin(cpu, i, 4);
+  const src = storeSource(cpu);
+  if (src < 0) return;
+  const r = storeF32(cpu, src, rc(cpu));
+  commitStore(cpu, r.flags, popAfter, () => cpu.write32(lin, r.lo));
+}
+
+function fstM64(cpu: Cpu, i: Insn, popAfter: boolean): void {
+  const lin = writeLin(cpu, i, 8);
+  const src = storeSource(cpu);
+  if (src < 0) return;
+  const r = storeF64(cpu, src);
+  commitStore(cpu, r.flags, popAfter, () => {
+    cpu.write32(lin, r.lo);
+    cpu.write32((lin + 4) | 0, r.hi);
+  });
+}
+
+const fstpMf80: Handler = (cpu, i) => {
+  const lin = writeLin(cpu, i, 10);
+  const src = storeSource(cpu);
+  if (src < 0) return;
+  const v = storeF80(cpu, src);
+  cpu.write32(lin, v.mlo);
+  cpu.write32((lin + 4) | 0, v.mhi);
+  cpu.write16((lin + 8) | 0, v.se);
+  setC1(cpu, false);
+  pop(cpu);
+};
+
+function fist(cpu: Cpu, i: Insn, bits: 16 | 32 | 64, popAfter: boolean): void {
+  const n = bits === 16 ? 2 : bits === 32 ? 4 : 8;
+  writeLin(cpu, i, n);
+  const src = storeSource(cpu);
+  if (src < 0) return;
+  storeWords(cpu, i, n, storeInt(cpu, src, bits, rc(cpu)), popAfter);
+}
+
+const fbstpMbcd: Handler = (cpu, i) => {
+  const lin = writeLin(cpu, i, 10);
+  const src = storeSource(cpu);
+  if (src < 0) return;
+  const r = storeBcd(cpu, src, rc(cpu));
+  commitStore(cpu, r.flags, true, () => writeBytes(cpu, lin, r.bytes));
+};
+
+/** FST/FSTP ST(i): a plain copy (no exception for an SNaN: the format does not change). */
+function fstSTi(cpu: Cpu, i: Insn, popAfter: boolean): void {
+  const src = st(cpu, 0);
+  const dst = st(cpu, i.rm);
+  if (isEmpty(cpu, src)) {
+    if (!stackFault(cpu, false)) return;
+    setIndefinite(cpu, dst);
+  } else {
+    copySlot(cpu, dst, src);
+  }
+  setC1(cpu, false);
+  if (popAfter) pop(cpu);
+}
+
+// ------------------------------------------------------------------------------- registers
+/** FXCH: an empty operand is a stack underflow; masked, it takes part as the QNaN indefinite. */
+const fxch: Handler = (cpu, i) => {
+  const a = st(cpu, 0);
+  const b = st(cpu, i.rm);
+  if (isEmpty(cpu, a) || isEmpty(cpu, b)) {
+    if (!stackFault(cpu, false)) return;
+    if (isEmpty(cpu, a)) setIndefinite(cpu, a);
+    if (isEmpty(cpu, b)) setIndefinite(cpu, b);
+  }
+  copySlot(cpu, SLOT_TMP, a);
+  copySlot(cpu, a, b);
+  copySlot(cpu, b, SLOT_TMP);
+  setC1(cpu, false);
+};
+
+/** FCMOVcc: an empty operand makes ST(0) the QNaN indefinite (masked) whatever the condition. */
+function fcmov(cpu: Cpu, i: Insn, cond: boolean): void {
+  const d = st(cpu, 0);
+  const s = st(cpu, i.rm);
+  if (isEmpty(cpu, d) || isEmpty(cpu, s)) {
+    if (stackFault(cpu, false)) setIndefinite(cpu, d);
+    return;
+  }
+  if (cond) copySlot(cpu, d, s);
+}
+
+function ffree(cpu: Cpu, i: Insn, popAfter: boolean): void {
+  setTag(cpu, st(cpu, i.rm), TAG_EMPTY);
+  if (popAfter) setTop(cpu, st(cpu, 1));
+}
+
+/** Handlers of the data-transfer rows. */
+export const LOAD_STORE_HANDLERS: Readonly<Record<string, Handler>> = {
+  fldMf32, fldMf64, fldMf80, fildMi16, fildMi32, fildMi64, fbldMbcd, fldSTi,
+  fstMf32: (cpu, i) => fstM32(cpu, i, false),
+  fstpMf32: (cpu, i) => fstM32(cpu, i, true),
+  fstMf64: (cpu, i) => fstM64(cpu, i, false),
+  fstpMf64: (cpu, i) => fstM64(cpu, i, true),
+  fstpMf80,
+  fistMi16: (cpu, i) => fist(cpu, i, 16, false),
+  fistpMi16: (cpu, i) => fist(cpu, i, 16, true),
+  fistMi32: (cpu, i) => fist(cpu, i, 32, false),
+  fistpMi32: (cpu, i) => fist(cpu, i, 32, true),
+  fistpMi64: (cpu, i) => fist(cpu, i, 64, true),
+  fbstpMbcd,
+  fstSTi: (cpu, i) => fstSTi(cpu, i, false),
+  fstpSTi: (cpu, i) => fstSTi(cpu, i, true),
+  fstp1STi: (cpu, i) => fstSTi(cpu, i, true),
+  fstp8STi: (cpu, i) => fstSTi(cpu, i, true),
+  fstp9STi: (cpu, i) => fstSTi(cpu, i, true),
+  fxchSTi: fxch,
+  fxch4STi: fxch,
+  fxch7STi: fxch,
+  fcmovbST0STi: (cpu, i) => fcmov(cpu, i, getCF(cpu.s) !== 0),
+  fcmoveST0STi: (cpu, i) => fcmov(cpu, i, getZF(cpu.s)),
+  fcmovbeST0STi: (cpu, i) => fcmov(cpu, i, getCF(cpu.s) !== 0 || getZF(cpu.s)),
+  fcmovuST0STi: (cpu, i) => fcmov(cpu, i, getPF(cpu.s)),
+  fcmovnbST0STi: (cpu, i) => fcmov(cpu, i, getCF(cpu.s) === 0),
+  fcmovneST0STi: (cpu, i) => fcmov(cpu, i, !getZF(cpu.s)),
+  fcmovnbeST0STi: (cpu, i) => fcmov(cpu, i, getCF(cpu.s) === 0 && !getZF(cpu.s)),
+  fcmovnuST0STi: (cpu, i) => fcmov(cpu, i, !getPF(cpu.s)),
+  fld1: (cpu) => loadExact(cpu, 1),
+  fldz: (cpu) => loadExact(cpu, 0),
+  fldl2t: (cpu) => loadConstant(cpu, L2T),
+  fldl2e: (cpu) => loadConstant(cpu, L2E),
+  fldpi: (cpu) => loadConstant(cpu, PI),
+  fldlg2: (cpu) => loadConstant(cpu, LG2),
+  fldln2: (cpu) => loadConstant(cpu, LN2),
+  ffreeSTi: (cpu, i) => ffree(cpu, i, false),
+  ffreepSTi: (cpu, i) => ffree(cpu, i, true),
+  fincstp: (cpu) => { setTop(cpu, st(cpu, 1)); setC1(cpu, false); },
+  fdecstp: (cpu) => { setTop(cpu, st(cpu, 7)); setC1(cpu, false); },
+};
