@@ -164,7 +164,7 @@ export interface PmProgram {
   gdt?: string;
   /** IDT gates replacing the default DPL-0 interrupt gate to the HLT stub, by vector. */
   idt?: Record<number, string>;
-  /** Number of IDT entries (default 48). */
+  /** Number of IDT entries (default 64). */
   idtEntries?: number;
   /** Extra code and data placed after the body. */
   extra?: string;
@@ -172,7 +172,7 @@ export interface PmProgram {
 
 /** Builds the source of a protected-mode test program (see PmProgram). */
 export function pmSource(p: PmProgram): string {
-  const n = p.idtEntries ?? 48;
+  const n = p.idtEntries ?? 64;
   let idt = 'idt:\n';
   for (let v = 0; v < n; v++) {
     idt += p.idt?.[v] !== undefined ? `  ${p.idt[v]}\n` : v < 32 ? `  GATE 0x08, A(stubs) + ${v * 2}, 0x8E, 0\n` : '  dq 0\n';
