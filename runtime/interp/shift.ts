@@ -17,7 +17,7 @@
  *   the XOR of the two top result bits, SAR uses 0 — each equal to the defined value at count 1.
  * - 8/16-bit SHL/SHR with count >= width shift everything out (CF = last bit out, 0 beyond).
  * - 16-bit SHLD/SHRD with count > 16: the source bits repeat (DEST:SRC:SRC shifted as 48 bits;
- *   P6-family Intel parts use DEST:SRC:DEST instead) and CF = 0.
+ *   P6-family Intel parts use DEST:SRC:DEST instead) and CF = 0 (SHLD also OF = 0).
  */
 import { F_CF, F_OF, LF_C, LFK_SHIFT } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
@@ -143,7 +143,8 @@ function doubleShift(cpu: Cpu, left: boolean, sz: number, a: number, b: number, 
     if (left) {
       r = (ab >>> (16 - count)) & 0xffff;
       cf = (a >>> (16 - count)) & 1;
-      of = ((r >>> 15) ^ cf) & 1;
+      // Top bit of the destination's own bits after the shift (0 at count 16), as the host does.
+      of = ((a << count >>> 15) ^ cf) & 1;
     } else {
       r = (ab >>> count) & 0xffff;
       cf = (a >>> (count - 1)) & 1;
@@ -153,7 +154,7 @@ function doubleShift(cpu: Cpu, left: boolean, sz: number, a: number, b: number, 
     const bb = (b << 16) | b;
     r = (left ? bb >>> (32 - count) : bb >>> (count - 16)) & 0xffff;
     cf = 0;
-    of = left ? (r >>> 15) & 1 : ((r >>> 15) ^ (r >>> 14)) & 1;
+    of = left ? 0 : ((r >>> 15) ^ (r >>> 14)) & 1;
   }
   shiftFlags(cpu, sz, a, count, r, cf, of);
   return r;
