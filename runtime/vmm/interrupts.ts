@@ -63,7 +63,7 @@ function isContributory(v: number): boolean {
 /** Delivers a fault raised by the instruction at state EIP (state is as before the instruction). */
 export function deliverException(cpu: Cpu, f: GuestFault): void {
   const v = f.vector;
-  const faultClass = !(f instanceof NewTaskFault) && v < 32 && ((FAULT_CLASS >>> v) & 1) !== 0;
+  const faultClass = v < 32 && ((FAULT_CLASS >>> v) & 1) !== 0;
   deliverEvent(cpu, v, f.errorCode, cpu.eip, EV_EXCEPTION, faultClass);
 }
 
@@ -115,7 +115,7 @@ function deliverEvent(cpu: Cpu, vector: number, errorCode: number, returnEip: nu
       errorCode = code;
       returnEip = cpu.eip;
       kind = EV_EXCEPTION;
-      faultClass = !(e instanceof NewTaskFault) && vector !== EX_DF && ((FAULT_CLASS >>> vector) & 1) !== 0;
+      faultClass = vector < 32 && ((FAULT_CLASS >>> vector) & 1) !== 0;
       ext = true;
       first = vector;
     }
