@@ -111,18 +111,16 @@ function mod(a: number, m: number): number {
   return ((a % m) + m) % m;
 }
 
-/** Applies changes that happen by themselves up to tick `t` (a pending period, terminal counts). */
+/**
+ * Applies a pending period change that has taken effect by tick `t` (modes 2, 3). One-shot
+ * terminal counts are not applied here: they follow from the elapsed time in `sample`, and
+ * `armed` changes only when counting stops, so a read can never swallow an IRQ0 edge.
+ */
 function normalize(c: PitChannelState, t: number): void {
-  if (!c.running) return;
-  if ((c.mode === 2 || c.mode === 3) && c.nextPeriod >= 0 && t >= c.nextPeriodTick) {
+  if (c.running && (c.mode === 2 || c.mode === 3) && c.nextPeriod >= 0 && t >= c.nextPeriodTick) {
     c.startTick = c.nextPeriodTick;
     c.period = c.nextPeriod;
     c.nextPeriod = -1;
-  }
-  if (c.armed && t >= c.startTick) {
-    const term = c.startValue || modulus(c);
-    const e = t - c.startTick;
-    if (c.mode <= 1 ? e >= term : e > term) c.armed = false;
   }
 }
 
@@ -139,7 +137,7 @@ function sample(c: PitChannelState, t: number): { value: number; out: boolean } 
   switch (c.mode) {
     case 0:
     case 1:
-      return { value: mod(c.startValue - e, m), out: !c.armed };
+      return { value: mod(c.startValue - e, m), out: !c.armed || e >= (c.startValue || m) };
     case 4:
     case 5: {
       const term = c.startValue || m;
@@ -434,6 +432,7 @@ export class Pit {
           const s = sample(c, t);
           c.frozenValue = s.value;
           c.frozenOut = s.out;
+          if (c.mode === 0 ? s.out : t - c.startTick > (c.startValue || modulus(c))) c.armed = false;
           c.running = false;
         } else {
           c.startValue = c.frozenValue;

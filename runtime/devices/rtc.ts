@@ -51,7 +51,7 @@ export interface RtcState {
   index: number;
   /** Port 0x70 bit 7. */
   nmiMasked: boolean;
-  /** Wall-clock time in Unix seconds (may be fractional) at machine time `baseNs`. */
+  /** Wall-clock time in whole Unix seconds that began at machine time `baseNs`. */
   baseSeconds: number;
   baseNs: number;
   /** Machine time up to which register C's flags are computed. */
@@ -113,8 +113,10 @@ export class Rtc {
     cmos[0x2e] = (sum >> 8) & 0xff;
     cmos[0x2f] = sum & 0xff;
     const now = clock.now();
-    this.state = { cmos, index: 0, nmiMasked: false, baseSeconds: (opts.startTimeMs ?? Date.now()) / 1000, baseNs: now, flagsNs: now, irqLevel: false };
-    this.setCentury(this.seconds(now));
+    const startMs = opts.startTimeMs ?? Date.now();
+    const baseSeconds = Math.floor(startMs / 1000);
+    this.state = { cmos, index: 0, nmiMasked: false, baseSeconds, baseNs: now - (startMs - baseSeconds * 1000) * 1e6, flagsNs: now, irqLevel: false };
+    this.setCentury(this.second(now));
   }
 
   /** True while the time does not advance (register B SET, or register A's divider in reset). */
@@ -123,14 +125,20 @@ export class Rtc {
     return (c[REG_B] & B_SET) !== 0 || (c[REG_A] & 0x70) >= 0x60;
   }
 
-  /** Wall-clock Unix seconds (fractional) at machine time `ns`. */
-  private seconds(ns: number): number {
-    return this.state.baseSeconds + (ns - this.state.baseNs) / 1e9;
+  /** The wall-clock Unix second at machine time `ns`. */
+  private second(ns: number): number {
+    return this.state.baseSeconds + Math.floor((ns - this.state.baseNs) / 1e9);
   }
 
-  /** Guest wall-clock time now, in ms since the Unix epoch (diagnostics and tests). */
+  /** How far into its second the clock is at machine time `ns` (the divider's phase), in ns. */
+  private phase(ns: number): number {
+    const d = (ns - this.state.baseNs) % 1e9;
+    return d < 0 ? d + 1e9 : d;
+  }
+
+  /** Guest wall-clock time now, in ms since the Unix epoch (whole seconds; diagnostics, tests). */
   timeMs(): number {
-    return Math.floor(this.seconds(this.clock.now())) * 1000;
+    return this.second(this.clock.now()) * 1000;
   }
 
   // ------------------------------------------------------------------------- interrupts
@@ -145,8 +153,8 @@ export class Rtc {
     const period = periodicNs(c[REG_A]);
     if (period > 0 && (c[REG_A] & 0x70) < 0x60 && Math.floor(now / period) > Math.floor(from / period)) flags |= C_PF;
     if (!this.halted()) {
-      const s0 = Math.floor(this.seconds(from));
-      const s1 = Math.floor(this.seconds(now));
+      const s0 = this.second(from);
+      const s1 = this.second(now);
       if (s1 > s0) {
         flags |= C_UF;
         if (this.alarmMatches(s1)) flags |= C_AF;
@@ -164,10 +172,7 @@ export class Rtc {
     const now = this.clock.now();
     const period = periodicNs(c[REG_A]);
     if (c[REG_B] & B_PIE && period > 0) next = (Math.floor(now / period) + 1) * period;
-    if (c[REG_B] & (B_UIE | B_AIE) && !this.halted()) {
-      const s = this.seconds(now);
-      next = Math.min(next, now + (Math.floor(s) + 1 - s) * 1e9);
-    }
+    if (c[REG_B] & (B_UIE | B_AIE) && !this.halted()) next = Math.min(next, now + 1e9 - this.phase(now));
     return next;
   }
 
@@ -226,30 +231,24 @@ export class Rtc {
     const century = fromBcd(c[CENTURY]);
     const year = century >= 19 && century <= 29 ? century * 100 + yy : yy < 70 ? 2000 + yy : 1900 + yy;
     const ms = Date.UTC(year, dec(c[8]) - 1, dec(c[7]), hour, dec(c[2]), dec(c[0]));
-    return Number.isFinite(ms) ? ms / 1000 : this.seconds(this.clock.now());
+    return Number.isFinite(ms) ? Math.floor(ms / 1000) : this.second(this.clock.now());
   }
 
   /** Copies the running time into CMOS bytes 0–9 (before updates halt or a field is written). */
   private freezeTime(now: number): void {
-    const f = this.fields(Math.floor(this.seconds(now)));
+    const f = this.fields(this.second(now));
     for (const k of [0, 2, 4, 6, 7, 8, 9]) this.state.cmos[k] = f[k];
   }
 
   /**
-   * Restarts the time from the values in CMOS bytes 0–9. `fraction` is how far into that second
-   * the clock is: the divider's phase when it kept running (SET), or 0.5 after a divider reset,
-   * whose first update comes 500 ms later (data sheet).
+   * Restarts the time from the values in CMOS bytes 0–9. `phaseNs` is how far into that second
+   * the clock is: the divider's phase when it kept running (SET), or 500 ms after a divider
+   * reset, whose first update comes 500 ms later (data sheet).
    */
-  private rebase(now: number, fraction: number): void {
+  private rebase(now: number, phaseNs: number): void {
     const st = this.state;
-    st.baseSeconds = this.parseTime() + fraction;
-    st.baseNs = now;
-  }
-
-  /** Fractional part of the current second: the phase of the divider chain. */
-  private phase(now: number): number {
-    const s = this.seconds(now);
-    return s - Math.floor(s);
+    st.baseSeconds = this.parseTime();
+    st.baseNs = now - phaseNs;
   }
 
   // ------------------------------------------------------------------------- ports
@@ -263,10 +262,7 @@ export class Rtc {
     switch (i) {
       case REG_A: {
         let uip = 0;
-        if (!this.halted()) {
-          const s = this.seconds(now);
-          if ((Math.floor(s) + 1 - s) * 1e9 <= UIP_NS) uip = A_UIP;
-        }
+        if (!this.halted() && 1e9 - this.phase(now) <= UIP_NS) uip = A_UIP;
         return (c[REG_A] & 0x7f) | uip;
       }
       case REG_C: {
@@ -277,7 +273,7 @@ export class Rtc {
       case REG_D:
         return 0x80;
       default:
-        if (i <= 9 && !this.halted()) return this.fields(Math.floor(this.seconds(now)))[i];
+        if (i <= 9 && !this.halted()) return this.fields(this.second(now))[i];
         return c[i];
     }
   }
@@ -299,7 +295,7 @@ export class Rtc {
         const wasHalted = this.halted();
         if (!wasHalted) this.freezeTime(now);
         c[REG_A] = v & 0x7f;
-        if (wasHalted && !this.halted()) this.rebase(now, 0.5);
+        if (wasHalted && !this.halted()) this.rebase(now, 500_000_000);
         break;
       }
       case REG_B: {
