@@ -9,8 +9,8 @@
 
 /** A device's port registers. `size` is the access width in bytes. */
 export interface PortDevice {
-  portRead(port: number, size: 1 | 2 | 4): number;
-  portWrite(port: number, size: 1 | 2 | 4, value: number): void;
+  portIn(port: number, size: 1 | 2 | 4): number;
+  portOut(port: number, size: 1 | 2 | 4, value: number): void;
 }
 
 /** Interrupt request lines 0–15 (ISA IRQ numbers). */
@@ -28,12 +28,12 @@ export const NO_IRQ: IrqSink = { setIrq: () => {} };
  */
 export function bytePorts(read8: (port: number) => number, write8: (port: number, value: number) => void): PortDevice {
   return {
-    portRead(port, size) {
+    portIn(port, size) {
       let v = 0;
       for (let k = 0; k < size; k++) v |= (read8((port + k) & 0xffff) & 0xff) << (8 * k);
       return size === 4 ? v | 0 : v;
     },
-    portWrite(port, size, value) {
+    portOut(port, size, value) {
       for (let k = 0; k < size; k++) write8((port + k) & 0xffff, (value >>> (8 * k)) & 0xff);
     },
   };

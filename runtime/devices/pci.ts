@@ -77,7 +77,7 @@ export class PciHost implements PortDevice {
     return this.state.functions.find((f) => f.device === device && f.fn === fn) ?? null;
   }
 
-  portRead(port: number, size: 1 | 2 | 4): number {
+  portIn(port: number, size: 1 | 2 | 4): number {
     if (port === 0xcf8 && size === 4) return this.state.address | 0;
     if (port === 0xcf9 && size === 1) return this.state.rcr;
     if (port >= 0xcfc && port <= 0xcff) {
@@ -91,7 +91,7 @@ export class PciHost implements PortDevice {
     return size === 4 ? -1 : (1 << (size * 8)) - 1;
   }
 
-  portWrite(port: number, size: 1 | 2 | 4, value: number): void {
+  portOut(port: number, size: 1 | 2 | 4, value: number): void {
     if (port === 0xcf8 && size === 4) {
       this.state.address = value & 0x80fffffc;
       return;

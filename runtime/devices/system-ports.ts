@@ -30,7 +30,7 @@ export class SystemPorts implements PortDevice {
     return (this.state.portA & 0x02) !== 0;
   }
 
-  portRead(port: number, size: 1 | 2 | 4): number {
+  portIn(port: number, size: 1 | 2 | 4): number {
     const ones = size === 4 ? -1 : (1 << (size * 8)) - 1;
     switch (port) {
       case 0x92:
@@ -42,7 +42,7 @@ export class SystemPorts implements PortDevice {
     }
   }
 
-  portWrite(port: number, size: 1 | 2 | 4, value: number): void {
+  portOut(port: number, size: 1 | 2 | 4, value: number): void {
     switch (port) {
       case 0x80:
         this.state.post = value & 0xff;

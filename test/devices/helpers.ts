@@ -23,9 +23,9 @@ export class IrqRecorder implements IrqSink {
 }
 
 export function outb(dev: PortDevice, port: number, v: number): void {
-  dev.portWrite(port, 1, v);
+  dev.portOut(port, 1, v);
 }
 
 export function inb(dev: PortDevice, port: number): number {
-  return dev.portRead(port, 1);
+  return dev.portIn(port, 1);
 }

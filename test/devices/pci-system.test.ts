@@ -8,22 +8,22 @@ import { SystemPorts } from '../../runtime/devices/system-ports.ts';
 
 describe('PciHost', () => {
   const cfg = (pci: PciHost, dev: number, fn: number, reg: number, size: 1 | 2 | 4 = 4): number => {
-    pci.portWrite(0xcf8, 4, 0x80000000 | (dev << 11) | (fn << 8) | (reg & 0xfc));
-    return pci.portRead(0xcfc + (reg & 3), size);
+    pci.portOut(0xcf8, 4, 0x80000000 | (dev << 11) | (fn << 8) | (reg & 0xfc));
+    return pci.portIn(0xcfc + (reg & 3), size);
   };
 
   it('passes the type-1 probe and fails the type-2 probe', () => {
     const pci = new PciHost();
-    pci.portWrite(0xcfb, 1, 0x01);
-    const saved = pci.portRead(0xcf8, 4);
-    pci.portWrite(0xcf8, 4, 0x80000000);
-    expect(pci.portRead(0xcf8, 4) >>> 0).toBe(0x80000000);
-    pci.portWrite(0xcf8, 4, saved);
-    pci.portWrite(0xcfb, 1, 0x00);
-    pci.portWrite(0xcf8, 1, 0x00);
-    pci.portWrite(0xcfa, 1, 0x00);
-    expect(pci.portRead(0xcf8, 1)).toBe(0xff);
-    expect(pci.portRead(0xcfa, 1)).toBe(0xff);
+    pci.portOut(0xcfb, 1, 0x01);
+    const saved = pci.portIn(0xcf8, 4);
+    pci.portOut(0xcf8, 4, 0x80000000);
+    expect(pci.portIn(0xcf8, 4) >>> 0).toBe(0x80000000);
+    pci.portOut(0xcf8, 4, saved);
+    pci.portOut(0xcfb, 1, 0x00);
+    pci.portOut(0xcf8, 1, 0x00);
+    pci.portOut(0xcfa, 1, 0x00);
+    expect(pci.portIn(0xcf8, 1)).toBe(0xff);
+    expect(pci.portIn(0xcfa, 1)).toBe(0xff);
   });
 
   it('shows an i440FX host bridge and a PIIX3 ISA bridge, nothing else', () => {
@@ -38,22 +38,22 @@ describe('PciHost', () => {
     expect(cfg(pci, 2, 0, 0)).toBe(-1);
     expect(cfg(pci, 0, 0, 2, 2)).toBe(0x1237);
     // Bus 1 and a disabled CONFIG_ADDRESS read all ones.
-    pci.portWrite(0xcf8, 4, 0x80010000);
-    expect(pci.portRead(0xcfc, 4)).toBe(-1);
-    pci.portWrite(0xcf8, 4, 0x00000000);
-    expect(pci.portRead(0xcfc, 2)).toBe(0xffff);
+    pci.portOut(0xcf8, 4, 0x80010000);
+    expect(pci.portIn(0xcfc, 4)).toBe(-1);
+    pci.portOut(0xcf8, 4, 0x00000000);
+    expect(pci.portIn(0xcfc, 2)).toBe(0xffff);
   });
 
   it('keeps identity registers read-only and the command register and 0x40+ writable', () => {
     const pci = new PciHost();
-    pci.portWrite(0xcf8, 4, 0x80000000);
-    pci.portWrite(0xcfc, 4, 0);
+    pci.portOut(0xcf8, 4, 0x80000000);
+    pci.portOut(0xcfc, 4, 0);
     expect(cfg(pci, 0, 0, 0) >>> 0).toBe(0x12378086);
-    pci.portWrite(0xcf8, 4, 0x80000004);
-    pci.portWrite(0xcfc, 2, 0x0107);
+    pci.portOut(0xcf8, 4, 0x80000004);
+    pci.portOut(0xcfc, 2, 0x0107);
     expect(cfg(pci, 0, 0, 4, 2)).toBe(0x0107);
-    pci.portWrite(0xcf8, 4, 0x80000858);
-    pci.portWrite(0xcfd, 1, 0x33); // 00:01.0 register 0x59
+    pci.portOut(0xcf8, 4, 0x80000858);
+    pci.portOut(0xcfd, 1, 0x33); // 00:01.0 register 0x59
     expect(cfg(pci, 1, 0, 0x59, 1)).toBe(0x33);
   });
 
@@ -61,11 +61,11 @@ describe('PciHost', () => {
     const pci = new PciHost();
     let resets = 0;
     pci.onReset = () => resets++;
-    pci.portWrite(0xcf9, 1, 0x02);
+    pci.portOut(0xcf9, 1, 0x02);
     expect(resets).toBe(0);
-    pci.portWrite(0xcf9, 1, 0x06);
+    pci.portOut(0xcf9, 1, 0x06);
     expect(resets).toBe(1);
-    expect(pci.portRead(0xcf9, 1)).toBe(0x02);
+    expect(pci.portIn(0xcf9, 1)).toBe(0x02);
   });
 });
 
@@ -78,21 +78,21 @@ describe('SystemPorts', () => {
     sp.onDebugOutput = (b) => out.push(b);
     sp.onExit = (c) => exits.push(c);
     sp.onReset = () => resets++;
-    expect(sp.portRead(0xe9, 1)).toBe(0xe9);
-    sp.portWrite(0xe9, 1, 0x4f);
-    sp.portWrite(0xe9, 1, 0x4b);
+    expect(sp.portIn(0xe9, 1)).toBe(0xe9);
+    sp.portOut(0xe9, 1, 0x4f);
+    sp.portOut(0xe9, 1, 0x4b);
     expect(String.fromCharCode(...out)).toBe('OK');
-    sp.portWrite(0xf4, 1, 0x10);
+    sp.portOut(0xf4, 1, 0x10);
     expect(exits).toEqual([0x21]);
-    expect(sp.portRead(0x92, 1)).toBe(0x02);
-    sp.portWrite(0x92, 1, 0x00);
+    expect(sp.portIn(0x92, 1)).toBe(0x02);
+    sp.portOut(0x92, 1, 0x00);
     expect(sp.a20).toBe(false);
-    sp.portWrite(0x92, 1, 0x03);
+    sp.portOut(0x92, 1, 0x03);
     expect(resets).toBe(1);
-    sp.portWrite(0x92, 1, 0x03);
+    sp.portOut(0x92, 1, 0x03);
     expect(resets).toBe(1);
-    sp.portWrite(0x80, 1, 0x55);
+    sp.portOut(0x80, 1, 0x55);
     expect(sp.state).toEqual({ portA: 0x03, post: 0x55 });
-    expect(sp.portRead(0x80, 1)).toBe(0xff);
+    expect(sp.portIn(0x80, 1)).toBe(0xff);
   });
 });
