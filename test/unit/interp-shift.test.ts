@@ -84,6 +84,9 @@ describe('rotates', () => {
     let r = exec('rcr ax, 1', { regs: { [EAX]: 0xffff0001 }, flags: F.CF });
     expectRegs(r, {}, { [EAX]: 0xffff8000 });
     expectFlags(r, F.CF | F.OF, F.CF | F.OF);
+    r = exec('rcr eax, 1', { regs: { [EAX]: 0x00000003 } });
+    expectRegs(r, {}, { [EAX]: 0x00000001 });
+    expectFlags(r, F.CF | F.OF, F.CF);
     r = exec('rcl eax, 1', { regs: { [EAX]: 0x80000000 } });
     expectRegs(r, {}, { [EAX]: 0 });
     expectFlags(r, F.CF | F.OF, F.CF | F.OF);
