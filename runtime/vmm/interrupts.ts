@@ -60,10 +60,13 @@ function isContributory(v: number): boolean {
   return v >= 0 && v < 32 && ((CONTRIBUTORY >>> v) & 1) !== 0;
 }
 
-/** Delivers a fault raised by the instruction at state EIP (state is as before the instruction). */
+/**
+ * Delivers a fault raised by the instruction at state EIP (state is as before the instruction).
+ * A thrown #DB is the general-detect fault (DR7.GD), unless it is the T-bit trap of a task switch.
+ */
 export function deliverException(cpu: Cpu, f: GuestFault): void {
   const v = f.vector;
-  const faultClass = v < 32 && ((FAULT_CLASS >>> v) & 1) !== 0;
+  const faultClass = (v < 32 && ((FAULT_CLASS >>> v) & 1) !== 0) || (v === EX_DB && !(f instanceof NewTaskFault));
   deliverEvent(cpu, v, f.errorCode, cpu.eip, EV_EXCEPTION, faultClass);
 }
 

@@ -108,3 +108,27 @@ describe('LTR and STR', () => {
     expect([stubVector(r), stack(r, 1)[0], stack(r, 2)[1]]).toEqual([13, 0, r.sym('f')]);
   });
 });
+
+describe('16-bit TSS', () => {
+  it('JMP to a 16-bit TSS loads IP, FLAGS, the word registers (upper halves kept) and ES CS SS DS; FS/GS stay', () => {
+    const r = runProgram({
+      body: 'mov ax, 0x48\nmov fs, ax\nmov eax, 0xaaaa0000\nf: jmp 0x30:0\nafter:',
+      gdt: '  SEGDESC A(tss16), 0x2B, 0x81, 0x0  ; 0x30 a 16-bit TSS\n  SEGDESC 0x10000, 0xFFFF, 0x9A, 0x4 ; 0x38 code at the program origin\n' +
+        '  SEGDESC 0, 0xFFFF, 0x92, 0x0 ; 0x40 small data\n  SEGDESC 0, 0xFFFFF, 0x92, 0xC ; 0x48 flat data\n',
+      extra: `
+        task16: hlt
+        align 16
+        tss16: dw 0, 0, 0, 0, 0, 0, 0      ; link, SP0 SS0, SP1 SS1, SP2 SS2
+               dw task16 - $$              ; IP
+               dw 0x0046                   ; FLAGS
+               dw 0x1234, 0, 0, 0          ; AX CX DX BX
+               dw 0x7000, 0, 0, 0          ; SP BP SI DI
+               dw 0x40, 0x38, 0x40, 0x40   ; ES CS SS DS
+               dw 0                        ; LDT`,
+    });
+    const c = r.vm.cpu;
+    expect([c.eip, c.segSel(SEG_CS), c.s[TR_SEL >> 2], c.s[0] >>> 0, c.s[4], c.s[EFLAGS >> 2]]).toEqual([r.sym('task16') - 0x10000 + 1, 0x38, 0x30, 0xaaaa1234, 0x87000, 0x46]);
+    expect([c.segSel(SEG_DS), c.segLimit(SEG_DS), c.segSel(4), c.segSel(5)]).toEqual([0x40, 0xffff, 0x48, 0x10]);
+    expect([r.d(r.sym('tss') + 0x20), TSS_TYPE(r, 0x30)]).toEqual([r.sym('after'), 0x83]);
+  });
+});
