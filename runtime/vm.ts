@@ -12,6 +12,8 @@ import {
   SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE, TLB_VALID,
 } from '../translator/abi.ts';
 import { Block, CLASS_NAMES, CodeCache } from './code-cache.ts';
+import { Dbt } from './dbt/dbt.ts';
+import type { DbtOptions, DbtStats } from './dbt/dbt.ts';
 import { ACC_EXEC, Cpu, EMPTY_BUS } from './cpu.ts';
 import type { IoBus } from './cpu.ts';
 import { GuestFault, MachineHalt } from './fault.ts';
@@ -38,7 +40,23 @@ export interface VmOptions {
   engine?: Engine;
   /** Translate every block on first execution (tests). Only meaningful with engine 'dbt'. */
   forceTranslate?: boolean;
+  /** Translator tuning (tier-up threshold, cache budget, region limits); engine 'dbt' only. */
+  dbt?: Omit<DbtOptions, 'forceTranslate'>;
   io?: IoBus;
+}
+
+/** Execution statistics of a Vm (the CLI's --stats prints them). */
+export interface VmStats {
+  engine: Engine;
+  /** Guest instructions retired, in total and per class. */
+  instructions: number;
+  classes: Record<string, number>;
+  /** VMM exits by reason (emulated instructions, exceptions). */
+  exits: Record<string, number>;
+  /** The decoded-block cache. */
+  blocks: { live: number; hits: number; misses: number; invalidations: number };
+  /** The translator tier (null with engine 'interp'). */
+  dbt: DbtStats | null;
 }
 
 /** Why `run` returned. */
@@ -66,6 +84,8 @@ export class Vm {
   readonly cache: CodeCache;
   readonly engine: Engine;
   readonly forceTranslate: boolean;
+  /** The translator tier (engine 'dbt'), else null. */
+  readonly dbt: Dbt | null;
   irq: InterruptSource | null = null;
   /** Return 'fault' from run() instead of delivering guest exceptions (oracle tests). */
   stopOnFault = false;
@@ -84,6 +104,13 @@ export class Vm {
     this.cpu.onExit = (reason) => this.countExit(reason);
     this.engine = opts.engine ?? 'interp';
     this.forceTranslate = opts.forceTranslate ?? false;
+    this.dbt = this.engine === 'dbt'
+      ? new Dbt(this.cpu, this.classCounts, { ...opts.dbt, forceTranslate: this.forceTranslate })
+      : null;
+    if (this.dbt) {
+      const dbt = this.dbt;
+      this.cache.onDrop = (b) => dbt.onBlockDropped(b);
+    }
     this.resetReal();
   }
 
@@ -140,12 +167,21 @@ export class Vm {
     this.exits[reason] = (this.exits[reason] ?? 0) + 1;
   }
 
+  /**
+   * Loads what the engine needs asynchronously (the translator's binaryen for engine 'dbt').
+   * Without it the dbt engine interprets until the load, started in the background, completes;
+   * force-translate mode requires it.
+   */
+  async prepare(): Promise<void> {
+    await this.dbt?.load();
+  }
+
   /** Executes up to `budget` instructions. */
   run(budget: number): RunResult {
     const cpu = this.cpu;
     const s = cpu.s;
     const start = cpu.icount;
-    let executed = 0;
+    let executed: number;
     while ((executed = cpu.icount - start) < budget) {
       if (s[I_EXIT] !== 0) {
         s[I_EXIT] = 0;
@@ -178,8 +214,14 @@ export class Vm {
         const single = shadow !== 0 || tf;
         const events = cpu.events;
         const b = this.fetchBlock();
-        if (b) execBlock(cpu, b, single ? 1 : budget - executed, this.classCounts);
-        else stepUncached(cpu, this.classCounts);
+        if (b) {
+          // Compiled code first (it returns 0 when it has none for b or too little budget).
+          if (single || this.dbt === null || this.dbt.run(b, budget - executed) === 0) {
+            execBlock(cpu, b, single ? 1 : budget - executed, this.classCounts);
+          }
+        } else {
+          stepUncached(cpu, this.classCounts);
+        }
         if (single) {
           // The shadow that covered this instruction ends; a new one it opened (STI; MOV SS) stays.
           if (shadow !== 0 && s[I_INHIBIT] === shadow) s[I_INHIBIT] = 0;
@@ -256,6 +298,19 @@ export class Vm {
       throw new RangeError(`physical range 0x${addr.toString(16)}+${length} is outside guest RAM`);
     }
     return this.mem.u8.slice(RAM_OFFSET + addr, RAM_OFFSET + addr + length);
+  }
+
+  /** A snapshot of the execution statistics. */
+  stats(): VmStats {
+    const c = this.cache;
+    return {
+      engine: this.engine,
+      instructions: this.cpu.icount,
+      classes: this.classStats(),
+      exits: { ...this.exits },
+      blocks: { live: c.blockCount, hits: c.hits, misses: c.misses, invalidations: c.invalidations },
+      dbt: this.dbt ? { ...this.dbt.stats, exits: { ...this.dbt.stats.exits } } : null,
+    };
   }
 
   /** Instructions per class, by name. */

@@ -1,0 +1,334 @@
+/**
+ * The translator tier: decides when code is hot, has it translated (translator/translate.ts),
+ * instantiates the modules against the shared memory and the helper table, keeps the compiled
+ * regions in a cache with a memory budget, and runs them for the run loop.
+ *
+ * Cache: regions are keyed by physical page and mode (MODE_* bits: everything that changes
+ * decoding or semantics) and are valid only for the CS base/limit they were scanned with, so a
+ * page mapped at two linear addresses gets two regions. A write to a page holding code drops
+ * every region translated from it (the code cache calls `onBlockDropped`); a region that is
+ * running when that happens returns after the writing instruction (WR_CODE). Over the memory
+ * budget, least recently used regions are evicted until a quarter of the budget is free, so an
+ * overflow never throws everything away.
+ *
+ * Tiers: a block runs in the interpreter until it has executed `threshold` times (counted by
+ * the code cache); then the region reachable from it in its page is translated. See
+ * runtime/README.md for how the threshold was measured.
+ */
+import {
+  BUDGET, DBT_FAULT, DBT_NCTL, DBT_NSTUB, EXIT_EXCEPTION, EXIT_PENDING, RAM_OFFSET, SEG_CS,
+  WASM_IMPORT_MODULE, WASM_MEMORY_NAME,
+} from '../../translator/abi.ts';
+import type { HelperImpls } from '../../translator/abi.ts';
+import type { Insn } from '../../translator/decoder/insn.ts';
+import { DEFAULT_REGION_LIMITS, formRegion } from '../../translator/scan/region.ts';
+import type { RegionLimits } from '../../translator/scan/region.ts';
+import type { CodePage } from '../../translator/scan/scan-block.ts';
+import { translateRegions } from '../../translator/translate.ts';
+import { loadWasmBackend } from '../../translator/wasm/backend.ts';
+import type { WasmBackend } from '../../translator/wasm/backend.ts';
+import type { Block } from '../code-cache.ts';
+import { CLASS_IDS } from '../code-cache.ts';
+import type { Cpu } from '../cpu.ts';
+import { GuestFault } from '../fault.ts';
+import { makeSharedHelpers, runInsn } from './helpers.ts';
+import type { DbtPending, SharedHelpers } from './helpers.ts';
+
+/** Default tier-up threshold: executions of a block before its region is translated. */
+export const DEFAULT_THRESHOLD = 1000;
+/** Default memory budget of the region cache (estimated bytes). */
+export const DEFAULT_CACHE_BUDGET = 64 << 20;
+
+const I_BUDGET = BUDGET >> 2;
+const I_FAULT = DBT_FAULT >> 2;
+const I_NCTL = DBT_NCTL >> 2;
+const I_NSTUB = DBT_NSTUB >> 2;
+
+export interface DbtOptions {
+  /** Translate a block the first time it runs (tests). */
+  forceTranslate?: boolean;
+  /** Block executions before translation (ignored with forceTranslate). */
+  threshold?: number;
+  /** Memory budget of the region cache in bytes. */
+  cacheBudget?: number;
+  /** Region size limits. */
+  limits?: RegionLimits;
+  /** Validate every module before use (tests). */
+  validate?: boolean;
+}
+
+/** Statistics of the translator tier (returned by the API, printed by --stats). */
+export interface DbtStats {
+  /** Regions and blocks translated, guest instructions in them, and how many were emitted inline. */
+  regions: number;
+  blocks: number;
+  insns: number;
+  inlineInsns: number;
+  modules: number;
+  /** Total translation time (scan + emit + Wasm compile + instantiate), milliseconds. */
+  translateMs: number;
+  /** Entries into compiled code, and block executions that found no compiled code. */
+  hits: number;
+  misses: number;
+  /** Regions dropped because their page was written, and regions evicted by the budget. */
+  invalidations: number;
+  evictions: number;
+  /** Estimated bytes held by live regions, and how many regions are live. */
+  cacheBytes: number;
+  liveRegions: number;
+  /** Exits from compiled code by cause: fault, exception (inline #DE), other (continue). */
+  exits: Record<string, number>;
+}
+
+/** One compiled region. */
+export class CompiledRegion {
+  dead = false;
+  lastUse = 0;
+  constructor(
+    readonly fn: (entry: number) => number,
+    readonly entries: ReadonlyMap<number, number>,
+    readonly page: number,
+    readonly mode: number,
+    readonly eipBase: number,
+    readonly csLimit: number,
+    readonly bytes: number,
+    readonly blockCount: number,
+  ) {}
+}
+
+/** What a Block's `compiled` slot holds: an entry into a region, or "do not translate". */
+interface Entry {
+  readonly region: CompiledRegion;
+  readonly seg: number;
+}
+const UNTRANSLATABLE = { untranslatable: true } as const;
+
+export class Dbt implements DbtPending {
+  pending: unknown = null;
+  readonly stats: DbtStats = {
+    regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0,
+    invalidations: 0, evictions: 0, cacheBytes: 0, liveRegions: 0, exits: {},
+  };
+  readonly forceTranslate: boolean;
+  readonly threshold: number;
+  readonly cacheBudget: number;
+  private readonly limits: RegionLimits;
+  private readonly validate: boolean;
+  private backend: WasmBackend | null = null;
+  private loading: Promise<void> | null = null;
+  private loadError: unknown = null;
+  /** Live regions per physical page number (all modes). */
+  private readonly byPage = new Map<number, CompiledRegion[]>();
+  private current: CompiledRegion | null = null;
+  private clock = 0;
+  private readonly shared: SharedHelpers;
+
+  constructor(private readonly cpu: Cpu, readonly classCounts: Float64Array, opts: DbtOptions = {}) {
+    this.forceTranslate = opts.forceTranslate ?? false;
+    this.threshold = this.forceTranslate ? 0 : opts.threshold ?? DEFAULT_THRESHOLD;
+    this.cacheBudget = opts.cacheBudget ?? DEFAULT_CACHE_BUDGET;
+    this.limits = opts.limits ?? DEFAULT_REGION_LIMITS;
+    this.validate = opts.validate ?? false;
+    this.shared = makeSharedHelpers(cpu, this);
+  }
+
+  currentDead(): boolean {
+    return this.current !== null && this.current.dead;
+  }
+
+  /** True once binaryen is loaded and translation can happen. */
+  get ready(): boolean {
+    return this.backend !== null;
+  }
+
+  /** Loads the Wasm backend (binaryen); idempotent. */
+  load(): Promise<void> {
+    if (!this.loading) {
+      this.loading = loadWasmBackend().then((b) => { this.backend = b; }, (e: unknown) => { this.loadError = e; throw e; });
+    }
+    return this.loading;
+  }
+
+  // ------------------------------------------------------------------ running compiled code
+  /**
+   * Runs compiled code for block `b` if there is (or now should be) some, with at most
+   * `budget` instructions. Returns the instructions executed; 0 means "interpret this block".
+   * Throws the guest fault (or other throwable) that ended the run, with the state exact.
+   */
+  run(b: Block, budget: number): number {
+    const entry = this.entryFor(b);
+    if (entry === null || budget < b.insns.length) {
+      this.stats.misses++;
+      return 0;
+    }
+    this.stats.hits++;
+    const region = entry.region;
+    region.lastUse = ++this.clock;
+    const cpu = this.cpu;
+    const s = cpu.s;
+    s[I_BUDGET] = budget;
+    this.current = region;
+    let code: number;
+    try {
+      code = region.fn(entry.seg);
+    } finally {
+      this.current = null;
+    }
+    const executed = budget - s[I_BUDGET];
+    const inline = executed - s[I_NSTUB];
+    const nctl = s[I_NCTL];
+    cpu.icount += inline;
+    this.classCounts[CLASS_IDS.innocuous] += inline - nctl;
+    this.classCounts[CLASS_IDS.control] += nctl;
+    if (code === EXIT_PENDING) {
+      this.countExit('fault');
+      s[I_FAULT] = 0;
+      const p = this.pending;
+      this.pending = null;
+      throw p;
+    }
+    if (code & EXIT_EXCEPTION) {
+      this.countExit('exception');
+      throw new GuestFault(code & 0xff);
+    }
+    return executed;
+  }
+
+  private countExit(reason: string): void {
+    this.stats.exits[reason] = (this.stats.exits[reason] ?? 0) + 1;
+  }
+
+  /** The compiled entry for `b`, translating its region if it is hot enough. */
+  private entryFor(b: Block): Entry | null {
+    const c = b.compiled as Entry | typeof UNTRANSLATABLE | null;
+    if (c !== null) {
+      if ('untranslatable' in c) return null;
+      if (!c.region.dead) return c;
+      b.compiled = null;
+    }
+    const found = this.lookup(b);
+    if (found) {
+      b.compiled = found;
+      return found;
+    }
+    if (b.execCount < this.threshold) return null;
+    if (!this.backend) {
+      if (this.forceTranslate) {
+        throw new Error("engine 'dbt' with forceTranslate: await vm.prepare() (loads the translator) before run()");
+      }
+      if (this.loadError === null) void this.load().catch(() => {});
+      return null;
+    }
+    const e = this.translate(b);
+    b.compiled = e ?? UNTRANSLATABLE;
+    return e;
+  }
+
+  /** A live region of b's page and mode, scanned with b's CS placement, that has b as an entry. */
+  private lookup(b: Block): Entry | null {
+    const list = this.byPage.get(b.phys >>> 12);
+    if (!list) return null;
+    const eipBase = (b.eip - (b.phys & 0xfff)) | 0;
+    const csLimit = this.cpu.segLimit(SEG_CS);
+    for (const r of list) {
+      if (r.mode !== b.mode || r.eipBase !== eipBase || r.csLimit !== csLimit) continue;
+      const seg = r.entries.get(b.eip);
+      if (seg !== undefined) return { region: r, seg };
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------------ translation
+  private translate(b: Block): Entry | null {
+    const backend = this.backend as WasmBackend;
+    const cpu = this.cpu;
+    const t0 = performance.now();
+    const physPage = b.phys & ~0xfff;
+    const eipBase = (b.eip - (b.phys & 0xfff)) | 0;
+    const csLimit = cpu.segLimit(SEG_CS);
+    const page: CodePage = {
+      u8: cpu.u8, hostPage: RAM_OFFSET + physPage, physPage, eipBase, csLimit, code32: cpu.code32,
+    };
+    const blocks = formRegion(page, [b.eip], this.limits);
+    if (blocks.length === 0) return null;
+    const mod = translateRegions(backend, [{ blocks, mode: b.mode }], { validate: this.validate });
+    const code = mod.regions[0];
+    const imports = this.importsFor(code.insns);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(mod.bytes as Uint8Array<ArrayBuffer>), { [WASM_IMPORT_MODULE]: imports });
+    const fn = instance.exports[code.exportName] as (entry: number) => number;
+    // Estimated footprint: V8's machine code is a few times the Wasm size, plus the metadata.
+    const bytes = mod.bytes.length * 4 + blocks.length * 256 + code.insns.length * 64;
+    const region = new CompiledRegion(fn, code.entries, physPage >>> 12, b.mode, eipBase, csLimit, bytes, blocks.length);
+    this.insert(region);
+    const st = this.stats;
+    st.regions++;
+    st.modules++;
+    st.blocks += blocks.length;
+    st.insns += code.insnCount;
+    st.inlineInsns += code.inlineCount;
+    st.translateMs += performance.now() - t0;
+    const seg = code.entries.get(b.eip);
+    return seg === undefined ? null : { region, seg };
+  }
+
+  private importsFor(insns: readonly Insn[]): WebAssembly.ModuleImports {
+    const cpu = this.cpu;
+    const impls: HelperImpls = { ...this.shared, interp: (k) => runInsn(cpu, this, insns[k]) };
+    return { [WASM_MEMORY_NAME]: cpu.mem.memory, ...impls };
+  }
+
+  // ------------------------------------------------------------------ the region cache
+  private insert(r: CompiledRegion): void {
+    let list = this.byPage.get(r.page);
+    if (!list) this.byPage.set(r.page, (list = []));
+    list.push(r);
+    r.lastUse = ++this.clock;
+    this.stats.cacheBytes += r.bytes;
+    this.stats.liveRegions++;
+    if (this.stats.cacheBytes > this.cacheBudget) this.evict();
+  }
+
+  private drop(r: CompiledRegion): void {
+    if (r.dead) return;
+    r.dead = true;
+    this.stats.cacheBytes -= r.bytes;
+    this.stats.liveRegions--;
+  }
+
+  /** Evicts least recently used regions until a quarter of the budget is free. */
+  private evict(): void {
+    const all: CompiledRegion[] = [];
+    for (const list of this.byPage.values()) all.push(...list);
+    all.sort((a, b) => a.lastUse - b.lastUse);
+    const target = this.cacheBudget * 0.75;
+    for (const r of all) {
+      if (this.stats.cacheBytes <= target) break;
+      this.drop(r);
+      this.stats.evictions++;
+    }
+    for (const [k, list] of this.byPage) {
+      const live = list.filter((r) => !r.dead);
+      if (live.length) this.byPage.set(k, live);
+      else this.byPage.delete(k);
+    }
+  }
+
+  /** The code cache dropped `b` (its page was written, or the cache was cleared). */
+  onBlockDropped(b: Block): void {
+    const page = b.phys >>> 12;
+    const list = this.byPage.get(page);
+    if (!list) return;
+    // Every mode's regions of the page: the bytes changed for all of them.
+    for (const r of list) {
+      if (!r.dead) this.stats.invalidations++;
+      this.drop(r);
+    }
+    this.byPage.delete(page);
+  }
+
+  /** Drops every region (reset). */
+  clear(): void {
+    for (const list of this.byPage.values()) for (const r of list) this.drop(r);
+    this.byPage.clear();
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * The emission context of one region function: its locals, the guest registers held in them,
+ * the statement list of the segment being emitted, and the exits every emitter may take.
+ *
+ * Invariants the emitters rely on (and the exits maintain):
+ * - Guest registers live in Wasm locals R[0..7] for the whole function; the state block is
+ *   stale for a register while its local is newer. Every exit stores the registers the region
+ *   writes (`flush`), so the state block is exact whenever the runtime or a helper looks.
+ * - The lazy-flags record lives in locals LF* the same way (runtime/lazy-flags.ts semantics).
+ * - An instruction performs every access that may fault before it writes a register or a flag
+ *   local, so a fault exit (which stores the locals as they are) leaves the state as before the
+ *   instruction, with EIP = the instruction's address: page-fault exactness.
+ * - Instruction counts: each segment subtracts its inline instructions from the BUDGET local
+ *   when it ends; a fault exit subtracts only those completed before the faulting one.
+ */
+import type { Insn } from '../decoder/insn.ts';
+import {
+  DBT_FAULT, EXIT_CONTINUE, EXIT_PENDING, EXIT_REQUEST, LF_A, LF_B, LF_C, LF_OP, LF_RES, REGS,
+  MODE_CS32, MODE_FLAT, MODE_SS32,
+} from '../abi.ts';
+import type { Expr, I32Ops, I64Ops, ModuleBuilder, ValType } from '../wasm/backend.ts';
+
+/** Fixed local indices (local 0 is the `entry` parameter). */
+export const L_ENTRY = 0;
+export const L_REG = 1; // 1..8: EAX..EDI
+export const L_LFOP = 9;
+export const L_LFA = 10;
+export const L_LFB = 11;
+export const L_LFR = 12;
+export const L_LFC = 13;
+/** Segment to dispatch to at the loop head. */
+export const L_PC = 14;
+/** EIP to store on exit. */
+export const L_EIP = 15;
+/** Exit code to return. */
+export const L_CODE = 16;
+/** Instructions left in the slice (state BUDGET). */
+export const L_BUDGET = 17;
+/** Control-class instructions run inline, and instructions run by the interp helper. */
+export const L_NCTL = 18;
+export const L_NSTUB = 19;
+/** Region instruction index passed to the interp helper. */
+export const L_ARG = 20;
+/** Soft-TLB masks for reads and writes (state TLB_READ_MASK / TLB_WRITE_MASK). */
+export const L_RMASK = 21;
+export const L_WMASK = 22;
+/** Set when a write hit a page of the running region's code (finish the instruction, then exit). */
+export const L_SMC = 23;
+const FIRST_TEMP = 24;
+
+/** Labels of the region function's skeleton (see region.ts). */
+export const LBL_TOP = 'top';
+export const LBL_STUB = 'stub';
+export const LBL_FLUSH = 'flush';
+export const LBL_DONE = 'done';
+
+/** Size codes, as in runtime/lazy-flags.ts. */
+export const SZ8 = 0;
+export const SZ16 = 1;
+export const SZ32 = 2;
+export const SIZE_MASK = [0xff, 0xffff, -1] as const;
+export const SIZE_BITS = [8, 16, 32] as const;
+
+/** How the region emitter answers questions about the region's layout. */
+export interface RegionLayout {
+  /** Segment index of the block starting at `eip`, or -1 if no block of the region starts there. */
+  segmentAt(eip: number): number;
+  /** Block starts that dynamic transfers (RET, JMP r/m) are compared against, in priority order. */
+  readonly dynamicTargets: readonly number[];
+}
+
+export class EmitCtx {
+  readonly i32: I32Ops;
+  readonly i64: I64Ops;
+  readonly code32: boolean;
+  readonly stack32: boolean;
+  /** CS, DS, ES, SS are flat (base 0, 4 GiB): their offsets are linear addresses. */
+  readonly flat: boolean;
+
+  /** Types of the declared (non-parameter) locals, index = local - 1. */
+  readonly vars: ValType[] = [];
+  private freeI32: number[] = [];
+  private freeI64: number[] = [];
+  private tempsInUse: [number, boolean][] = [];
+
+  /** Registers read or written (bit r), and written, by inline code. */
+  usedRegs = 0;
+  writtenRegs = 0;
+  usesFlags = false;
+  usesMemory = false;
+
+  /** Statically known kind (LFK_*) and size of the lazy-flags record, or -1 when unknown. */
+  flagKind = -1;
+  flagSize = SZ32;
+
+  /** Statements of the segment being emitted. */
+  out: Expr[] = [];
+
+  // The instruction being emitted.
+  insn!: Insn;
+  /** Index of the instruction in the region (argument of the interp helper). */
+  insnIndex = 0;
+  /** CS offset of the next instruction. */
+  next = 0;
+  /** Inline instructions of the current segment before this one. */
+  done = 0;
+  /** The instruction has a slow-path write that may hit the running region's code. */
+  mayWriteCode = false;
+  /** Index of the current segment, and the label of its self-loop if it has one. */
+  segment = 0;
+  selfLoopLabel: string | null = null;
+  selfLoopEip = 0;
+
+  constructor(readonly m: ModuleBuilder, readonly mode: number, readonly layout: RegionLayout) {
+    this.i32 = m.i32;
+    this.i64 = m.i64;
+    this.code32 = (mode & MODE_CS32) !== 0;
+    this.stack32 = (mode & MODE_SS32) !== 0;
+    this.flat = (mode & MODE_FLAT) !== 0;
+    // Fixed locals 1..23 are i32.
+    for (let l = 1; l < FIRST_TEMP; l++) this.vars.push(m.i32Type);
+  }
+
+  // ------------------------------------------------------------------ statements and temps
+  emit(...e: Expr[]): void {
+    this.out.push(...e);
+  }
+
+  private labelCount = 0;
+
+  /** A label name unique in the function. */
+  label(prefix: string): string {
+    return `${prefix}${this.labelCount++}`;
+  }
+
+  /** Runs `f` with a fresh statement list and returns what it emitted (for conditional arms). */
+  capture(f: () => void): Expr[] {
+    const saved = this.out;
+    this.out = [];
+    try {
+      f();
+      return this.out;
+    } finally {
+      this.out = saved;
+    }
+  }
+
+  /** A scratch i32 local, free again after the current instruction. */
+  tmp(): number {
+    let l = this.freeI32.pop();
+    if (l === undefined) {
+      l = this.vars.length + 1;
+      this.vars.push(this.m.i32Type);
+    }
+    this.tempsInUse.push([l, false]);
+    return l;
+  }
+
+  /** A scratch i64 local, free again after the current instruction. */
+  tmp64(): number {
+    let l = this.freeI64.pop();
+    if (l === undefined) {
+      l = this.vars.length + 1;
+      this.vars.push(this.m.i64Type);
+    }
+    this.tempsInUse.push([l, true]);
+    return l;
+  }
+
+  /** Evaluates `e` into a fresh temp now (emitted as a statement) and returns a getter. */
+  save(e: Expr): Expr {
+    const t = this.tmp();
+    this.emit(this.m.set(t, e));
+    return this.m.get(t);
+  }
+
+  releaseTemps(): void {
+    for (const [l, wide] of this.tempsInUse) (wide ? this.freeI64 : this.freeI32).push(l);
+    this.tempsInUse = [];
+  }
+
+  get(l: number): Expr { return this.m.get(l); }
+  set(l: number, v: Expr): Expr { return this.m.set(l, v); }
+  const(v: number): Expr { return this.i32.const(v | 0); }
+
+  // ------------------------------------------------------------------ guest registers
+  /** Reads register `r` at size `sz` (8/16-bit values zero-extended). */
+  reg(r: number, sz: number): Expr {
+    const { i32, m } = this;
+    if (sz === SZ32) { this.usedRegs |= 1 << r; return m.get(L_REG + r); }
+    if (sz === SZ16) { this.usedRegs |= 1 << r; return i32.and(m.get(L_REG + r), i32.const(0xffff)); }
+    const base = r & 3;
+    this.usedRegs |= 1 << base;
+    if (r < 4) return i32.and(m.get(L_REG + base), i32.const(0xff));
+    return i32.and(i32.shr_u(m.get(L_REG + base), i32.const(8)), i32.const(0xff));
+  }
+
+  /** Writes register `r` at size `sz`; `v` must already be masked to the size. */
+  setReg(r: number, sz: number, v: Expr): Expr {
+    const { i32, m } = this;
+    if (sz === SZ32) { this.markWrite(r); return m.set(L_REG + r, v); }
+    if (sz === SZ16) {
+      this.markWrite(r);
+      return m.set(L_REG + r, i32.or(i32.and(m.get(L_REG + r), i32.const(0xffff0000 | 0)), v));
+    }
+    const base = r & 3;
+    this.markWrite(base);
+    if (r < 4) return m.set(L_REG + base, i32.or(i32.and(m.get(L_REG + base), i32.const(~0xff)), v));
+    return m.set(L_REG + base, i32.or(i32.and(m.get(L_REG + base), i32.const(~0xff00)), i32.shl(v, i32.const(8))));
+  }
+
+  private markWrite(r: number): void {
+    this.usedRegs |= 1 << r;
+    this.writtenRegs |= 1 << r;
+  }
+
+  /** Stores the registers written by the region and the lazy-flags locals to the state block. */
+  flushState(): Expr[] {
+    const { i32, m } = this;
+    const out: Expr[] = [];
+    for (let r = 0; r < 8; r++) {
+      if (this.writtenRegs & (1 << r)) out.push(i32.store(REGS + 4 * r, 4, i32.const(0), m.get(L_REG + r)));
+    }
+    if (this.usesFlags) out.push(...this.flushFlags());
+    return out;
+  }
+
+  /** Stores the lazy-flags locals to the state block (before a helper that reads them). */
+  flushFlags(): Expr[] {
+    const { i32, m } = this;
+    this.usesFlags = true;
+    return [
+      i32.store(LF_OP, 4, i32.const(0), m.get(L_LFOP)),
+      i32.store(LF_A, 4, i32.const(0), m.get(L_LFA)),
+      i32.store(LF_B, 4, i32.const(0), m.get(L_LFB)),
+      i32.store(LF_RES, 4, i32.const(0), m.get(L_LFR)),
+      i32.store(LF_C, 4, i32.const(0), m.get(L_LFC)),
+    ];
+  }
+
+  /** Loads the registers the region uses and the lazy-flags locals from the state block. */
+  reloadState(): Expr[] {
+    const { i32, m } = this;
+    const out: Expr[] = [];
+    for (let r = 0; r < 8; r++) {
+      if (this.usedRegs & (1 << r)) out.push(m.set(L_REG + r, i32.load(REGS + 4 * r, 4, i32.const(0))));
+    }
+    if (this.usesFlags) {
+      out.push(
+        m.set(L_LFOP, i32.load(LF_OP, 4, i32.const(0))),
+        m.set(L_LFA, i32.load(LF_A, 4, i32.const(0))),
+        m.set(L_LFB, i32.load(LF_B, 4, i32.const(0))),
+        m.set(L_LFR, i32.load(LF_RES, 4, i32.const(0))),
+        m.set(L_LFC, i32.load(LF_C, 4, i32.const(0))),
+      );
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ exits
+  /** Exit leaving the current instruction undone (a fault): state as before it, EIP = its address. */
+  faultExit(code: number = EXIT_PENDING): Expr {
+    const { m, i32 } = this;
+    const s: Expr[] = [m.set(L_EIP, i32.const(this.insn.eip))];
+    if (this.done) s.push(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(this.done))));
+    s.push(m.set(L_CODE, i32.const(code)), m.br(LBL_FLUSH));
+    return m.block(null, s);
+  }
+
+  /** Reads DBT_FAULT after a memory helper and takes the fault exit if it is set. */
+  checkHelperFault(): Expr {
+    const { m, i32 } = this;
+    return m.if(i32.load(DBT_FAULT, 4, i32.const(0)), this.faultExit());
+  }
+
+  /**
+   * Counts the current instruction as completed and ends the segment's accounting: subtracts the
+   * segment's inline instructions from the budget. Emitted once on every path that leaves the
+   * segment after completing the instruction (control emitters call it before their gotos).
+   */
+  retire(isControl: boolean): Expr[] {
+    const { m, i32 } = this;
+    const out: Expr[] = [m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(this.done + 1)))];
+    if (isControl) out.push(m.set(L_NCTL, i32.add(m.get(L_NCTL), i32.const(1))));
+    return out;
+  }
+
+  /**
+   * After a write that may have hit this region's code: exit before running stale code, at
+   * `nextEip`. `retired` says the instruction was already counted (control emitters retire first).
+   */
+  smcCheck(nextEip: Expr, retired: boolean): Expr {
+    const { m, i32 } = this;
+    const s: Expr[] = [];
+    if (!retired) s.push(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(this.done + 1))));
+    s.push(m.set(L_EIP, nextEip), m.set(L_CODE, i32.const(EXIT_CONTINUE)), m.br(LBL_FLUSH));
+    return m.if(m.get(L_SMC), m.block(null, s));
+  }
+
+  /** Exit to the run loop, continuing at `eip` (the instruction has been retired). */
+  exitTo(eip: Expr): Expr {
+    const { m, i32 } = this;
+    return m.block(null, [m.set(L_EIP, eip), m.set(L_CODE, i32.const(EXIT_CONTINUE)), m.br(LBL_FLUSH)]);
+  }
+
+  /** Exit at `eip` if the run loop asked for control (interrupts, stop). */
+  private exitRequestCheck(eip: number): Expr {
+    const { m, i32 } = this;
+    return m.if(i32.load(EXIT_REQUEST, 4, i32.const(0)), this.exitTo(i32.const(eip)));
+  }
+
+  /**
+   * Continues at the constant CS offset `target` after the instruction was retired: a branch
+   * inside the region when a block starts there, else an exit. `last` says the goto is the final
+   * statement of the segment, so a jump to the next segment may simply fall through.
+   */
+  goto(target: number, last: boolean): Expr[] {
+    const { m, i32 } = this;
+    const seg = this.layout.segmentAt(target);
+    if (seg < 0) return [this.exitTo(i32.const(target))];
+    if (this.selfLoopLabel !== null && target === this.selfLoopEip) {
+      return [this.exitRequestCheck(target), m.br(this.selfLoopLabel)];
+    }
+    if (seg <= this.segment) return [this.exitRequestCheck(target), m.set(L_PC, i32.const(seg)), m.br(LBL_TOP)];
+    if (seg === this.segment + 1 && last) return [];
+    return [m.set(L_PC, i32.const(seg)), m.br(LBL_TOP)];
+  }
+
+  /** Continues at a computed CS offset (RET, JMP r/m): compared with likely targets, else an exit. */
+  gotoDynamic(target: Expr): Expr[] {
+    const { m, i32 } = this;
+    const out: Expr[] = [m.set(L_EIP, target)];
+    for (const t of this.layout.dynamicTargets) {
+      const seg = this.layout.segmentAt(t);
+      out.push(m.if(i32.eq(m.get(L_EIP), i32.const(t)), m.block(null, [
+        this.exitRequestCheck(t), m.set(L_PC, i32.const(seg)), m.br(LBL_TOP),
+      ])));
+    }
+    out.push(m.set(L_CODE, i32.const(EXIT_CONTINUE)), m.br(LBL_FLUSH));
+    return out;
+  }
+
+  /** The next-instruction EIP as a constant expression. */
+  nextEip(): Expr {
+    return this.i32.const(this.next);
+  }
+}

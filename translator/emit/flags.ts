@@ -1,0 +1,188 @@
+/**
+ * Lazy flags in emitted code (SDM vol. 1, 3.4.3; runtime/lazy-flags.ts is the reference): every
+ * flag-setting instruction records its kind, operands and result in the LF* locals with exactly
+ * the meaning runtime/lazy-flags.ts gives the LF_* state fields, so the interpreter can evaluate
+ * a record the translator wrote and vice versa.
+ *
+ * Within a segment the emitter knows statically which kind of operation set the flags last, so
+ * a condition is computed from the operands directly: CMP + Jcc becomes one Wasm comparison
+ * (compare-and-branch fusion) and the flags themselves are never materialized. At a segment
+ * start (several predecessors) the kind is unknown; then the record is stored and the `testcc`
+ * helper answers. Flag locals that a later instruction overwrites are dead and cost only local
+ * moves, which V8 removes.
+ *
+ * Also here: SETcc, CMOVcc (SDM vol. 2), and CLD/STD, which touch only EFLAGS.DF in the state
+ * block (DF is never part of the lazy record).
+ */
+import type { Insn } from '../decoder/insn.ts';
+import {
+  EFLAGS, F_DF, LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SHIFT, LFK_SUB,
+} from '../abi.ts';
+import type { Expr } from '../wasm/backend.ts';
+import { L_LFA, L_LFB, L_LFC, L_LFOP, L_LFR, SIZE_BITS, SZ16, SZ32, SZ8 } from './context.ts';
+import type { EmitCtx } from './context.ts';
+import { operandLinear, readRM, writeLinear } from './memory.ts';
+
+/**
+ * Records a flag-setting operation in the LF* locals: LF_C (if given), LF_A, LF_B, LF_RES, LF_OP.
+ * All inputs must be side-effect-free reads (temps, constants): evaluate operands, compute the
+ * result and do every access that may fault first, then record.
+ */
+export function recordFlags(c: EmitCtx, kind: number, sz: number, a: Expr, b: Expr, res: Expr, carry?: Expr): void {
+  const { m, i32 } = c;
+  c.usesFlags = true;
+  if (carry !== undefined) c.emit(m.set(L_LFC, carry));
+  c.emit(m.set(L_LFA, a), m.set(L_LFB, b), m.set(L_LFR, res), m.set(L_LFOP, i32.const((kind << 2) | sz)));
+  c.flagKind = kind;
+  c.flagSize = sz;
+}
+
+/** Records a result whose flags are given directly: a shift's CF and OF in LF_C (bit 0, bit 1). */
+export function setShiftFlags(c: EmitCtx, sz: number, res: Expr, cfOf: Expr): void {
+  const { m, i32 } = c;
+  c.usesFlags = true;
+  c.emit(m.set(L_LFC, cfOf), m.set(L_LFR, res), m.set(L_LFA, i32.const(0)), m.set(L_LFB, i32.const(0)));
+  c.emit(m.set(L_LFOP, i32.const((LFK_SHIFT << 2) | sz)));
+  c.flagKind = LFK_SHIFT;
+  c.flagSize = sz;
+}
+
+/** The condition code `cc` through the helper (kind unknown): stores the record first. */
+function ccByHelper(c: EmitCtx, cc: number): Expr {
+  const { m, i32 } = c;
+  return m.block(null, [...c.flushFlags(), m.call('testcc', [i32.const(cc)])], m.i32Type);
+}
+
+function lfa(c: EmitCtx): Expr { return c.m.get(L_LFA); }
+function lfb(c: EmitCtx): Expr { return c.m.get(L_LFB); }
+function lfr(c: EmitCtx): Expr { return c.m.get(L_LFR); }
+function lfc(c: EmitCtx): Expr { return c.m.get(L_LFC); }
+
+/** The sign bit of `v` (masked to the record's size, as all record values are) as 0/1. */
+function signOf(c: EmitCtx, v: Expr): Expr {
+  const { i32 } = c;
+  return i32.shr_u(v, i32.const(SIZE_BITS[c.flagSize] - 1));
+}
+
+/** CF as 0/1. */
+export function carryFlag(c: EmitCtx): Expr {
+  const { i32, m } = c;
+  c.usesFlags = true;
+  switch (c.flagKind) {
+    case LFK_ADD: return i32.lt_u(lfr(c), lfa(c));
+    case LFK_ADC: return m.select(lfc(c), i32.le_u(lfr(c), lfa(c)), i32.lt_u(lfr(c), lfa(c)));
+    case LFK_SUB: return i32.lt_u(lfa(c), lfb(c));
+    case LFK_SBB: return m.select(lfc(c), i32.le_u(lfa(c), lfb(c)), i32.lt_u(lfa(c), lfb(c)));
+    case LFK_LOGIC: return i32.const(0);
+    case LFK_INC: case LFK_DEC: case LFK_SHIFT: return i32.and(lfc(c), i32.const(1));
+    default: return ccByHelper(c, 2);
+  }
+}
+
+function zeroFlag(c: EmitCtx): Expr {
+  return c.flagKind < 0 ? ccByHelper(c, 4) : c.i32.eqz(lfr(c));
+}
+
+function signFlag(c: EmitCtx): Expr {
+  return c.flagKind < 0 ? ccByHelper(c, 8) : signOf(c, lfr(c));
+}
+
+function overflowFlag(c: EmitCtx): Expr {
+  const { i32 } = c;
+  switch (c.flagKind) {
+    case LFK_ADD: case LFK_ADC: case LFK_INC:
+      return signOf(c, i32.and(i32.xor(lfa(c), lfr(c)), i32.xor(lfb(c), lfr(c))));
+    case LFK_SUB: case LFK_SBB: case LFK_DEC:
+      return signOf(c, i32.and(i32.xor(lfa(c), lfb(c)), i32.xor(lfa(c), lfr(c))));
+    case LFK_SHIFT: return i32.and(i32.shr_u(lfc(c), i32.const(1)), i32.const(1));
+    case LFK_LOGIC: return i32.const(0);
+    default: return ccByHelper(c, 0);
+  }
+}
+
+function parityFlag(c: EmitCtx): Expr {
+  const { i32 } = c;
+  if (c.flagKind < 0) return ccByHelper(c, 10);
+  return i32.eqz(i32.and(i32.popcnt(i32.and(lfr(c), i32.const(0xff))), i32.const(1)));
+}
+
+function sext(c: EmitCtx, v: Expr): Expr {
+  return c.flagSize === SZ8 ? c.i32.extend8_s(v) : c.flagSize === SZ16 ? c.i32.extend16_s(v) : v;
+}
+
+/**
+ * Condition code `cc` (0..15, the low nibble of Jcc/SETcc/CMOVcc) as an i32 0/1.
+ * After SUB/CMP the unsigned and signed orders come straight from the operands.
+ */
+export function condition(c: EmitCtx, cc: number): Expr {
+  const { i32 } = c;
+  c.usesFlags = true;
+  const neg = (cc & 1) !== 0;
+  if (c.flagKind < 0) return ccByHelper(c, cc);
+  if (c.flagKind === LFK_SUB) {
+    const a = lfa(c);
+    const b = lfb(c);
+    switch (cc >> 1) {
+      case 1: return neg ? i32.ge_u(a, b) : i32.lt_u(a, b);
+      case 2: return neg ? i32.ne(a, b) : i32.eq(a, b);
+      case 3: return neg ? i32.gt_u(a, b) : i32.le_u(a, b);
+      case 6: return neg ? i32.ge_s(sext(c, a), sext(c, b)) : i32.lt_s(sext(c, a), sext(c, b));
+      case 7: return neg ? i32.gt_s(sext(c, a), sext(c, b)) : i32.le_s(sext(c, a), sext(c, b));
+    }
+  }
+  if (c.flagKind === LFK_LOGIC) {
+    // CF = OF = 0.
+    let r: Expr;
+    switch (cc >> 1) {
+      case 0: case 1: return i32.const(neg ? 1 : 0);
+      case 2: case 3: return neg ? i32.ne(lfr(c), i32.const(0)) : i32.eqz(lfr(c));
+      case 4: case 6: r = signFlag(c); break;
+      case 5: r = parityFlag(c); break;
+      default: r = i32.or(zeroFlag(c), signFlag(c)); break;
+    }
+    return neg ? i32.eqz(r) : r;
+  }
+  let r: Expr;
+  switch (cc >> 1) {
+    case 0: r = overflowFlag(c); break;
+    case 1: r = carryFlag(c); break;
+    case 2: return neg ? i32.ne(lfr(c), i32.const(0)) : i32.eqz(lfr(c));
+    case 3: r = i32.or(carryFlag(c), zeroFlag(c)); break;
+    case 4: r = signFlag(c); break;
+    case 5: r = parityFlag(c); break;
+    case 6: r = i32.xor(signFlag(c), overflowFlag(c)); break;
+    default: r = i32.or(zeroFlag(c), i32.xor(signFlag(c), overflowFlag(c))); break;
+  }
+  return neg ? i32.eqz(r) : r;
+}
+
+// ------------------------------------------------------------------------------ SETcc / CMOVcc
+/** SETcc Eb: the low opcode nibble is the condition. */
+export function emitSetcc(c: EmitCtx, i: Insn): void {
+  const cc = i.opcode & 15;
+  if (i.mod === 3) {
+    c.emit(c.setReg(i.rm, SZ8, condition(c, cc)));
+  } else {
+    // The address (and its fault) comes first; the flags are only read.
+    const lin = c.save(operandLinear(c, i, 1, true));
+    c.emit(writeLinear(c, SZ8, lin, condition(c, cc)));
+  }
+}
+
+/** CMOVcc Gv, Ev: the source is read even when the condition is false (a memory source faults). */
+export function emitCmovcc(c: EmitCtx, i: Insn): void {
+  const { m } = c;
+  const sz = i.o32 ? SZ32 : SZ16;
+  const src = c.save(readRM(c, i, sz));
+  c.emit(m.if(condition(c, i.opcode & 15), c.setReg(i.reg, sz, src)));
+}
+
+// ------------------------------------------------------------------------------ DF
+function setDF(c: EmitCtx, on: boolean): void {
+  const { i32 } = c;
+  const cur = i32.load(EFLAGS, 4, i32.const(0));
+  c.emit(i32.store(EFLAGS, 4, i32.const(0), on ? i32.or(cur, i32.const(F_DF)) : i32.and(cur, i32.const(~F_DF))));
+}
+
+export function emitCld(c: EmitCtx): void { setDF(c, false); }
+export function emitStd(c: EmitCtx): void { setDF(c, true); }

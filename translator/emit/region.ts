@@ -1,0 +1,223 @@
+/**
+ * The region emitter: turns the blocks of a region (scan/region.ts) into one Wasm function
+ * `(entry: i32) -> i32` with guest registers and the lazy-flags record in locals and guest loops
+ * as Wasm loops (design.md §5: 30-40x a JS interpreter, against 4-11x for one function per
+ * block with registers in memory).
+ *
+ * Shape of the function (labels from context.ts):
+ *
+ *   prologue: load used registers, lazy flags, BUDGET, TLB masks; pc = entry
+ *   block $done
+ *     block $flush
+ *       loop $top
+ *         block $stub
+ *           block $s<N-1> ... block $s0  block $bad br_table($s0..$s<N-1>, $bad, pc) end unreachable
+ *           end  segment 0 ... end  segment N-1
+ *         end
+ *         interp stub: flush; status = interp(arg); reload; continue at segment pc, or exit
+ *       end
+ *     end
+ *     flush: store written registers, lazy flags, EIP
+ *   end
+ *   epilogue: store BUDGET and the counters; return code
+ *
+ * A segment is a maximal run of inline instructions of one block; an instruction without an
+ * emitter (and every sensitive, privileged and I/O instruction) ends its segment with a branch
+ * to the interp stub, which runs the interpreter's handler for it and resumes at the next
+ * segment. Consecutive segments fall through into each other; other edges branch to the loop
+ * head and dispatch through br_table, except a block that jumps to itself, which becomes its own
+ * Wasm loop. Back edges and dynamic transfers test EXIT_REQUEST; each block start tests that
+ * the budget covers the whole block, so a slice never overruns its budget.
+ */
+import type { Insn } from '../decoder/insn.ts';
+import {
+  BUDGET, DBT_NCTL, DBT_NSTUB, EIP, EXIT_CONTINUE, EXIT_PENDING, STUB_FAULT, STUB_NEXT, TLB_READ_MASK,
+  TLB_WRITE_MASK,
+} from '../abi.ts';
+import { TABLE, endsBlock } from '../isa/table.ts';
+import { directTarget } from '../scan/region.ts';
+import type { ScannedBlock } from '../scan/scan-block.ts';
+import type { Expr, ModuleBuilder } from '../wasm/backend.ts';
+import {
+  EmitCtx, L_ARG, L_BUDGET, L_CODE, L_EIP, L_ENTRY, L_NCTL, L_NSTUB, L_PC, L_RMASK, L_WMASK, LBL_DONE,
+  LBL_FLUSH, LBL_STUB, LBL_TOP,
+} from './context.ts';
+import type { RegionLayout } from './context.ts';
+import { inlineEmitter } from './table.ts';
+
+/** Most dynamic-transfer targets compared inline (RET to a call site of the region, ...). */
+const MAX_DYNAMIC_TARGETS = 16;
+
+/** What the runtime needs to know about an emitted region function. */
+export interface RegionCode {
+  /** Segment index to pass as `entry` for each block start (CS offset). */
+  readonly entries: ReadonlyMap<number, number>;
+  /** Instructions the interp helper may be asked to run, by index. */
+  readonly insns: readonly Insn[];
+  /** Guest instructions in the region, and how many of them were emitted inline. */
+  readonly insnCount: number;
+  readonly inlineCount: number;
+  readonly segments: number;
+}
+
+interface Segment {
+  readonly label: string;
+  code: Expr[];
+}
+
+/** Emits the region function `name` into `mb`. `blocks` must be sorted by EIP and non-empty. */
+export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly ScannedBlock[], mode: number): RegionCode {
+  const m = mb;
+  const i32 = m.i32;
+
+  // Pass 1: segment numbering, so that jumps can name segments that are emitted later.
+  const blockSeg = new Map<number, number>();
+  let nseg = 0;
+  for (const b of blocks) {
+    blockSeg.set(b.eip, nseg++);
+    b.insns.forEach((insn, k) => {
+      if (inlineEmitter(insn) === null && k < b.insns.length - 1) nseg++;
+    });
+  }
+  const dynamicTargets: number[] = [];
+  for (const b of blocks) {
+    const last = TABLE[b.insns[b.insns.length - 1].row].name;
+    if ((last === 'callJz' || last === 'callEv') && blockSeg.has(b.endEip) && dynamicTargets.length < MAX_DYNAMIC_TARGETS) {
+      dynamicTargets.push(b.endEip);
+    }
+  }
+  const layout: RegionLayout = { segmentAt: (eip) => blockSeg.get(eip) ?? -1, dynamicTargets };
+  const c = new EmitCtx(m, mode, layout);
+
+  // Pass 2: emit every segment.
+  const segments: Segment[] = [];
+  const insns: Insn[] = [];
+  let inlineCount = 0;
+  const code32 = c.code32;
+  for (const b of blocks) {
+    const n = b.insns.length;
+    const selfLoop = isSelfLoop(b, code32);
+    startSegment(c, segments, b, selfLoop);
+    for (let k = 0; k < n; k++) {
+      const insn = b.insns[k];
+      const row = TABLE[insn.row];
+      const index = insns.length;
+      insns.push(insn);
+      c.insn = insn;
+      c.insnIndex = index;
+      c.next = code32 ? (insn.eip + insn.len) | 0 : (insn.eip + insn.len) & 0xffff;
+      c.mayWriteCode = false;
+      const e = inlineEmitter(insn);
+      const isLast = k === n - 1;
+      if (e !== null) {
+        e(c, insn);
+        inlineCount++;
+        if (row.cls !== 'control' && c.mayWriteCode) c.emit(c.smcCheck(c.nextEip(), false));
+        c.releaseTemps();
+        c.done++;
+        if (isLast && row.cls !== 'control') {
+          // The block ended at the page end, a limit, or a row that ends blocks.
+          if (c.done) c.emit(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(c.done))));
+          c.emit(...(endsBlock(row) ? [c.exitTo(c.nextEip())] : c.goto(b.endEip, true)));
+        }
+        continue;
+      }
+      // The interp stub: the segment ends here; execution resumes at the next segment, or
+      // leaves the region if this instruction ends the block.
+      const cont = isLast ? -1 : segments.length;
+      if (c.done) c.emit(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(c.done))));
+      c.emit(
+        m.set(L_EIP, i32.const(insn.eip)),
+        m.set(L_ARG, i32.const(index)),
+        m.set(L_PC, i32.const(cont)),
+        m.br(LBL_STUB),
+      );
+      if (!isLast) startSegment(c, segments, null, false);
+    }
+    closeSegment(c, segments);
+  }
+
+  const body = assemble(c, segments);
+  m.addFunction(name, 1, c.vars, body);
+  const entries = new Map<number, number>(blockSeg);
+  return { entries, insns, insnCount: insns.length, inlineCount, segments: segments.length };
+}
+
+/** True if the block's only way back to itself is its last instruction's direct jump. */
+function isSelfLoop(b: ScannedBlock, code32: boolean): boolean {
+  const last = b.insns[b.insns.length - 1];
+  if (directTarget(last, code32) !== b.eip) return false;
+  return b.insns.every((i) => inlineEmitter(i) !== null);
+}
+
+function startSegment(c: EmitCtx, segments: Segment[], block: ScannedBlock | null, selfLoop: boolean): void {
+  const { m } = c;
+  const i32 = m.i32;
+  c.segment = segments.length;
+  c.out = [];
+  c.done = 0;
+  // Several predecessors: the producer of the flags is unknown here.
+  c.flagKind = -1;
+  c.selfLoopLabel = selfLoop ? `L${c.segment}` : null;
+  c.selfLoopEip = block ? block.eip : 0;
+  segments.push({ label: `s${c.segment}`, code: [] });
+  if (block) {
+    // Enter a block only if the budget covers all of it.
+    c.emit(m.if(i32.lt_s(m.get(L_BUDGET), i32.const(block.insns.length)), c.exitTo(i32.const(block.eip))));
+  }
+}
+
+function closeSegment(c: EmitCtx, segments: Segment[]): void {
+  const seg = segments[segments.length - 1];
+  seg.code = c.selfLoopLabel !== null ? [c.m.loop(c.selfLoopLabel, c.m.block(null, c.out))] : c.out;
+  c.out = [];
+}
+
+function assemble(c: EmitCtx, segments: Segment[]): Expr {
+  const { m } = c;
+  const i32 = m.i32;
+  const labels = segments.map((s) => s.label);
+  let cur = m.block(labels[0], [m.block('bad', [m.switch(labels, 'bad', m.get(L_PC))]), m.unreachable()]);
+  for (let k = 0; k < segments.length; k++) {
+    const next = k + 1 < segments.length ? labels[k + 1] : LBL_STUB;
+    const tail = k + 1 < segments.length ? [] : [m.unreachable()];
+    cur = m.block(next, [cur, ...segments[k].code, ...tail]);
+  }
+  const st = L_ARG;
+  const stub: Expr[] = [
+    ...c.flushState(),
+    i32.store(EIP, 4, i32.const(0), m.get(L_EIP)),
+    m.set(st, m.call('interp', [m.get(L_ARG)])),
+    m.if(i32.eq(m.get(st), i32.const(STUB_FAULT)), m.block(null, [m.set(L_CODE, i32.const(EXIT_PENDING)), m.br(LBL_DONE)])),
+    m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(1))),
+    m.set(L_NSTUB, i32.add(m.get(L_NSTUB), i32.const(1))),
+    m.if(i32.or(i32.ne(m.get(st), i32.const(STUB_NEXT)), i32.lt_s(m.get(L_PC), i32.const(0))),
+      m.block(null, [m.set(L_CODE, i32.const(EXIT_CONTINUE)), m.br(LBL_DONE)])),
+    ...c.reloadState(),
+    m.br(LBL_TOP),
+  ];
+  const loop = m.loop(LBL_TOP, m.block(null, [cur, ...stub]));
+  const flush = [...c.flushState(), i32.store(EIP, 4, i32.const(0), m.get(L_EIP))];
+  const prologue: Expr[] = [
+    ...c.reloadState(),
+    m.set(L_BUDGET, i32.load(BUDGET, 4, i32.const(0))),
+  ];
+  if (c.usesMemory) {
+    prologue.push(
+      m.set(L_RMASK, i32.load(TLB_READ_MASK, 4, i32.const(0))),
+      m.set(L_WMASK, i32.load(TLB_WRITE_MASK, 4, i32.const(0))),
+    );
+  }
+  prologue.push(m.set(L_PC, m.get(L_ENTRY)));
+  const epilogue: Expr[] = [
+    i32.store(BUDGET, 4, i32.const(0), m.get(L_BUDGET)),
+    i32.store(DBT_NCTL, 4, i32.const(0), m.get(L_NCTL)),
+    i32.store(DBT_NSTUB, 4, i32.const(0), m.get(L_NSTUB)),
+  ];
+  return m.block(null, [
+    ...prologue,
+    m.block(LBL_DONE, [m.block(LBL_FLUSH, [loop]), ...flush]),
+    ...epilogue,
+    m.get(L_CODE),
+  ], m.i32Type);
+}

@@ -1,0 +1,71 @@
+/**
+ * Which rows are emitted inline: the emitter families gathered by table row name, like the
+ * interpreter's dispatch. A row without an emitter (or a form an emitter declines) runs through
+ * the interp helper. Only innocuous and control rows may have emitters: sensitive, privileged
+ * and I/O rows always go to the VMM (checked when this module loads).
+ */
+import type { Insn } from '../decoder/insn.ts';
+import { TABLE } from '../isa/table.ts';
+import { ALU_EMITTERS } from './alu.ts';
+import { CONTROL_EMITTERS } from './control.ts';
+import { emitCld, emitCmovcc, emitSetcc, emitStd } from './flags.ts';
+import { MOVE_EMITTERS } from './move.ts';
+import { MULDIV_EMITTERS } from './muldiv.ts';
+import { SHIFT_EMITTERS } from './shift.ts';
+import { STACK_EMITTERS } from './stack.ts';
+import { STRING_EMITTERS } from './string.ts';
+import type { Emitter, EmitterMap } from './types.ts';
+
+const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
+
+const FLAGS_EMITTERS: EmitterMap = {
+  ...Object.fromEntries(CC.map((cc) => [`set${cc}Eb`, emitSetcc])),
+  ...Object.fromEntries(CC.map((cc) => [`cmov${cc}GvEv`, emitCmovcc])),
+  cld: emitCld,
+  std: emitStd,
+};
+
+const FAMILIES: readonly EmitterMap[] = [
+  ALU_EMITTERS, MOVE_EMITTERS, STACK_EMITTERS, CONTROL_EMITTERS, SHIFT_EMITTERS, MULDIV_EMITTERS,
+  STRING_EMITTERS, FLAGS_EMITTERS,
+];
+
+/** Forms an emitter does not handle, by row name. */
+const DECLINES: Readonly<Record<string, (i: Insn) => boolean>> = {
+  // POP to memory computes its address with the incremented ESP: left to the interpreter.
+  popEv: (i) => i.mod !== 3,
+};
+
+function build(): readonly (Emitter | null)[] {
+  const all = new Map<string, Emitter>();
+  for (const fam of FAMILIES) {
+    for (const [name, e] of Object.entries(fam)) {
+      if (all.has(name)) throw new Error(`emitters: ${name} defined twice`);
+      all.set(name, e);
+    }
+  }
+  const names = new Set(TABLE.map((r) => r.name));
+  for (const name of all.keys()) if (!names.has(name)) throw new Error(`emitters: no table row ${name}`);
+  return TABLE.map((r) => {
+    const e = all.get(r.name) ?? null;
+    if (e && r.cls !== 'innocuous' && r.cls !== 'control') {
+      throw new Error(`emitters: ${r.name} is ${r.cls} and must go through the VMM`);
+    }
+    return e;
+  });
+}
+
+const BY_ROW = build();
+
+/** The inline emitter for this instruction, or null to run it through the interp helper. */
+export function inlineEmitter(i: Insn): Emitter | null {
+  const e = BY_ROW[i.row];
+  if (e === null) return null;
+  const d = DECLINES[TABLE[i.row].name];
+  return d && d(i) ? null : e;
+}
+
+/** Names of the rows with an inline emitter (documentation, tests). */
+export function inlineRowNames(): string[] {
+  return TABLE.filter((r) => BY_ROW[r.id] !== null).map((r) => r.name);
+}
