@@ -32,7 +32,7 @@ describe('MUL / IMUL one-operand', () => {
     expectFlags(r, CO, 0);
   });
   it('IMUL r32: 64-bit signed product; CF=OF when EDX is not the sign of EAX', () => {
-    let regs = { [EAX]: 0xffffffff, [EBX]: 0x80000000 };
+    let regs: Record<number, number> = { [EAX]: 0xffffffff, [EBX]: 0x80000000 };
     let r = exec('imul ebx', { regs });
     expectRegs(r, regs, { [EAX]: 0x80000000, [EDX]: 0 });
     expectFlags(r, CO, CO);
@@ -42,7 +42,7 @@ describe('MUL / IMUL one-operand', () => {
     expectFlags(r, CO, 0);
   });
   it('IMUL r8 writes AX only; MUL m16 writes DX:AX only', () => {
-    let regs = { [EAX]: 0x12345680, [ECX]: 0xabcdefff };
+    let regs: Record<number, number> = { [EAX]: 0x12345680, [ECX]: 0xabcdefff };
     let r = exec('imul cl', { regs });
     expectRegs(r, regs, { [EAX]: 0x12340080 });
     expectFlags(r, CO, CO);
@@ -103,7 +103,7 @@ describe('DIV / IDIV', () => {
     expectFault('div bl', { [EAX]: 0x100, [EBX]: 1 }, 0);
   });
   it('IDIV truncates toward zero; the remainder has the dividend sign', () => {
-    let regs = { [EDX]: 0xffffffff, [EAX]: u32(-7n), [EBX]: 2 };
+    let regs: Record<number, number> = { [EDX]: 0xffffffff, [EAX]: u32(-7n), [EBX]: 2 };
     let r = exec('idiv ebx', { regs });
     expectRegs(r, regs, { [EAX]: u32(-3n), [EDX]: u32(-1n) });
     regs = { [EDX]: 0xffffffff, [EAX]: 0x80000000, [EBX]: 1 };

@@ -11,7 +11,7 @@ const SZPC = F.SF | F.ZF | F.PF | F.CF;
 
 describe('SHL / SHR / SAR', () => {
   it('SHL r8 by 8 shifts everything out: CF = old bit 0; by 9 CF = 0', () => {
-    let regs = { [EAX]: 0x11111181, [ECX]: 8 };
+    let regs: Record<number, number> = { [EAX]: 0x11111181, [ECX]: 8 };
     let r = exec('shl al, cl', { regs });
     expectRegs(r, regs, { [EAX]: 0x11111100 });
     expectFlags(r, SZPC, F.CF | F.ZF | F.PF);
@@ -39,7 +39,7 @@ describe('SHL / SHR / SAR', () => {
   });
   it('a count masked to 0 changes neither the operand nor any flag (register and memory)', () => {
     const flags = F.CF | F.OF | F.ZF | F.AF;
-    let regs = { [EAX]: 0x12345678, [ECX]: 32 };
+    let regs: Record<number, number> = { [EAX]: 0x12345678, [ECX]: 32 };
     let r = exec('shl eax, cl', { regs, flags });
     expectRegs(r, regs, {});
     expectFlags(r, 0x8d5, flags);
@@ -67,7 +67,7 @@ describe('rotates', () => {
     expectFlags(r, F.CF, F.CF);
   });
   it('RCL r8 by 9 and RCR r16 by 17 rotate the full circle through CF', () => {
-    let regs = { [EAX]: 0x81, [ECX]: 9 };
+    let regs: Record<number, number> = { [EAX]: 0x81, [ECX]: 9 };
     let r = exec('rcl al, cl', { regs, flags: F.CF });
     expectRegs(r, regs, {});
     expectFlags(r, F.CF, F.CF);
