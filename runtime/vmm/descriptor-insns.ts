@@ -229,6 +229,7 @@ const verwEw: Handler = (cpu, i) => {
   setZf(cpu, d !== null && descIsWritableData(d) && visible(cpu, d, sel));
 };
 
+/** Handlers of the descriptor-table and probe rows, by row name. */
 export const DESCRIPTOR_HANDLERS: HandlerMap = {
   sgdtMs: storeTableRegister(GDTR_BASE, GDTR_LIMIT, 'sgdt'),
   sidtMs: storeTableRegister(IDTR_BASE, IDTR_LIMIT, 'sidt'),

@@ -88,6 +88,7 @@ export function fetchGdtDescriptor(cpu: Cpu, sel: number, vector: number): Descr
 }
 
 // ------------------------------------------------------------------------------ field access
+/** The 32-bit base address. */
 export function descBase(d: Descriptor): number {
   return (d.lo >>> 16) | ((d.hi & 0xff) << 16) | (d.hi & 0xff000000);
 }
@@ -103,10 +104,12 @@ export function descFlags(d: Descriptor): number {
   return ((d.hi >>> 8) & 0xf0ff) | SEGF_USABLE;
 }
 
+/** The descriptor privilege level. */
 export function descDpl(d: Descriptor): number {
   return (d.hi >>> 13) & 3;
 }
 
+/** The P bit. */
 export function descPresent(d: Descriptor): boolean {
   return (d.hi & 0x8000) !== 0;
 }

@@ -243,4 +243,5 @@ const retfIw: Handler = (cpu, i) => {
   farReturn(cpu, i, i.imm & 0xffff);
 };
 
+/** Handlers of the far JMP/CALL/RET rows, by row name. */
 export const FAR_TRANSFER_HANDLERS: HandlerMap = { jmpAp, jmpMp, callAp, callMp, retf, retfIw };

@@ -78,4 +78,5 @@ const sti: Handler = (cpu) => {
   }
 };
 
+/** Handlers of PUSHF, POPF, CLI, STI, by row name. */
 export const FLAGS_HANDLERS: HandlerMap = { pushf, popf, cli, sti };

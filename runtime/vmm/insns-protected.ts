@@ -13,6 +13,7 @@ import { IRET_HANDLERS } from './iret.ts';
 import { SEGMENT_HANDLERS } from './segments.ts';
 import { SYSENTER_HANDLERS } from './sysenter.ts';
 
+/** Every protected-mode VMM handler, by row name (merged into dispatch by handlers.ts). */
 export const PROTECTED_HANDLERS: HandlerMap = {
   ...SEGMENT_HANDLERS,
   ...FAR_TRANSFER_HANDLERS,

@@ -261,4 +261,5 @@ const int1: Handler = (cpu) => {
   deliverSoftwareInterrupt(cpu, EX_DB, true);
 };
 
+/** Handlers of the software-interrupt rows, by row name. */
 export const INTERRUPT_HANDLERS: HandlerMap = { intIb, int3, into, int1 };

@@ -148,4 +148,5 @@ function returnToV86(cpu: Cpu, eip: number, csSel: number, popped: number): void
   cpu.next = eip & 0xffff;
 }
 
+/** Handler of the IRET row. */
 export const IRET_HANDLERS: HandlerMap = { iret };

@@ -199,6 +199,7 @@ const arplEwGw: Handler = (cpu, i) => {
   }
 };
 
+/** Handlers of the segment-register rows (and ARPL), by row name. */
 export const SEGMENT_HANDLERS: HandlerMap = {
   movSwEw,
   movEwSw,

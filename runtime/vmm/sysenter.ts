@@ -44,4 +44,5 @@ const sysexit: Handler = (cpu) => {
   cpu.next = s[R_EDX];
 };
 
+/** Handlers of SYSENTER and SYSEXIT. */
 export const SYSENTER_HANDLERS: HandlerMap = { sysenter, sysexit };
