@@ -14,6 +14,7 @@
  */
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import type { Engine } from '../../runtime/vm.ts';
+import { devicesAvailable } from './devices.ts';
 import { buildImage, EXPECTED_DIR, listTests, runOurs, runQemu } from './images.ts';
 
 const argv = process.argv.slice(2);
@@ -80,6 +81,11 @@ for (const t of tests) {
   const problems: string[] = [];
   if (want === null) problems.push('no expected file (run with --update)');
   else if (qemu !== want) problems.push(`QEMU differs from the expected file at ${firstDiff(want, qemu)}`);
+  if (!devicesAvailable(t.needs)) {
+    console.log(`${problems.length ? 'FAIL' : 'skip'} ${t.name}: our machine cannot attach ${t.needs.join(', ')} yet${problems.length ? `\n  ${problems.join('\n  ')}` : ''}`);
+    if (problems.length) failed++;
+    continue;
+  }
   const ours = runOurs(t, readFileSync(img), engine, engine === 'dbt').text;
   if (ours !== qemu) problems.push(`our machine (${engine}) differs from QEMU at ${firstDiff(qemu, ours)}`);
   if (problems.length) {

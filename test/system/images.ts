@@ -13,6 +13,8 @@
  *   ; @module FILE [ARGS]    a multiboot module from test/system/data (QEMU -initrd)
  *   ; @memory MIB            guest RAM (default 32)
  *   ; @timeout SECONDS       QEMU wall-clock limit (default 10)
+ *   ; @needs DEVICE...       devices beyond the bare machine (e.g. `pic pit`); runs on our
+ *                            machine only when devices.ts can attach them
  *   ; @qemu-deviates REASON  QEMU is known to get this behaviour wrong (REASON says how): the
  *                            expected file is written from the SDM instead of by QEMU, and
  *                            compare-qemu reports QEMU's difference without failing
@@ -26,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { runBareMetal } from '../../runtime/machine/bare-metal.ts';
 import type { BareMetalResult } from '../../runtime/machine/bare-metal.ts';
 import type { Engine } from '../../runtime/vm.ts';
+import { attachDevices } from './devices.ts';
 
 export const SYSTEM_DIR = dirname(fileURLToPath(import.meta.url));
 const TESTS_DIR = join(SYSTEM_DIR, 'tests');
@@ -45,6 +48,8 @@ export interface SystemTest {
   timeoutS: number;
   /** Why QEMU is not the reference for this test, or null. */
   qemuDeviates: string | null;
+  /** Devices the test needs beyond the debug ports. */
+  needs: string[];
 }
 
 /** All tests, sorted by name. */
@@ -56,7 +61,7 @@ function parseTest(asm: string): SystemTest {
   const name = basename(asm, '.asm');
   const t: SystemTest = {
     name, asm, expected: join(EXPECTED_DIR, `${name}.txt`),
-    rawReal: false, append: null, modules: [], memoryMiB: 32, timeoutS: 10, qemuDeviates: null,
+    rawReal: false, append: null, modules: [], memoryMiB: 32, timeoutS: 10, qemuDeviates: null, needs: [],
   };
   for (const line of readFileSync(asm, 'utf8').split('\n')) {
     if (!line.startsWith(';')) break;
@@ -72,6 +77,7 @@ function parseTest(asm: string): SystemTest {
     } else if (key === 'memory') t.memoryMiB = Number(value);
     else if (key === 'timeout') t.timeoutS = Number(value);
     else if (key === 'qemu-deviates') t.qemuDeviates = value;
+    else if (key === 'needs') t.needs = value.split(/\s+/);
     else throw new Error(`${name}.asm: unknown directive @${key}`);
   }
   return t;
@@ -106,6 +112,7 @@ export function statusOf(r: BareMetalResult): number | 'timeout' {
 /** Runs a test image on our machine. */
 export function runOurs(t: SystemTest, image: Uint8Array, engine: Engine, forceTranslate = false): { text: string; result: BareMetalResult } {
   const result = runBareMetal(image, {
+    ...(t.needs.length ? { setup: (vm, bus) => attachDevices(vm, bus, t.needs) } : {}),
     memorySize: t.memoryMiB << 20,
     engine,
     forceTranslate,
