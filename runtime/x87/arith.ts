@@ -4,8 +4,8 @@
  * NaN rules every two-operand instruction shares (SDM vol. 1, table 4-7).
  *
  * Exception order per operation: stack underflow (IE+SF), SNaN operand (IE), invalid operation
- * (IE: ∞−∞, 0·∞, 0/0, ∞/∞, √negative), denormal memory operand (DE), division by zero (ZE),
- * then the rounding flags (OE, UE, PE) from rounding.ts. An unmasked IE/DE/ZE leaves the
+ * (IE: ∞−∞, 0·∞, 0/0, ∞/∞, √negative), division by zero (ZE, which hides a denormal dividend),
+ * denormal memory operand (DE), then the rounding flags (OE, UE, PE) from rounding.ts. An unmasked IE/DE/ZE leaves the
  * destination and the stack as they were.
  */
 import type { Insn } from '../../translator/decoder/insn.ts';
@@ -82,13 +82,14 @@ export function binaryOp(cpu: Cpu, op: number, dst: number, left: number, right:
     setC1(cpu, false);
     return true;
   }
-  if (denormal && raise(cpu, SW_DE)) return false;
-  if (op === OP_DIV && b === 0) {
+  if (op === OP_DIV && b === 0 && Number.isFinite(a)) {
+    // Division by zero takes precedence over a denormal dividend (measured: DE not reported).
     if (raise(cpu, SW_ZE)) return false;
     setSlot(cpu, dst, r);
     setC1(cpu, false);
     return true;
   }
+  if (denormal && raise(cpu, SW_DE)) return false;
   if (!Number.isFinite(a) || !Number.isFinite(b)) {
     setSlot(cpu, dst, r); // exact: an infinity, or a finite value divided by one
     setC1(cpu, false);

@@ -29,7 +29,9 @@ import { fromWords, nextUp } from './rounding.ts';
 // ------------------------------------------------------------------------------- loads
 /**
  * Pushes SLOT_TMP (already loaded from memory). `checkSNaN`/`denormal`: the source format is
- * narrower than extended, so an SNaN raises IE (and is quieted) and a denormal raises DE.
+ * narrower than extended, so an SNaN raises IE (and is quieted) and a denormal raises DE. An
+ * unmasked IE suppresses the push; an unmasked DE does not (the value is normal in extended
+ * format; measured: the load completes and the #MF comes at the next waiting instruction).
  */
 function pushTmp(cpu: Cpu, checkSNaN: boolean, denormal: boolean): void {
   const p = pushTarget(cpu);
@@ -38,7 +40,7 @@ function pushTmp(cpu: Cpu, checkSNaN: boolean, denormal: boolean): void {
     if (raise(cpu, SW_IE)) return;
     quietSlot(cpu, SLOT_TMP);
   }
-  if (denormal && raise(cpu, SW_DE)) return;
+  if (denormal) raise(cpu, SW_DE);
   copySlot(cpu, p, SLOT_TMP);
   setTop(cpu, p);
   setC1(cpu, false);
@@ -86,15 +88,20 @@ const fbldMbcd: Handler = (cpu, i) => {
   pushTmp(cpu, false, false);
 };
 
-/** FLD ST(i): an empty source is a stack underflow (masked: push the QNaN indefinite). */
+/**
+ * FLD ST(i): an empty source is a stack underflow; masked, the QNaN indefinite is pushed without
+ * an overflow check (measured: C1 = 0 and the target is overwritten even if it was in use).
+ */
 const fldSTi: Handler = (cpu, i) => {
   const src = st(cpu, i.rm);
   if (isEmpty(cpu, src)) {
     if (!stackFault(cpu, false)) return;
-    setIndefinite(cpu, SLOT_TMP);
-  } else {
-    copySlot(cpu, SLOT_TMP, src);
+    const p = st(cpu, 7);
+    setIndefinite(cpu, p);
+    setTop(cpu, p);
+    return;
   }
+  copySlot(cpu, SLOT_TMP, src);
   pushTmp(cpu, false, false);
 };
 
@@ -256,7 +263,7 @@ function fcmov(cpu: Cpu, i: Insn, cond: boolean): void {
 
 function ffree(cpu: Cpu, i: Insn, popAfter: boolean): void {
   setTag(cpu, st(cpu, i.rm), TAG_EMPTY);
-  if (popAfter) setTop(cpu, st(cpu, 1));
+  if (popAfter) pop(cpu);
 }
 
 /** Handlers of the data-transfer rows. */

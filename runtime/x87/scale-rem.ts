@@ -97,6 +97,7 @@ const fxtract: Handler = (cpu) => {
 
 /** FPREM (truncating quotient) and FPREM1 (IEEE remainder, quotient rounded to nearest). */
 function prem(cpu: Cpu, ieee: boolean): void {
+  setCC(cpu, SW_C2, 0); // set again only for a partial remainder (C0, C3 kept on faults: measured)
   onST0ST1(cpu, (p0, p1) => {
     if (nanOperands(cpu, p0, p0, p1) !== NOT_NAN) return;
     const a = slotVal(cpu, p0);

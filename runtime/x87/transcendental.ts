@@ -13,10 +13,9 @@ import type { Cpu } from '../cpu.ts';
 import type { Handler } from '../interp/types.ts';
 import { NAN_DONE, NOT_NAN, nanOperands, onST0 } from './arith.ts';
 import {
-  SW_C1, SW_C2, SW_IE, SW_PE, SW_ZE, copySlot, isEmpty, pop, raise, setC1, setCC, setIndefinite, setSlot,
+  SW_C2, SW_IE, SW_PE, SW_ZE, copySlot, isEmpty, pop, raise, setC1, setCC, setIndefinite, setSlot,
   setTop, slotIsNaN, slotVal, st, stackFault,
 } from './fpu.ts';
-import { exponentOf, finishRounding, mulDir, pow2 } from './rounding.ts';
 
 const TWO_63 = 2 ** 63;
 
@@ -33,6 +32,7 @@ function inexact(cpu: Cpu, slot: number, v: number): void {
  * `first` computes ST(0)'s replacement.
  */
 function trig(cpu: Cpu, first: (x: number) => number, second: ((x: number) => number) | null): void {
+  setCC(cpu, SW_C2, 0); // C2 reports only "out of range"
   const p = st(cpu, 0);
   const t = (p - 1) & 7;
   if (isEmpty(cpu, p) || (second && !isEmpty(cpu, t))) {
@@ -60,14 +60,12 @@ function trig(cpu: Cpu, first: (x: number) => number, second: ((x: number) => nu
       setIndefinite(cpu, t);
       setTop(cpu, t);
     }
-    setCC(cpu, SW_C1 | SW_C2, 0);
     return;
   }
   if (Math.abs(x) >= TWO_63) {
-    setCC(cpu, SW_C1 | SW_C2, SW_C2); // operand out of range: the program must reduce it
+    setCC(cpu, SW_C2, SW_C2); // operand out of range: the program must reduce it
     return;
   }
-  setCC(cpu, SW_C2, 0);
   const a = first(x);
   const b = second ? second(x) : 0;
   // sin, tan of ±0 are ±0 and cos 0 is 1: exact. Everything else is inexact.
@@ -107,7 +105,7 @@ function pop2(cpu: Cpu, f: (x: number, y: number, p1: number) => boolean): void 
 }
 
 /** Writes y·log2(x) (or an invalid / zero-divide response); shared by FYL2X and FYL2XP1. */
-function ylog(cpu: Cpu, x: number, y: number, log2x: number, zeroArg: boolean, exactLog: boolean, dst: number): boolean {
+function ylog(cpu: Cpu, x: number, y: number, log2x: number, zeroArg: boolean, dst: number): boolean {
   const r = y * log2x;
   if (r !== r) {
     if (raise(cpu, SW_IE)) return false;
@@ -126,12 +124,7 @@ function ylog(cpu: Cpu, x: number, y: number, log2x: number, zeroArg: boolean, e
     setC1(cpu, false);
     return true;
   }
-  // For x a power of two log2(x) is an exact integer and the product may be exact.
-  if (exactLog) {
-    setSlot(cpu, dst, finishRounding(cpu, r, mulDir(y, log2x, r), false));
-    return true;
-  }
-  inexact(cpu, dst, r);
+  inexact(cpu, dst, r); // PE even when the product happens to be exact (measured)
   return true;
 }
 
@@ -146,23 +139,17 @@ const fpatan: Handler = (cpu) => pop2(cpu, (x, y, p1) => {
   return true;
 });
 
-const fyl2x: Handler = (cpu) => pop2(cpu, (x, y, p1) => {
-  const isPow2 = x > 0 && Number.isFinite(x) && pow2(exponentOf(x)) === x;
-  return ylog(cpu, x, y, isPow2 ? exponentOf(x) : Math.log2(x), x === 0, isPow2, p1);
-});
+const fyl2x: Handler = (cpu) => pop2(cpu, (x, y, p1) => ylog(cpu, x, y, Math.log2(x), x === 0, p1));
 
-const fyl2xp1: Handler = (cpu) => pop2(cpu, (x, y, p1) => ylog(cpu, x, y, Math.log1p(x) / Math.LN2, false, false, p1));
+const fyl2xp1: Handler = (cpu) => pop2(cpu, (x, y, p1) => ylog(cpu, x, y, Math.log1p(x) / Math.LN2, false, p1));
 
 /** F2XM1: 2^x − 1 (defined for −1 ≤ x ≤ 1; we compute it for any x). */
 const f2xm1: Handler = (cpu) => onST0(cpu, (p) => {
   if (nanOperands(cpu, p, p, p) !== NOT_NAN) return;
   const x = slotVal(cpu, p);
-  if (x === 0 || !Number.isFinite(x) || x === 1 || x === -1) {
-    setSlot(cpu, p, x === 0 ? x : x === Infinity ? Infinity : x === -Infinity ? -1 : x === 1 ? 1 : -0.5);
-    setC1(cpu, false);
-    return;
-  }
-  inexact(cpu, p, Math.expm1(x * Math.LN2));
+  if (x === 0) return; // ±0: exact
+  // PE even for the exact results at ±1 (measured).
+  inexact(cpu, p, Number.isFinite(x) ? Math.expm1(x * Math.LN2) : x > 0 ? x : -1);
 });
 
 /** Handlers of the transcendental rows. */
