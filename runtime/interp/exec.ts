@@ -8,7 +8,7 @@
  * changed, or a write invalidated cached code (self-modifying code is seen at the next
  * instruction, as on hardware).
  */
-import { EIP, MODE, SEG_CS } from '../../translator/abi.ts';
+import { EIP, EXIT_REQUEST, MODE, SEG_CS } from '../../translator/abi.ts';
 import { decode } from '../../translator/decoder/decode.ts';
 import type { Block } from '../code-cache.ts';
 import { CLASS_OF_ROW } from '../code-cache.ts';
@@ -18,6 +18,7 @@ import { HANDLERS } from './dispatch.ts';
 
 const I_EIP = EIP >> 2;
 const I_MODE = MODE >> 2;
+const I_EXIT = EXIT_REQUEST >> 2;
 
 /**
  * Executes up to `max` instructions of `b`; returns how many completed. Each completed
@@ -40,7 +41,9 @@ export function execBlock(cpu: Cpu, b: Block, max: number, classCounts: Float64A
     classCounts[CLASS_OF_ROW[i.row]]++;
     cpu.icount++;
     k++;
-    if (cpu.next !== next || cpu.codeEpoch !== epoch || s[I_MODE] !== mode || cpu.halted) break;
+    // EXIT_REQUEST: a device raised an interrupt (e.g. from an OUT in this block) or STI/POPF
+    // opened IF; return so the run loop can deliver it before the next instruction.
+    if (cpu.next !== next || cpu.codeEpoch !== epoch || s[I_MODE] !== mode || cpu.halted || s[I_EXIT] !== 0) break;
   }
   return k;
 }
