@@ -1,0 +1,98 @@
+/**
+ * Which rows the oracle covers, under which setup, and in which operand forms.
+ *
+ * Coverage policy: every user-level row whose native result is deterministic on this host is
+ * covered. Rows whose native behaviour depends on the host kernel or machine (UMIP emulation of
+ * SGDT & co., CPUID, the TSC, system calls through INT n or SYSENTER) are excluded, each with
+ * its reason. Rows whose result depends on the privilege level (POPF's IF/IOPL handling, SS
+ * loads, descriptor probes, and every privileged or I/O instruction, which must raise #GP at
+ * CPL 3) run only under the CPL-3 setup (`--setup user3`), since the native side always runs at
+ * CPL 3.
+ */
+import type { Row } from '../../translator/isa/types.ts';
+import type { Form } from './types.ts';
+
+/** Rows never run natively, with the reason. */
+export const EXCLUDED: Readonly<Record<string, string>> = {
+  sgdtMs: 'host kernel emulates it under UMIP (dummy table address)',
+  sidtMs: 'host kernel emulates it under UMIP (dummy table address)',
+  sldtEw: 'host kernel emulates it under UMIP',
+  strEw: 'host kernel emulates it under UMIP',
+  smswEw: 'host kernel emulates it under UMIP (dummy CR0 value)',
+  cpuid: 'reports the host processor, not the guest model',
+  rdtsc: 'host time stamp counter (nondeterministic)',
+  rdpmc: 'depends on the host CR4.PCE and performance counters',
+  sysenter: 'enters the host kernel (a system call)',
+  intIb: 'enters the host kernel (INT 0x80 is a system call; other vectors depend on the host IDT)',
+  int1: 'ICEBP: the host kernel treats the #DB as a debug event',
+  int3: 'software interrupt: the VMM delivers it through the guest IDT; the host turns it into SIGTRAP',
+  into: 'software interrupt: the VMM delivers it through the guest IDT; the host turns it into SIGSEGV',
+  iret: 'far return through the host GDT/TSS (NT task return differs in the host\'s IA-32e mode)',
+  jmpAp: 'far transfer (not generated yet)',
+  jmpMp: 'far transfer (not generated yet)',
+  callAp: 'far transfer (not generated yet)',
+  callMp: 'far transfer (not generated yet)',
+  retf: 'far transfer (not generated yet)',
+  retfIw: 'far transfer (not generated yet)',
+};
+
+/** Rows that need the CPL-3 setup, with the reason (listed as excluded under CPL 0). */
+export const USER3_ONLY: Readonly<Record<string, string>> = {
+  popf: 'IF and IOPL handling depends on CPL',
+  popSS: 'SS loads require RPL = DPL = CPL',
+  lssGvMp: 'SS loads require RPL = DPL = CPL',
+  larGvEw: 'descriptor probes depend on CPL',
+  lslGvEw: 'descriptor probes depend on CPL',
+  verrEw: 'descriptor probes depend on CPL',
+  verwEw: 'descriptor probes depend on CPL',
+};
+
+/** Why `row` is not run under a setup at `cpl`, or undefined if it is run. */
+export function exclusionReason(row: Row, cpl: number): string | undefined {
+  const ex = EXCLUDED[row.name];
+  if (ex) return ex;
+  if (row.op < 0 && row.name !== 'invalid' && row.name !== 'tooLong') return 'synthetic row';
+  if (cpl === 0) {
+    const u = USER3_ONLY[row.name];
+    if (u) return `${u}: run with --setup user3`;
+    if (row.cls === 'privileged' || row.cls === 'io') return `${row.cls}: #GP at the host's CPL 3; run with --setup user3`;
+  }
+  return undefined;
+}
+
+function has(row: Row, pred: (o: string) => boolean): boolean {
+  return row.ops.some(pred);
+}
+
+/** True if the row has an r/m operand that can be a memory operand. */
+export function hasMemForm(row: Row): boolean {
+  return row.modrm && row.mod !== 'reg' && row.rm === undefined && !row.ops.includes('Rd');
+}
+
+/** True if the row has a register form of its r/m operand. */
+export function hasRegForm(row: Row): boolean {
+  return row.modrm && row.mod !== 'mem';
+}
+
+/** The operand forms of a row: operand size x ModRM kind x address size (where each matters). */
+export function formsOf(row: Row): Form[] {
+  const oszs: (16 | 32)[] = row.osz ? [32, 16] : [32];
+  const out: Form[] = [];
+  const addrMatters = row.asz === true || has(row, (o) => o === 'Ob' || o === 'Ov' || o.startsWith('X') || o.startsWith('Y'));
+  for (const osz of oszs) {
+    const o = row.osz ? `o${osz} ` : '';
+    if (row.modrm && row.op >= 0) {
+      if (hasRegForm(row)) out.push({ osz, asz: 32, rm: 'reg', label: `${o}reg` });
+      if (hasMemForm(row)) {
+        out.push({ osz, asz: 32, rm: 'mem', label: `${o}m32` });
+        out.push({ osz, asz: 16, rm: 'mem', label: `${o}m16` });
+      }
+    } else if (addrMatters) {
+      out.push({ osz, asz: 32, rm: 'none', label: `${o}a32` });
+      out.push({ osz, asz: 16, rm: 'none', label: `${o}a16` });
+    } else {
+      out.push({ osz, asz: 32, rm: 'none', label: o.trim() || '-' });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,105 @@
+/**
+ * The oracle's memory layout: the windows (code, data and stack pages) that exist at the same
+ * linear addresses in the native runner's process and in the VM, their deterministic background
+ * contents, and the host's user-visible segment selectors.
+ *
+ * Why these addresses:
+ * - CODE (0x21A000) and CODE16 (0xA000) share their low 16 bits, so a near branch with a 16-bit
+ *   operand size taken from CODE (EIP masked to 16 bits) lands in CODE16, which is mapped too.
+ * - DATA16 lies below 64 KiB so that 16-bit effective addresses (flat segments) reach it.
+ * - Everything sits far below a 32-bit Linux process's own mappings and above mmap_min_addr.
+ * - Unmapped gaps between windows turn stray native accesses into #PF instead of silently
+ *   touching runner memory.
+ *
+ * Background: every data window is filled with xorshift32 output seeded from the batch seed and
+ * the window address; native.c has the same generator. Code windows hold a one-byte "stub"
+ * everywhere: HLT natively (#GP at CPL 3 wherever control lands) and, in the VM, LOCK prefixes
+ * (a run of 15 of them decodes as an over-long instruction: #GP(0) at any CPL). Either way the
+ * fault address tells where control went.
+ */
+
+/** A region mapped at the same linear (and, in the VM, physical) address on both sides. */
+export interface Window {
+  readonly name: string;
+  readonly addr: number;
+  readonly size: number;
+  readonly kind: 'code' | 'data';
+}
+
+export const CODE: Window = { name: 'code', addr: 0x0021a000, size: 0x2000, kind: 'code' };
+export const CODE16: Window = { name: 'code16', addr: 0x0000a000, size: 0x2000, kind: 'code' };
+export const DATA16: Window = { name: 'data16', addr: 0x00004000, size: 0x2000, kind: 'data' };
+export const DATA32: Window = { name: 'data32', addr: 0x00300000, size: 0x2000, kind: 'data' };
+export const STACK: Window = { name: 'stack', addr: 0x00400000, size: 0x2000, kind: 'data' };
+
+export const WINDOWS: readonly Window[] = [CODE, CODE16, DATA16, DATA32, STACK];
+export const CODE_WINDOWS: readonly Window[] = [CODE, CODE16];
+
+/** Native code-window filler: HLT. */
+export const NATIVE_STUB = 0xf4;
+/** VM code-window filler: LOCK prefixes (15 of them are an over-long instruction, #GP(0)). */
+export const VM_STUB = 0xf0;
+
+/** VM-only structures (never touched by test instructions): the mirror GDT and page tables. */
+export const GDT_ADDR = 0x00500000;
+export const PAGE_DIR = 0x00501000;
+export const PAGE_TABLES = 0x00502000;
+/** Guest RAM for the oracle's VM. */
+export const VM_RAM = 8 << 20;
+
+/** The window containing [addr, addr + len), or undefined. */
+export function windowOf(addr: number, len = 1): Window | undefined {
+  const a = addr >>> 0;
+  return WINDOWS.find((w) => a >= w.addr && a + len <= w.addr + w.size);
+}
+
+/** Fills `out` with the background of window `w` for batch seed `seed` (xorshift32 per dword). */
+export function fillBackground(out: Uint8Array, w: Window, seed: number): void {
+  if (w.kind === 'code') throw new Error('code windows have no background');
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let x = ((seed ^ Math.imul(w.addr, 0x9e3779b9)) | 1) >>> 0;
+  for (let i = 0; i < w.size; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    dv.setUint32(i, x, true);
+  }
+}
+
+// ------------------------------------------------------------------------------- selectors
+/**
+ * Segment selectors of a 32-bit process on an x86-64 Linux host, which the VM mirrors so that
+ * instructions reading or loading segment registers agree. GDT indices follow the kernel's
+ * x86-64 layout: 1 KERNEL32_CS, 2 KERNEL_CS, 3 KERNEL_DS, 4 USER32_CS, 5 USER_DS, 6 USER_CS,
+ * 8-9 TSS, 10-11 LDT, 12-14 TLS, 15 CPUNODE; 16 entries (limit 0x7F).
+ */
+export const SEL_USER_CS = 0x23;
+export const SEL_USER_DS = 0x2b;
+export const SEL_USER_CS64 = 0x33;
+export const GDT_LIMIT = 16 * 8 - 1;
+
+/** Descriptor attribute words (high dword bits 8..23 shifted down: access byte, then flags). */
+export interface MirrorDescriptor {
+  readonly index: number;
+  /** Access byte plus the G/DB/L/AVL nibble in bits 12..15, as in the kernel's GDT_ENTRY_INIT. */
+  readonly attr: number;
+}
+
+/** The kernel's flat descriptors (base 0, limit 0xFFFFF pages). Other entries stay zero. */
+export const MIRROR_GDT: readonly MirrorDescriptor[] = [
+  { index: 1, attr: 0xc09b },
+  { index: 2, attr: 0xa09b },
+  { index: 3, attr: 0xc093 },
+  { index: 4, attr: 0xc0fb },
+  { index: 5, attr: 0xc0f3 },
+  { index: 6, attr: 0xa0fb },
+];
+
+/** Builds the 8-byte descriptor for a flat 4 GiB segment with attribute word `attr`. */
+export function flatDescriptor(attr: number): [number, number] {
+  const lo = 0x0000ffff; // limit 15..0 = 0xFFFF, base 15..0 = 0
+  const hi = ((attr & 0xf0ff) << 8) | (0xf << 16); // limit 19..16 = 0xF, base 31..16 = 0
+  return [lo, hi | 0];
+}

@@ -1,0 +1,224 @@
+/**
+ * The oracle run: selects rows, generates cases per (row, form), runs them in batches natively
+ * and in the VM, compares, and aggregates per row. Used by the CLI (run.ts) and by the fast
+ * subset in the default test suite (test/unit/oracle-fast.test.ts).
+ *
+ * Determinism: each (row, form) draws from its own generator seeded by (seed, row name, form
+ * label), so `--row X` regenerates exactly the cases the full run made for X.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TABLE } from '../../translator/isa/table.ts';
+import type { Row } from '../../translator/isa/types.ts';
+import { dispatchProblems } from '../../runtime/interp/dispatch.ts';
+import type { Engine } from '../../runtime/vm.ts';
+import { compareOutcomes } from './compare.ts';
+import { formsOf, exclusionReason } from './forms.ts';
+import { CaseBuilder, EncodeMismatch, GenReject } from './gen.ts';
+import type { Hook } from './gen.ts';
+import { hookFor } from './gen-rows.ts';
+import { buildNative, runNative } from './native.ts';
+import { Rng } from './rng.ts';
+import type { Form, GenContext, OracleCase, Outcome, RowGenerator, VmSetup, X87Plugin } from './types.ts';
+import { VmRunner } from './vm-run.ts';
+
+export interface OracleOptions {
+  readonly seed: number;
+  /** Cases per (row, form). */
+  readonly cases: number;
+  /** A row name, or a regular expression over row names. */
+  readonly rows?: string;
+  readonly engine: Engine;
+  readonly setup: VmSetup;
+  /** The x87 plug-in; undefined = load test/oracle/gen-x87.ts if it exists. */
+  readonly x87?: X87Plugin | null;
+  /** Mismatching cases kept per row for the report. */
+  readonly examples?: number;
+  /** Called as each row completes. */
+  readonly onRow?: (r: RowReport) => void;
+}
+
+export type RowStatus = 'ok' | 'mismatch' | 'no-handler' | 'no-generator' | 'generator-error';
+
+export interface Mismatch {
+  readonly c: OracleCase;
+  readonly native: Outcome;
+  readonly vm: Outcome;
+  readonly diffs: readonly string[];
+}
+
+export interface RowReport {
+  readonly row: Row;
+  status: RowStatus;
+  forms: number;
+  cases: number;
+  mismatches: number;
+  /** Cases counted as failed (mismatches, or every planned case of a row that cannot run). */
+  failed: number;
+  readonly examples: Mismatch[];
+  detail?: string;
+}
+
+export interface OracleReport {
+  readonly rows: RowReport[];
+  readonly excluded: { row: Row; reason: string }[];
+  passed: number;
+  failed: number;
+  readonly timing: { genMs: number; nativeMs: number; vmMs: number; totalMs: number };
+}
+
+/** Loads gen-x87.ts's `x87Plugin` if the file exists. */
+export async function loadX87Plugin(): Promise<X87Plugin | undefined> {
+  const url = new URL('./gen-x87.ts', import.meta.url);
+  if (!existsSync(fileURLToPath(url))) return undefined;
+  const mod = (await import(url.href)) as { x87Plugin?: X87Plugin };
+  return mod.x87Plugin;
+}
+
+/** Builds one case for `row` in `form` with the core pipeline and an optional extra hook. */
+export function generateWith(row: Row, form: Form, ctx: GenContext, hook?: Hook): OracleCase {
+  return new CaseBuilder(row, form, ctx).build(hook ?? hookFor(row));
+}
+
+/** The core generator, as a RowGenerator (every non-x87 row). */
+export const CORE_GENERATOR: RowGenerator = {
+  handles: (row) => row.fpu !== true,
+  generate: (row, form, ctx) => generateWith(row, form, ctx),
+};
+
+function seedOf(seed: number, ...parts: string[]): number {
+  let h = (seed ^ 0x811c9dc5) >>> 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193) >>> 0;
+    h = Math.imul(h ^ 0xff, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** Rows selected by `spec` (exact name, else a regular expression). */
+export function selectRows(spec: string | undefined): Row[] {
+  const rows = TABLE.filter((r) => r.op >= 0 || r.name === 'invalid' || r.name === 'tooLong');
+  if (!spec) return rows;
+  const exact = rows.filter((r) => r.name === spec);
+  if (exact.length) return exact;
+  const re = new RegExp(spec);
+  return rows.filter((r) => re.test(r.name));
+}
+
+const BATCH = 4000;
+
+interface Pending {
+  readonly report: RowReport;
+  readonly cases: OracleCase[];
+}
+
+/** Runs the oracle. */
+export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
+  const t0 = performance.now();
+  const x87 = opts.x87 === undefined ? await loadX87Plugin() : opts.x87 ?? undefined;
+  const generators: RowGenerator[] = [...(x87?.generators ?? []), CORE_GENERATOR];
+  const missing = new Set(dispatchProblems().missing);
+  const bin = buildNative();
+  const runner = new VmRunner({ engine: opts.engine, setup: opts.setup, seed: opts.seed, x87 });
+  const examplesPerRow = opts.examples ?? 3;
+  const report: OracleReport = { rows: [], excluded: [], passed: 0, failed: 0, timing: { genMs: 0, nativeMs: 0, vmMs: 0, totalMs: 0 } };
+
+  let queue: Pending[] = [];
+  let queued = 0;
+  const finishRow = (r: RowReport): void => {
+    if (r.status === 'ok' && r.mismatches > 0) r.status = 'mismatch';
+    report.failed += r.failed;
+    report.passed += r.cases - r.mismatches;
+    opts.onRow?.(r);
+  };
+  const flush = (): void => {
+    const all = queue.flatMap((p) => p.cases);
+    let t = performance.now();
+    const native = runNative(bin, all, opts.seed);
+    report.timing.nativeMs += performance.now() - t;
+    t = performance.now();
+    let k = 0;
+    for (const p of queue) {
+      const r = p.report;
+      for (const c of p.cases) {
+        const n = native[k++];
+        const v = runner.run(c);
+        if (v.kind === 'no-handler') {
+          r.status = 'no-handler';
+          r.detail = v.message;
+        }
+        const diffs = compareOutcomes(c, n, v, x87);
+        if (diffs.length) {
+          r.mismatches++;
+          r.failed++;
+          if (r.examples.length < examplesPerRow) r.examples.push({ c, native: n, vm: v, diffs });
+        }
+      }
+      finishRow(r);
+    }
+    report.timing.vmMs += performance.now() - t;
+    queue = [];
+    queued = 0;
+  };
+
+  for (const row of selectRows(opts.rows)) {
+    const reason = exclusionReason(row, opts.setup.cpl);
+    if (reason) {
+      report.excluded.push({ row, reason });
+      continue;
+    }
+    const gen = generators.find((g) => g.handles(row));
+    const forms = gen?.forms?.(row) ?? formsOf(row);
+    const r: RowReport = { row, status: 'ok', forms: forms.length, cases: 0, mismatches: 0, failed: 0, examples: [] };
+    report.rows.push(r);
+    if (!gen) {
+      r.status = 'no-generator';
+      r.detail = 'x87 row: test/oracle/gen-x87.ts provides no generator for it';
+      r.failed = forms.length * opts.cases;
+      finishRow(r);
+      continue;
+    }
+    if (missing.has(row.name)) {
+      r.status = 'no-handler';
+      r.detail = 'no interpreter handler';
+      r.failed = forms.length * opts.cases;
+      finishRow(r);
+      continue;
+    }
+    const t = performance.now();
+    const cases: OracleCase[] = [];
+    for (const form of forms) {
+      const rng = new Rng(seedOf(opts.seed, row.name, form.label));
+      const ctx: GenContext = { rng, setup: opts.setup };
+      let made = 0;
+      for (let attempt = 0; made < opts.cases && attempt < opts.cases * 4 + 20; attempt++) {
+        try {
+          const c = gen.generate(row, form, ctx);
+          if (!c) continue;
+          cases.push(c);
+          made++;
+        } catch (e) {
+          if (e instanceof GenReject) continue;
+          r.status = 'generator-error';
+          r.detail = e instanceof EncodeMismatch ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+          break;
+        }
+      }
+      if (r.status === 'generator-error') break;
+      if (made < opts.cases) r.detail = `${form.label}: only ${made} of ${opts.cases} cases could be generated`;
+    }
+    report.timing.genMs += performance.now() - t;
+    if (r.status === 'generator-error') {
+      r.failed = forms.length * opts.cases;
+      finishRow(r);
+      continue;
+    }
+    r.cases = cases.length;
+    queue.push({ report: r, cases });
+    queued += cases.length;
+    if (queued >= BATCH) flush();
+  }
+  if (queue.length) flush();
+  report.timing.totalMs = performance.now() - t0;
+  return report;
+}

@@ -1,0 +1,73 @@
+/**
+ * `npm run oracle -- [options]`: runs every covered table row against the real CPU and prints
+ * the per-row table, the excluded rows with reasons, and `N passed, M failed` (exit status 1 if
+ * anything failed).
+ *
+ *   --seed S          case seed (default 1)
+ *   --cases N         cases per row form (default 200)
+ *   --row R           one row by name, or a regular expression over row names
+ *   --engine E        interp (default) or dbt (force-translate mode)
+ *   --setup S         flat0 (CPL 0, paging off; default) or user3 (CPL 3, paging on)
+ *   --verbose         print the mismatching cases (disassembly, state, differences)
+ *   --examples K      mismatches kept per row for --verbose (default 3)
+ */
+import { formatReport, rowLine, TABLE_HEADER } from './report.ts';
+import { runOracle } from './oracle.ts';
+import { SETUPS } from './vm-setup.ts';
+
+const USAGE = 'usage: npm run oracle -- [--seed S] [--cases N] [--row NAME|REGEX] [--engine interp|dbt] [--setup flat0|user3] [--verbose] [--examples K]';
+
+function parse(argv: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const known = new Set(['seed', 'cases', 'row', 'engine', 'setup', 'verbose', 'examples', 'progress']);
+  const flags = new Set(['verbose', 'progress']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const m = /^--([a-z]+)(?:=(.*))?$/.exec(a);
+    if (!m || !known.has(m[1])) throw new Error(`unknown option '${a}'\n${USAGE}`);
+    if (flags.has(m[1])) out[m[1]] = '1';
+    else {
+      const v = m[2] ?? argv[++i];
+      if (v === undefined) throw new Error(`option --${m[1]} needs a value\n${USAGE}`);
+      out[m[1]] = v;
+    }
+  }
+  return out;
+}
+
+function int(v: string | undefined, def: number, name: string): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const a = parse(process.argv.slice(2));
+  const engine = a.engine ?? 'interp';
+  if (engine !== 'interp' && engine !== 'dbt') throw new Error(`--engine must be interp or dbt\n${USAGE}`);
+  const setup = SETUPS[a.setup ?? 'flat0'];
+  if (!setup) throw new Error(`--setup must be one of ${Object.keys(SETUPS).join(', ')}\n${USAGE}`);
+  const progress = a.progress === '1';
+  if (progress) console.log(TABLE_HEADER);
+  const rep = await runOracle({
+    seed: int(a.seed, 1, 'seed'),
+    cases: int(a.cases, 200, 'cases'),
+    rows: a.row,
+    engine,
+    setup,
+    examples: int(a.examples, 3, 'examples'),
+    onRow: progress ? (r) => console.log(rowLine(r)) : undefined,
+  });
+  console.log(`oracle: engine ${engine}${engine === 'dbt' ? ' (force-translate)' : ''}, setup ${setup.name} (${setup.description})`);
+  console.log(formatReport(rep, a.verbose === '1'));
+  return rep.failed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(2);
+  },
+);
