@@ -113,6 +113,7 @@ function loadEnv(cpu: Cpu, b: readonly number[], o32: boolean): number {
   } else {
     s[PTR.FIP] = get16(b, 6);
     s[PTR.FCS] = get16(b, 8);
+    s[PTR.FOP] = 0; // not in this layout (measured: cleared)
     s[PTR.FDP] = get16(b, 10);
     s[PTR.FDS] = get16(b, 12);
   }
