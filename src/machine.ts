@@ -1,0 +1,267 @@
+/**
+ * The public `Machine`: a PC (runtime/pc) behind a small, validated, asynchronous API — create
+ * it from options, start it, talk to its serial console through streams, wait for output,
+ * stop it, read statistics. Library code never prints and never exits the process.
+ */
+import { PassThrough } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { PcMachine } from '../runtime/pc/machine.ts';
+import type { PcRunResult } from '../runtime/pc/machine.ts';
+import { CLASS_NAMES } from '../runtime/code-cache.ts';
+
+/** Execution engine: the binary translator ('dbt') or the interpreter ('interp'). */
+export type Engine = 'dbt' | 'interp';
+
+/** Options of {@link Machine.create}. */
+export interface MachineOptions {
+  /** Guest RAM in bytes: a multiple of 4 KiB between 2 MiB and 1792 MiB. Default 128 MiB. */
+  memory?: number;
+  /** The kernel: a Linux bzImage. */
+  kernel: Uint8Array;
+  /** An initial ramdisk for Linux. */
+  initrd?: Uint8Array;
+  /** The kernel command line. */
+  cmdline?: string;
+  /** Execution engine. Default 'dbt'. */
+  engine?: Engine;
+  /** Translate every block the first time it runs (a testing aid; 'dbt' only). */
+  forceTranslate?: boolean;
+  /** What a guest reset does: reboot the guest (default, like QEMU) or stop the machine. */
+  onReset?: 'reboot' | 'stop';
+}
+
+/** How a machine's run ended. */
+export interface MachineExit {
+  /**
+   * 'poweroff' (the guest halted for good), 'exit' (isa-debug-exit port), 'reset' (with
+   * onReset 'stop'), 'stopped' ({@link Machine.stop}), or 'error' (a host-side failure).
+   */
+  reason: 'poweroff' | 'exit' | 'reset' | 'stopped' | 'error';
+  /** Process-style exit code: the isa-debug-exit value `(v << 1) | 1`, 0 for a power-off. */
+  exitCode: number;
+  /** Human-readable detail. */
+  detail?: string;
+}
+
+/** Execution statistics of a machine. */
+export interface MachineStats {
+  /** Guest instructions executed. */
+  instructions: number;
+  /** Guest instructions by virtualization class. */
+  instructionsByClass: Record<string, number>;
+  /** VMM exits (emulated sensitive, privileged and I/O instructions, exceptions) by reason. */
+  exits: Record<string, number>;
+  /** Code cache: blocks decoded, lookups that hit and missed, pages invalidated. */
+  cache: { blocks: number; hits: number; misses: number; invalidations: number };
+  /** Translator statistics when the engine is 'dbt' (absent otherwise). */
+  translator?: Record<string, number>;
+  /** Guest resets so far. */
+  resets: number;
+  /** Wall-clock seconds since start(). */
+  seconds: number;
+}
+
+/** Options of {@link Machine.waitFor}. */
+export interface WaitOptions {
+  /** Reject after this many milliseconds (default: wait forever). */
+  timeoutMs?: number;
+}
+
+const DEFAULT_MEMORY = 128 << 20;
+/** How much console output `waitFor` remembers (a match must lie within it). */
+const WAIT_WINDOW = 1 << 20;
+
+function validate(opts: MachineOptions): void {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('Machine.create: options object required');
+  const known = new Set(['memory', 'kernel', 'initrd', 'cmdline', 'engine', 'forceTranslate', 'onReset']);
+  for (const k of Object.keys(opts)) if (!known.has(k)) throw new TypeError(`Machine.create: unknown option '${k}'`);
+  if (!(opts.kernel instanceof Uint8Array)) throw new TypeError('Machine.create: `kernel` must be a Uint8Array');
+  if (opts.initrd !== undefined && !(opts.initrd instanceof Uint8Array)) throw new TypeError('Machine.create: `initrd` must be a Uint8Array');
+  if (opts.cmdline !== undefined && typeof opts.cmdline !== 'string') throw new TypeError('Machine.create: `cmdline` must be a string');
+  if (opts.engine !== undefined && opts.engine !== 'dbt' && opts.engine !== 'interp') throw new TypeError(`Machine.create: engine must be 'dbt' or 'interp'`);
+  if (opts.onReset !== undefined && opts.onReset !== 'reboot' && opts.onReset !== 'stop') throw new TypeError(`Machine.create: onReset must be 'reboot' or 'stop'`);
+  const mem = opts.memory ?? DEFAULT_MEMORY;
+  if (!Number.isInteger(mem) || mem % 4096 !== 0 || mem < 2 << 20 || mem > 1792 << 20) {
+    throw new RangeError(`Machine.create: memory must be a multiple of 4 KiB between 2 MiB and 1792 MiB (got ${mem})`);
+  }
+}
+
+/**
+ * A virtual PC running a Linux guest.
+ *
+ * ```ts
+ * const m = await Machine.create({ kernel, initrd, cmdline: 'console=ttyS0' });
+ * m.serial.output.pipe(process.stdout);
+ * await m.start();
+ * await m.waitFor('# ');
+ * m.serial.input.write('uname -a\n');
+ * ```
+ */
+export class Machine {
+  /** The serial console (COM1): guest output, and input to the guest. */
+  readonly serial: { readonly output: Readable; readonly input: Writable };
+  /** Resolves when the machine stops running, for whatever reason. */
+  readonly exited: Promise<MachineExit>;
+
+  private readonly pc: PcMachine;
+  private readonly engine: Engine;
+  private readonly out = new PassThrough();
+  private readonly inp = new PassThrough();
+  private text = '';
+  private textBase = 0;
+  private waiters: { re: RegExp; from: number; resolve: (s: string) => void; reject: (e: Error) => void; timer?: NodeJS.Timeout }[] = [];
+  private running: Promise<void> | null = null;
+  private resolveExit!: (e: MachineExit) => void;
+  private exitInfo: MachineExit | null = null;
+  private startedAt = 0;
+
+  private constructor(pc: PcMachine, engine: Engine) {
+    this.pc = pc;
+    this.engine = engine;
+    this.serial = { output: this.out, input: this.inp };
+    this.exited = new Promise((r) => (this.resolveExit = r));
+    this.inp.on('data', (chunk: Buffer) => this.pc.serialInput(new Uint8Array(chunk)));
+  }
+
+  /**
+   * Creates a machine and loads its kernel (it does not run yet). Rejects with a clear error for
+   * bad options or an unusable kernel image.
+   */
+  static async create(opts: MachineOptions): Promise<Machine> {
+    validate(opts);
+    const engine = opts.engine ?? 'dbt';
+    let self: Machine | null = null;
+    const pc = new PcMachine({
+      memory: opts.memory ?? DEFAULT_MEMORY,
+      kernel: opts.kernel,
+      ...(opts.initrd ? { initrd: opts.initrd } : {}),
+      ...(opts.cmdline !== undefined ? { cmdline: opts.cmdline } : {}),
+      engine,
+      forceTranslate: opts.forceTranslate ?? false,
+      onReset: opts.onReset ?? 'reboot',
+      onSerialOutput: (bytes) => self?.onOutput(bytes),
+    });
+    self = new Machine(pc, engine);
+    return self;
+  }
+
+  /** Starts the guest running in the background; resolves once it is running. */
+  async start(): Promise<void> {
+    if (this.running) throw new Error('Machine.start: already started');
+    if (this.exitInfo) throw new Error('Machine.start: the machine has already stopped');
+    this.startedAt = performance.now();
+    this.running = this.pc.run().then(
+      (r) => this.finish(exitOf(r)),
+      (e: unknown) => this.finish({ reason: 'error', exitCode: 1, detail: e instanceof Error ? e.message : String(e) }),
+    );
+  }
+
+  /** Stops the guest (if running) and resolves when it has stopped. */
+  async stop(): Promise<MachineExit> {
+    if (this.running && !this.exitInfo) this.pc.stop();
+    else if (!this.exitInfo) this.finish({ reason: 'stopped', exitCode: 0 });
+    return this.exited;
+  }
+
+  /** Sends text or bytes to the serial console. */
+  write(data: string | Uint8Array): void {
+    this.pc.serialInput(data);
+  }
+
+  /**
+   * Resolves with the matched text when the console output (from now on, or including what was
+   * printed before if `fromStart`) matches `pattern`; rejects on timeout or if the machine stops.
+   */
+  waitFor(pattern: string | RegExp, opts: WaitOptions & { fromStart?: boolean } = {}): Promise<string> {
+    const re = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
+    const from = opts.fromStart ? this.textBase : this.textBase + this.text.length;
+    return new Promise((resolve, reject) => {
+      const w: (typeof this.waiters)[number] = { re, from, resolve, reject };
+      if (opts.timeoutMs !== undefined) {
+        w.timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          reject(new Error(`waitFor(${re}): timed out after ${opts.timeoutMs} ms`));
+        }, opts.timeoutMs);
+      }
+      this.waiters.push(w);
+      this.checkWaiters();
+      if (this.exitInfo && this.waiters.includes(w)) this.rejectWaiters();
+    });
+  }
+
+  /** Console output so far (the last MiB). */
+  consoleText(): string {
+    return this.text;
+  }
+
+  /** Execution statistics. */
+  stats(): MachineStats {
+    const vm = this.pc.vm;
+    const s = this.pc.stats();
+    const byClass: Record<string, number> = {};
+    CLASS_NAMES.forEach((n, k) => (byClass[n] = vm.classCounts[k]));
+    const cache = vm.cache;
+    const out: MachineStats = {
+      instructions: s.instructions,
+      instructionsByClass: byClass,
+      exits: s.exits,
+      cache: { blocks: cache.blockCount, hits: cache.hits, misses: cache.misses, invalidations: cache.invalidations },
+      resets: s.resets,
+      seconds: this.startedAt ? (performance.now() - this.startedAt) / 1000 : 0,
+    };
+    const t = (vm as unknown as { translatorStats?: () => Record<string, number> }).translatorStats;
+    if (this.engine === 'dbt' && typeof t === 'function') out.translator = t.call(vm);
+    return out;
+  }
+
+  private onOutput(bytes: Uint8Array): void {
+    this.out.write(Buffer.from(bytes));
+    this.text += Buffer.from(bytes).toString('latin1');
+    if (this.text.length > 2 * WAIT_WINDOW) {
+      const cut = this.text.length - WAIT_WINDOW;
+      this.text = this.text.slice(cut);
+      this.textBase += cut;
+    }
+    this.checkWaiters();
+  }
+
+  private checkWaiters(): void {
+    if (!this.waiters.length) return;
+    this.waiters = this.waiters.filter((w) => {
+      const start = Math.max(0, w.from - this.textBase);
+      const m = w.re.exec(this.text.slice(start));
+      if (!m) return true;
+      if (w.timer) clearTimeout(w.timer);
+      w.resolve(m[0]);
+      return false;
+    });
+  }
+
+  private rejectWaiters(): void {
+    const why = this.exitInfo ? `${this.exitInfo.reason}${this.exitInfo.detail ? ': ' + this.exitInfo.detail : ''}` : 'stopped';
+    for (const w of this.waiters) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(new Error(`waitFor(${w.re}): the machine stopped (${why})`));
+    }
+    this.waiters = [];
+  }
+
+  private finish(e: MachineExit): void {
+    if (this.exitInfo) return;
+    this.exitInfo = e;
+    this.out.end();
+    this.rejectWaiters();
+    this.resolveExit(e);
+  }
+}
+
+function exitOf(r: PcRunResult): MachineExit {
+  const detail = r.detail !== undefined ? { detail: r.detail } : {};
+  switch (r.reason) {
+    case 'poweroff': return { reason: 'poweroff', exitCode: 0, ...detail };
+    case 'exit': return { reason: 'exit', exitCode: r.exitCode ?? 1, ...detail };
+    case 'reset': return { reason: 'reset', exitCode: 0, ...detail };
+    case 'fault': return { reason: 'error', exitCode: 1, ...detail };
+    default: return { reason: 'stopped', exitCode: 0, ...detail };
+  }
+}
