@@ -13,46 +13,7 @@ import { ImageError } from '../../runtime/loaders/image-error.ts';
 import { BOOT_PARAMS_ADDR, buildE820, CMDLINE_ADDR, GDT_ADDR, loadLinux, parseBzImage } from '../../runtime/loaders/linux.ts';
 import { Vm } from '../../runtime/vm.ts';
 import { defaultCacheDir } from '../../src/guest/build.ts';
-
-interface FakeOptions {
-  setupSects?: number;
-  protocol?: number;
-  loadflags?: number;
-  kernel?: number[];
-  syssize?: number;
-  initSize?: number;
-  prefAddress?: number;
-  cmdlineSize?: number;
-  initrdAddrMax?: number;
-}
-
-/** A synthetic bzImage: boot sector + setup sectors with a protocol 2.15 header, then `kernel`. */
-function fakeBzImage(o: FakeOptions = {}): Uint8Array {
-  const setupSects = o.setupSects ?? 2;
-  const kernel = o.kernel ?? [0xf4];
-  const img = new Uint8Array((setupSects + 1) * 512 + kernel.length);
-  const dv = new DataView(img.buffer);
-  img[0x1f1] = setupSects;
-  dv.setUint32(0x1f4, o.syssize ?? Math.ceil(kernel.length / 16), true);
-  dv.setUint16(0x1fe, 0xaa55, true);
-  img[0x200] = 0xeb;
-  img[0x201] = 0x6a; // header ends at 0x26C
-  img.set([0x48, 0x64, 0x72, 0x53], 0x202); // "HdrS"
-  dv.setUint16(0x206, o.protocol ?? 0x020f, true);
-  dv.setUint16(0x20e, 0x300 - 0x200, true); // kernel_version -> 0x300
-  img.set(new TextEncoder().encode('6.9.9-fake (test)\0'), 0x300);
-  img[0x211] = o.loadflags ?? 0x01;
-  dv.setUint32(0x214, 0x100000, true);
-  dv.setUint32(0x22c, o.initrdAddrMax ?? 0x7fffffff, true);
-  dv.setUint32(0x230, 0x1000000, true);
-  img[0x234] = 1;
-  dv.setUint16(0x236, 0x0004, true);
-  dv.setUint32(0x238, o.cmdlineSize ?? 2047, true);
-  dv.setBigUint64(0x258, BigInt(o.prefAddress ?? 0x1000000), true);
-  dv.setUint32(0x260, o.initSize ?? 0x100000, true);
-  img.set(kernel, (setupSects + 1) * 512);
-  return img;
-}
+import { fakeBzImage } from '../devices/fake-bzimage.ts';
 
 function loadError(image: Uint8Array, ram = 64 << 20, extra: { initrd?: Uint8Array; cmdline?: string } = {}): string {
   const vm = new Vm({ memorySize: ram });

@@ -1,0 +1,66 @@
+/**
+ * The PC's I/O bus: a 64 Ki-entry port table routing each port to the device that decodes it.
+ * Unassigned ports behave like an ISA bus with nothing answering — reads return all ones,
+ * writes vanish — and are counted per port for diagnostics (`unassigned`). There is no
+ * memory-mapped I/O on this machine (no local APIC, I/O APIC or HPET): MMIO reads return all
+ * ones and writes are ignored, also counted.
+ *
+ * A multi-byte access goes to the device that owns its first port, which splits it as the
+ * hardware would (byte-register devices use devices/io.ts's bytePorts).
+ */
+import type { IoBus } from '../cpu.ts';
+import type { PortDevice } from '../devices/io.ts';
+
+/** At most this many distinct unassigned ports are tracked (the rest are only summed). */
+const MAX_TRACKED = 256;
+
+const ones = (size: 1 | 2 | 4): number => (size === 4 ? -1 : (1 << (size * 8)) - 1);
+
+export interface UnassignedAccesses {
+  /** Accesses per port ("in 0x2f8", "out 0x3e8"), or per MMIO page. */
+  byPort: Map<string, number>;
+  total: number;
+}
+
+export class PcBus implements IoBus {
+  private readonly table: (PortDevice | undefined)[] = new Array(65536);
+  readonly unassigned: UnassignedAccesses = { byPort: new Map(), total: 0 };
+
+  /** Routes ports `first` .. `first + count - 1` to `dev`. Throws if one is already taken. */
+  map(first: number, count: number, dev: PortDevice): void {
+    for (let p = first; p < first + count; p++) {
+      if (this.table[p]) throw new Error(`port 0x${p.toString(16)} is mapped twice`);
+      this.table[p] = dev;
+    }
+  }
+
+  portIn(port: number, size: 1 | 2 | 4): number {
+    const dev = this.table[port];
+    if (dev) return dev.portIn(port, size);
+    this.count(`in 0x${port.toString(16)}`);
+    return ones(size);
+  }
+
+  portOut(port: number, size: 1 | 2 | 4, value: number): void {
+    const dev = this.table[port];
+    if (dev) dev.portOut(port, size, value);
+    else this.count(`out 0x${port.toString(16)}`);
+  }
+
+  mmioRead(phys: number, size: 1 | 2 | 4): number {
+    this.count(`mmio read 0x${(phys & ~0xfff).toString(16)}`);
+    return ones(size);
+  }
+
+  mmioWrite(phys: number): void {
+    this.count(`mmio write 0x${(phys & ~0xfff).toString(16)}`);
+  }
+
+  private count(key: string): void {
+    const u = this.unassigned;
+    u.total++;
+    const n = u.byPort.get(key);
+    if (n !== undefined) u.byPort.set(key, n + 1);
+    else if (u.byPort.size < MAX_TRACKED) u.byPort.set(key, 1);
+  }
+}

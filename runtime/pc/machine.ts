@@ -1,0 +1,368 @@
+/**
+ * The PC machine: a Vm plus the devices a Linux guest needs, wired as on an i440FX/PIIX3 board,
+ * and the Linux boot protocol loader in place of a BIOS.
+ *
+ *   ports 0x20/0xA0, 0x4D0  DualPic  (the Vm's interrupt source; INT wakes the run loop)
+ *   ports 0x40–0x43, 0x61   Pit      (IRQ0; channel 2 + port 0x61 for TSC calibration)
+ *   ports 0x60, 0x64        I8042    (IRQ1/IRQ12; 0xFE resets the machine)
+ *   ports 0x70–0x71         Rtc      (IRQ8; CMOS sizes for `memory`)
+ *   ports 0x3F8–0x3FF       Uart16550 COM1 (IRQ4): the console
+ *   ports 0xCF8–0xCFF       PciHost  (i440FX + PIIX3; 0xCF9 resets)
+ *   ports 0x80, 0x92, 0xE9, 0xF4  SystemPorts (POST, fast A20/reset, debug console, debug exit)
+ * No local APIC: our CPUID reports none, so Linux keeps the 8259A PICs ("APIC: Keep in PIC
+ * mode(8259)"), as QEMU `-cpu pentium2,-apic` shows (runtime/pc/reference-boot.md).
+ *
+ * Time: every device reads one Clock (host real time by default). The machine runs the CPU in
+ * slices (`step`): after each slice it brings the timers up to date, which raises IRQ0/IRQ8
+ * for edges that have passed, and hands the serial output to `onSerialOutput`. When the guest
+ * idles in HLT with interrupts on, `step` reports how long until the next timer event, and
+ * `run` sleeps until then (or until serial input arrives) instead of spinning.
+ *
+ * How runs end: the guest powers off (HLT with IF = 0 — what Linux's `poweroff` comes down to
+ * without ACPI or APM), resets (i8042 pulse, port 0x92, 0xCF9 or a triple fault; either the
+ * machine reboots — reloads the kernel and continues — or the run ends, per `onReset`), writes
+ * to isa-debug-exit (exit code `(v << 1) | 1`), or `stop()` is called.
+ */
+import { EFLAGS, F_IF } from '../../translator/abi.ts';
+import { HostClock } from '../devices/clock.ts';
+import type { Clock } from '../devices/clock.ts';
+import { I8042 } from '../devices/i8042.ts';
+import { PciHost } from '../devices/pci.ts';
+import { DualPic } from '../devices/pic.ts';
+import { Pit } from '../devices/pit.ts';
+import { Rtc } from '../devices/rtc.ts';
+import { SystemPorts } from '../devices/system-ports.ts';
+import { Uart16550 } from '../devices/uart.ts';
+import { MachineHalt } from '../fault.ts';
+import { loadLinux } from '../loaders/linux.ts';
+import type { LinuxLayout } from '../loaders/linux.ts';
+import { Vm } from '../vm.ts';
+import type { Engine } from '../vm.ts';
+import { PcBus } from './bus.ts';
+
+export interface PcMachineOptions {
+  /** Guest RAM in bytes (default 128 MiB). */
+  memory?: number;
+  /** A bzImage. */
+  kernel: Uint8Array;
+  initrd?: Uint8Array;
+  cmdline?: string;
+  engine?: Engine;
+  forceTranslate?: boolean;
+  /** The time base of all devices (default: host real time). */
+  clock?: Clock;
+  /** Wall-clock time the RTC starts from, ms since the Unix epoch (default: now). */
+  rtcStartMs?: number;
+  /** Receives what the guest writes to COM1, after each slice. */
+  onSerialOutput?: (bytes: Uint8Array) => void;
+  /** Receives what the guest writes to the debug console (port 0xE9), after each slice. */
+  onDebugOutput?: (bytes: Uint8Array) => void;
+  /** What a guest-requested reset does: reload the kernel and go on (default), or end the run. */
+  onReset?: 'reboot' | 'stop';
+  /** Guest instructions per slice in `run` (default 50 000). */
+  sliceInstructions?: number;
+}
+
+/**
+ * Why `step`/`run` returned: 'budget' (the slice ended; step only), 'idle' (halted waiting for
+ * an interrupt; step only), 'poweroff', 'reset' (with onReset 'stop'), 'exit' (isa-debug-exit),
+ * 'stopped' (stop() or an abort signal), 'fault' (a guest fault with vm.stopOnFault set).
+ */
+export type PcStopReason = 'budget' | 'idle' | 'poweroff' | 'reset' | 'exit' | 'stopped' | 'fault';
+
+export interface PcRunResult {
+  reason: PcStopReason;
+  /** Guest instructions executed by this call. */
+  executed: number;
+  /** For 'exit': `(value << 1) | 1`. */
+  exitCode?: number;
+  /** For 'idle': nanoseconds until the next timer event (Infinity: only input can wake it). */
+  idleNs?: number;
+  detail?: string;
+}
+
+export interface RunOptions {
+  /** Ends the run with reason 'stopped' when aborted. */
+  signal?: AbortSignal;
+  /** Ends the run with reason 'stopped' after this many guest instructions. */
+  maxInstructions?: number;
+}
+
+/** The devices of one PC, recreated on reboot. */
+export interface PcDevices {
+  bus: PcBus;
+  pic: DualPic;
+  pit: Pit;
+  rtc: Rtc;
+  com1: Uart16550;
+  kbc: I8042;
+  pci: PciHost;
+  system: SystemPorts;
+}
+
+const DEFAULT_MEMORY = 128 << 20;
+const DEFAULT_SLICE = 50_000;
+/** Longest sleep of an idle `run` before it looks at the clock again. */
+const MAX_IDLE_MS = 50;
+/** `run` yields to the host event loop at least this often (ms), so input and signals get in. */
+const YIELD_MS = 20;
+
+/** A guest request that ends the current slice (thrown as MachineHalt from device code). */
+type PendingEvent = { reason: 'reset' | 'exit'; detail: string; exitCode?: number };
+
+export class PcMachine {
+  readonly vm: Vm;
+  readonly clock: Clock;
+  readonly memory: number;
+  private devs!: PcDevices;
+  private layoutValue!: LinuxLayout;
+  private readonly opts: PcMachineOptions;
+  private serialOut: number[] = [];
+  private debugOut: number[] = [];
+  private pending: PendingEvent | null = null;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+  /** Serial output kept for `takeSerialOutput` when no onSerialOutput callback is given. */
+  private serialLog: number[] = [];
+  /** Resets the guest asked for so far (reboots included). */
+  resets = 0;
+  /** cpu.icount when the kernel was last loaded (to catch a reset loop). */
+  private bootIcount = 0;
+
+  /** Builds the machine and loads the kernel. Throws ImageError for an unusable image. */
+  constructor(opts: PcMachineOptions) {
+    this.opts = opts;
+    this.memory = opts.memory ?? DEFAULT_MEMORY;
+    this.clock = opts.clock ?? new HostClock();
+    this.vm = new Vm({
+      memorySize: this.memory,
+      ...(opts.engine ? { engine: opts.engine } : {}),
+      ...(opts.forceTranslate !== undefined ? { forceTranslate: opts.forceTranslate } : {}),
+    });
+    this.boot();
+  }
+
+  /** The devices (replaced on reboot). */
+  get devices(): PcDevices {
+    return this.devs;
+  }
+
+  /** Where the loader put the kernel, initrd, zero page and command line. */
+  get layout(): LinuxLayout {
+    return this.layoutValue;
+  }
+
+  /** Fresh devices, the kernel loaded, the CPU at its entry point. */
+  private boot(): void {
+    const bus = new PcBus();
+    const pic = new DualPic();
+    const pit = new Pit(this.clock, pic);
+    const rtc = new Rtc(this.clock, pic, { memorySize: this.memory, ...(this.opts.rtcStartMs !== undefined ? { startTimeMs: this.opts.rtcStartMs } : {}) });
+    const com1 = new Uart16550(pic, 4);
+    const kbc = new I8042(pic);
+    const pci = new PciHost();
+    const system = new SystemPorts();
+    bus.map(0x20, 2, pic.ports);
+    bus.map(0xa0, 2, pic.ports);
+    bus.map(0x4d0, 2, pic.ports);
+    bus.map(0x40, 4, pit.ports);
+    bus.map(0x61, 1, pit.ports);
+    bus.map(0x60, 1, kbc.ports);
+    bus.map(0x64, 1, kbc.ports);
+    bus.map(0x70, 2, rtc.ports);
+    bus.map(0x3f8, 8, com1.ports);
+    bus.map(0xcf8, 8, pci);
+    for (const p of [0x80, 0x92, 0xe9, 0xf4]) bus.map(p, 1, system);
+
+    pic.onInterrupt = () => this.vm.notifyInterrupt();
+    com1.onTransmit = (b) => this.serialOut.push(b);
+    system.onDebugOutput = (b) => this.debugOut.push(b);
+    const reset = (source: string) => (): never => this.halt({ reason: 'reset', detail: `reset by ${source}` });
+    kbc.onReset = reset('the keyboard controller');
+    pci.onReset = reset('the reset control register (0xCF9)');
+    system.onReset = reset('port 0x92');
+    system.onExit = (code) => this.halt({ reason: 'exit', detail: `isa-debug-exit: exit code ${code}`, exitCode: code });
+
+    this.devs = { bus, pic, pit, rtc, com1, kbc, pci, system };
+    this.vm.cpu.io = bus;
+    this.vm.irq = pic;
+    this.bootIcount = this.vm.cpu.icount;
+    this.layoutValue = loadLinux(this.vm, {
+      kernel: this.opts.kernel,
+      ...(this.opts.initrd ? { initrd: this.opts.initrd } : {}),
+      ...(this.opts.cmdline !== undefined ? { cmdline: this.opts.cmdline } : {}),
+    });
+  }
+
+  /** Ends the current instruction's slice at once (called from device callbacks). */
+  private halt(e: PendingEvent): never {
+    this.pending = e;
+    throw new MachineHalt(e.reason === 'exit' ? 'exit' : 'shutdown', e.detail);
+  }
+
+  /** Resets the whole machine: new devices, the kernel reloaded, the CPU at its entry point. */
+  reboot(): void {
+    this.flushOutput();
+    this.boot();
+  }
+
+  /** Queues bytes (or a string, as UTF-8) as input on the serial console. */
+  serialInput(data: string | Uint8Array): void {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    this.devs.com1.receive(bytes);
+    this.wake?.();
+  }
+
+  /** Returns (and clears) the serial output collected when no onSerialOutput callback is set. */
+  takeSerialOutput(): Uint8Array {
+    const out = Uint8Array.from(this.serialLog);
+    this.serialLog = [];
+    return out;
+  }
+
+  /** Asks a running `run` (or the current `step`) to return with reason 'stopped'. */
+  stop(): void {
+    this.stopRequested = true;
+    this.vm.requestStop();
+    this.wake?.();
+  }
+
+  /** Brings the timers up to date (raising their IRQs); call after time passed outside `step`. */
+  updateDevices(): void {
+    this.devs.pit.update();
+    this.devs.rtc.update();
+  }
+
+  /** Nanoseconds from now until the next timer interrupt, or Infinity. */
+  nextEventNs(): number {
+    const next = Math.min(this.devs.pit.nextEventNs(), this.devs.rtc.nextEventNs());
+    return Math.max(0, next - this.clock.now());
+  }
+
+  private flushOutput(): void {
+    if (this.serialOut.length) {
+      const bytes = Uint8Array.from(this.serialOut);
+      this.serialOut = [];
+      if (this.opts.onSerialOutput) this.opts.onSerialOutput(bytes);
+      else for (const b of bytes) this.serialLog.push(b);
+    }
+    if (this.debugOut.length) {
+      const bytes = Uint8Array.from(this.debugOut);
+      this.debugOut = [];
+      this.opts.onDebugOutput?.(bytes);
+    }
+  }
+
+  /**
+   * Runs one slice of at most `budget` guest instructions, then updates the timers and flushes
+   * output. Never sleeps. A reset with onReset 'reboot' reboots and reports 'budget'.
+   */
+  step(budget = this.opts.sliceInstructions ?? DEFAULT_SLICE): PcRunResult {
+    const vm = this.vm;
+    this.pending = null;
+    const r = vm.run(budget);
+    // Set by device callbacks during the run (TypeScript cannot see that).
+    const pending = this.pending as PendingEvent | null;
+    this.updateDevices();
+    this.flushOutput();
+    const executed = r.executed;
+    if (this.stopRequested) {
+      this.stopRequested = false;
+      return { reason: 'stopped', executed };
+    }
+    switch (r.reason) {
+      case 'budget':
+        return { reason: 'budget', executed };
+      case 'stopped':
+        return { reason: 'stopped', executed };
+      case 'fault':
+        return { reason: 'fault', executed, detail: String(r.fault) };
+      case 'halted': {
+        if (!(vm.cpu.s[EFLAGS >> 2] & F_IF)) return { reason: 'poweroff', executed, detail: 'the CPU halted with interrupts disabled' };
+        if (this.devs.pic.hasInterrupt()) return { reason: 'budget', executed };
+        return { reason: 'idle', executed, idleNs: this.nextEventNs() };
+      }
+      case 'exit':
+        if (pending?.reason === 'exit') return { reason: 'exit', executed, exitCode: pending.exitCode!, detail: pending.detail };
+        return { reason: 'exit', executed, ...(r.detail !== undefined ? { detail: r.detail } : {}) };
+      default: {
+        // A triple fault (or shutdown) resets a PC; so do the reset lines of the devices.
+        const detail = pending?.reason === 'reset' ? pending.detail : `reset by a ${r.reason}${r.detail ? `: ${r.detail}` : ''}`;
+        this.resets++;
+        if ((this.opts.onReset ?? 'reboot') === 'stop') return { reason: 'reset', executed, detail };
+        // A kernel that resets before completing one instruction would reboot forever.
+        if (vm.cpu.icount === this.bootIcount) return { reason: 'reset', executed, detail: `${detail} (reset loop: no instruction completed since boot)` };
+        this.reboot();
+        return { reason: 'budget', executed, detail };
+      }
+    }
+  }
+
+  /**
+   * Runs until the guest powers off, exits, resets (with onReset 'stop'), faults (stopOnFault),
+   * or the run is stopped. Sleeps while the guest idles; yields to the event loop regularly.
+   */
+  async run(opts: RunOptions = {}): Promise<PcRunResult> {
+    const start = this.vm.cpu.icount;
+    let lastYield = performance.now();
+    const onAbort = (): void => this.stop();
+    opts.signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        if (opts.signal?.aborted) return { reason: 'stopped', executed: this.vm.cpu.icount - start };
+        let budget = this.opts.sliceInstructions ?? DEFAULT_SLICE;
+        if (opts.maxInstructions !== undefined) {
+          const left = opts.maxInstructions - (this.vm.cpu.icount - start);
+          if (left <= 0) return { reason: 'stopped', executed: this.vm.cpu.icount - start, detail: 'instruction limit' };
+          budget = Math.min(budget, left);
+        }
+        const r = this.step(budget);
+        if (r.reason === 'budget') {
+          if (performance.now() - lastYield >= YIELD_MS) {
+            await yieldToHost();
+            lastYield = performance.now();
+          }
+          continue;
+        }
+        if (r.reason === 'idle') {
+          await this.sleep(Math.min(MAX_IDLE_MS, (r.idleNs ?? Infinity) / 1e6));
+          lastYield = performance.now();
+          continue;
+        }
+        return { ...r, executed: this.vm.cpu.icount - start };
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Sleeps `ms` (at least until the next timer tick) or until input or stop() wakes it. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+
+  /** Instruction and exit counts, and accesses to unassigned ports (diagnostics). */
+  stats(): { instructions: number; exits: Record<string, number>; unassigned: Record<string, number>; resets: number } {
+    return {
+      instructions: this.vm.cpu.icount,
+      exits: { ...this.vm.exits },
+      unassigned: Object.fromEntries(this.devs.bus.unassigned.byPort),
+      resets: this.resets,
+    };
+  }
+}
+
+/** Lets the host's event loop run (I/O callbacks, timers) before continuing. */
+function yieldToHost(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}

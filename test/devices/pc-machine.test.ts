@@ -1,0 +1,197 @@
+/**
+ * The assembled PC machine with small nasm "kernels" loaded through the Linux boot protocol:
+ * timer interrupts through the PIC in real time, the serial console both ways, and the ways a
+ * run ends (isa-debug-exit, power-off by HLT with IF = 0, reset through the i8042 and a triple
+ * fault, stop()).
+ */
+import { describe, expect, it } from 'vitest';
+import { PcMachine } from '../../runtime/pc/machine.ts';
+import { assembleKernel, fakeBzImage } from './fake-bzimage.ts';
+
+/** PIC setup as Linux does it (vectors 0x30/0x38), then only `mask` unmasked on the master. */
+const PIC_INIT = (mask: number): string => `
+  mov al, 0x11
+  out 0x20, al
+  out 0xa0, al
+  mov al, 0x30
+  out 0x21, al
+  mov al, 0x38
+  out 0xa1, al
+  mov al, 4
+  out 0x21, al
+  mov al, 2
+  out 0xa1, al
+  mov al, 1
+  out 0x21, al
+  out 0xa1, al
+  mov al, ${mask}
+  out 0x21, al
+  mov al, 0xff
+  out 0xa1, al`;
+
+/** puts: prints the NUL-terminated string at ESI on COM1, polling LSR.THRE. */
+const PUTS = `
+puts:
+  lodsb
+  test al, al
+  jz .done
+  mov ah, al
+.wait:
+  mov dx, 0x3fd
+  in al, dx
+  test al, 0x20
+  jz .wait
+  mov dx, 0x3f8
+  mov al, ah
+  out dx, al
+  jmp puts
+.done:
+  ret`;
+
+function machine(source: string, extra: Partial<ConstructorParameters<typeof PcMachine>[0]> = {}): PcMachine {
+  const kernel = fakeBzImage({ kernel: assembleKernel(source), initSize: 0x10000 });
+  return new PcMachine({ memory: 32 << 20, kernel, cmdline: 'console=ttyS0', ...extra });
+}
+
+describe('PcMachine', () => {
+  it('delivers PIT interrupts through the PIC in real time, prints on COM1, exits via 0xF4', async () => {
+    const m = machine(`
+  mov esp, 0x90000
+  mov eax, irq0
+  mov [idt + 0x30*8], ax
+  mov word [idt + 0x30*8 + 2], 0x10
+  mov word [idt + 0x30*8 + 4], 0x8e00
+  shr eax, 16
+  mov [idt + 0x30*8 + 6], ax
+  lidt [idtr]
+  ${PIC_INIT(0xfe)}
+  mov al, 0x34          ; channel 0, LSB/MSB, mode 2
+  out 0x43, al
+  mov al, 1193 & 0xff   ; 1 kHz
+  out 0x40, al
+  mov al, 1193 >> 8
+  out 0x40, al
+  mov esi, hello
+  call puts
+  sti
+.idle:
+  hlt
+  cmp dword [ticks], 20
+  jb .idle
+  cli
+  mov esi, bye
+  call puts
+  mov al, 0x21
+  out 0xf4, al
+  hlt
+irq0:
+  inc dword [ticks]
+  push eax
+  mov al, 0x20
+  out 0x20, al
+  pop eax
+  iretd
+${PUTS}
+hello: db "boot", 10, 0
+bye: db "20 ticks", 10, 0
+align 4
+ticks: dd 0
+idtr: dw 0x31*8 - 1
+  dd idt
+idt: times 0x31 dq 0
+`);
+    const t0 = m.clock.now();
+    const r = await m.run({ maxInstructions: 5_000_000 });
+    const ms = (m.clock.now() - t0) / 1e6;
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 0x43 });
+    expect(new TextDecoder().decode(m.takeSerialOutput())).toBe('boot\n20 ticks\n');
+    // 20 periods of 1 ms: at least 19 ms of real time passed (the CPU slept in between).
+    expect(ms).toBeGreaterThanOrEqual(19);
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('feeds serial input to the guest and powers off on HLT with interrupts disabled', async () => {
+    const out: number[] = [];
+    const m = machine(`
+  mov ecx, 3
+.next:
+  mov dx, 0x3fd
+.wait:
+  in al, dx
+  test al, 1
+  jz .wait
+  mov dx, 0x3f8
+  in al, dx
+  sub al, 0x20          ; upper case
+  out 0xe9, al
+  loop .next
+  cli
+  hlt
+`, { onDebugOutput: (b) => out.push(...b) });
+    m.serialInput('abc');
+    const r = await m.run({ maxInstructions: 1_000_000 });
+    expect(r).toMatchObject({ reason: 'poweroff', detail: 'the CPU halted with interrupts disabled' });
+    expect(String.fromCharCode(...out)).toBe('ABC');
+  });
+
+  it('sends debug-console output to onDebugOutput', async () => {
+    const out: number[] = [];
+    const m = machine(`
+  mov al, 'O'
+  out 0xe9, al
+  mov al, 'K'
+  out 0xe9, al
+  cli
+  hlt
+`, { onDebugOutput: (b) => out.push(...b) });
+    expect((await m.run()).reason).toBe('poweroff');
+    expect(String.fromCharCode(...out)).toBe('OK');
+  });
+
+  it('reboots on a guest reset, keeping RAM; or ends the run (onReset stop)', async () => {
+    // Counts its boots in RAM above everything the loader writes, resets twice via the i8042.
+    const src = `
+  mov esi, hello
+  call puts
+  inc dword [0x1800000]
+  cmp dword [0x1800000], 3
+  jae .done
+  mov al, 0xfe
+  out 0x64, al
+  jmp $
+.done:
+  mov al, 0
+  out 0xf4, al
+${PUTS}
+hello: db "boot", 10, 0
+`;
+    const m = machine(src);
+    expect(await m.run({ maxInstructions: 1_000_000 })).toMatchObject({ reason: 'exit', exitCode: 1 });
+    expect(m.resets).toBe(2);
+    expect(new TextDecoder().decode(m.takeSerialOutput())).toBe('boot\nboot\nboot\n');
+
+    const once = machine(src, { onReset: 'stop' });
+    expect(await once.run({ maxInstructions: 1_000_000 })).toMatchObject({ reason: 'reset', detail: 'reset by the keyboard controller' });
+  });
+
+  it('treats a triple fault as a reset', async () => {
+    // No IDT (limit 0): UD2's #UD cannot be delivered, nor the #GP and #DF that follow.
+    const m = machine('ud2', { onReset: 'stop' });
+    const r = await m.run({ maxInstructions: 10_000 });
+    expect(r.reason).toBe('reset');
+    expect(r.detail).toMatch(/^reset by a triple-fault/);
+    // Rebooting into the same immediate triple fault would loop forever: the run ends instead.
+    const loop = machine('ud2');
+    expect((await loop.run()).detail).toMatch(/reset loop: no instruction completed since boot\)$/);
+  });
+
+  it('stops on request', async () => {
+    const m = machine(`
+  jmp $
+`);
+    setTimeout(() => m.stop(), 20);
+    const r = await m.run();
+    expect(r.reason).toBe('stopped');
+    expect(r.executed).toBeGreaterThan(0);
+  });
+});
