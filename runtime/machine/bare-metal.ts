@@ -12,10 +12,10 @@
  * A run ends when the guest writes to isa-debug-exit ('exit'), triple-faults, executes HLT with
  * nothing that could wake it ('halted': IF = 0, or no interrupt source attached), or reaches the
  * instruction limit ('limit'). With an interrupt source attached (see `setup`) and IF = 1, a
- * halted CPU sleeps (without spinning) until the source has an interrupt or `haltTimeoutMs`
- * passes.
+ * halted CPU sleeps (1 ms at a time, without spinning) until the source has an interrupt or
+ * `haltTimeoutMs` passes.
  */
-import type { Engine, StopReason } from '../vm.ts';
+import type { Engine, StopReason, VmStats } from '../vm.ts';
 import { Vm } from '../vm.ts';
 import { ImageError } from '../loaders/image-error.ts';
 import { findMultibootHeader, loadMultiboot } from '../loaders/multiboot.ts';
@@ -43,19 +43,18 @@ export interface BareMetalOptions {
   haltTimeoutMs?: number;
   /** Receives each byte written to the debug console as it is written. */
   onOutput?: (byte: number) => void;
-  /** Called after loading, before running: attach devices (bus.attach) or an interrupt source (vm.irq). */
-  setup?: (vm: Vm, bus: DebugBus) => void;
+  /**
+   * Called after loading, before running: attach devices (bus.attach) or an interrupt source
+   * (vm.irq). It may return a tick function, which the machine then calls between short slices
+   * of execution and while the CPU sleeps in HLT, for devices that advance with time (a PIT).
+   */
+  setup?: (vm: Vm, bus: DebugBus) => (() => void) | void;
 }
 
 export type BareMetalStop = Exclude<StopReason, 'budget' | 'fault'> | 'limit';
 
-export interface BareMetalStats {
-  /** Guest instructions executed. */
-  instructions: number;
-  /** VMM exits by reason (exceptions included, as 'exception N'). */
-  exits: Record<string, number>;
-  /** Instructions by virtualization class. */
-  classes: Record<string, number>;
+/** The Vm's statistics (instructions, classes, VMM exits, blocks, translator) and the run time. */
+export interface BareMetalStats extends VmStats {
   /** Wall-clock time of the run in milliseconds. */
   ms: number;
 }
@@ -74,6 +73,8 @@ export interface BareMetalResult {
 }
 
 const SLICE = 1_000_000;
+/** Slice length when a device tick function must run between slices. */
+const TICK_SLICE = 20_000;
 
 /** Loads `image` into `vm` by format. Throws ImageError for an unusable image. */
 export function loadBareMetalImage(vm: Vm, image: Uint8Array, opts: BareMetalOptions = {}): 'multiboot' | 'raw' {
@@ -101,49 +102,90 @@ function latin1(bytes: readonly number[]): string {
   return s;
 }
 
-/** Loads and runs a bare-metal image to its end. Throws ImageError for an unusable image. */
-export function runBareMetal(image: Uint8Array, opts: BareMetalOptions = {}): BareMetalResult {
-  const bus = new DebugBus();
-  if (opts.onOutput) bus.onOutput = opts.onOutput;
-  const vm = new Vm({
-    memorySize: opts.memorySize ?? 32 << 20,
-    ...(opts.engine ? { engine: opts.engine } : {}),
-    ...(opts.forceTranslate !== undefined ? { forceTranslate: opts.forceTranslate } : {}),
-    io: bus,
-  });
-  loadBareMetalImage(vm, image, opts);
-  opts.setup?.(vm, bus);
-  const limit = opts.maxInstructions ?? 2e9;
-  const haltTimeout = opts.haltTimeoutMs ?? 10_000;
-  const t0 = performance.now();
-  let reason: BareMetalStop;
-  let detail: string | undefined;
-  for (;;) {
-    const left = limit - vm.cpu.icount;
-    if (left <= 0) {
-      reason = 'limit';
+/**
+ * A loaded bare-metal machine. `run` executes the image to its end; with engine 'dbt', call
+ * `prepare` first so that the translator is loaded before the first instruction (otherwise the
+ * dbt engine interprets until its background load completes).
+ */
+export class BareMetalMachine {
+  readonly vm: Vm;
+  readonly bus = new DebugBus();
+  private readonly tick: (() => void) | null;
+
+  /** Loads `image`. Throws ImageError for an unusable image. */
+  constructor(image: Uint8Array, private readonly opts: BareMetalOptions = {}) {
+    if (opts.onOutput) this.bus.onOutput = opts.onOutput;
+    this.vm = new Vm({
+      memorySize: opts.memorySize ?? 32 << 20,
+      ...(opts.engine ? { engine: opts.engine } : {}),
+      ...(opts.forceTranslate !== undefined ? { forceTranslate: opts.forceTranslate } : {}),
+      io: this.bus,
+    });
+    loadBareMetalImage(this.vm, image, opts);
+    this.tick = opts.setup?.(this.vm, this.bus) ?? null;
+  }
+
+  /** Loads what the engine needs (binaryen for 'dbt'). */
+  prepare(): Promise<void> {
+    return this.vm.prepare();
+  }
+
+  /** Runs until the guest exits, halts for good, triple-faults or reaches the instruction limit. */
+  run(): BareMetalResult {
+    const { vm, bus, tick, opts } = this;
+    const slice = tick ? TICK_SLICE : SLICE;
+    const limit = opts.maxInstructions ?? 2e9;
+    const haltTimeout = opts.haltTimeoutMs ?? 10_000;
+    const t0 = performance.now();
+    let reason: BareMetalStop;
+    let detail: string | undefined;
+    for (;;) {
+      const left = limit - vm.cpu.icount;
+      if (left <= 0) {
+        reason = 'limit';
+        break;
+      }
+      const r = vm.run(Math.min(slice, left));
+      tick?.();
+      if (r.reason === 'budget') continue;
+      if (r.reason === 'halted' && vm.irq && vm.cpu.s[EFLAGS >> 2] & F_IF) {
+        const until = performance.now() + haltTimeout;
+        while (!vm.irq.hasInterrupt() && performance.now() < until) {
+          sleep(1);
+          tick?.();
+        }
+        if (vm.irq.hasInterrupt()) {
+          vm.notifyInterrupt();
+          continue;
+        }
+      }
+      reason = r.reason === 'fault' ? 'stopped' : r.reason;
+      detail = r.detail;
       break;
     }
-    const r = vm.run(Math.min(SLICE, left));
-    if (r.reason === 'budget') continue;
-    if (r.reason === 'halted' && vm.irq && vm.cpu.s[EFLAGS >> 2] & F_IF) {
-      const until = performance.now() + haltTimeout;
-      while (!vm.irq.hasInterrupt() && performance.now() < until) sleep(1);
-      if (vm.irq.hasInterrupt()) {
-        vm.notifyInterrupt();
-        continue;
-      }
-    }
-    reason = r.reason === 'fault' ? 'stopped' : r.reason;
-    detail = r.detail;
-    break;
+    const result: BareMetalResult = {
+      exitCode: bus.exitCode,
+      output: latin1(bus.output),
+      reason,
+      stats: { ...vm.stats(), ms: performance.now() - t0 },
+    };
+    if (detail !== undefined) result.detail = detail;
+    return result;
   }
-  const result: BareMetalResult = {
-    exitCode: bus.exitCode,
-    output: latin1(bus.output),
-    reason,
-    stats: { instructions: vm.cpu.icount, exits: { ...vm.exits }, classes: vm.classStats(), ms: performance.now() - t0 },
-  };
-  if (detail !== undefined) result.detail = detail;
-  return result;
+}
+
+/**
+ * Loads and runs a bare-metal image to its end, synchronously (engine 'dbt' interprets until
+ * its translator has loaded in the background; use runBareMetalAsync to translate from the
+ * start). Throws ImageError for an unusable image.
+ */
+export function runBareMetal(image: Uint8Array, opts: BareMetalOptions = {}): BareMetalResult {
+  return new BareMetalMachine(image, opts).run();
+}
+
+/** Like runBareMetal, after loading the engine (the translator for 'dbt'). */
+export async function runBareMetalAsync(image: Uint8Array, opts: BareMetalOptions = {}): Promise<BareMetalResult> {
+  const m = new BareMetalMachine(image, opts);
+  await m.prepare();
+  return m.run();
 }

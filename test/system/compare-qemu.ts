@@ -55,7 +55,7 @@ for (const t of tests) {
   const qemu = runQemu(t, img);
   const expected = existsSync(t.expected) ? readFileSync(t.expected, 'latin1') : null;
   if (t.qemuDeviates !== null) {
-    const ours = runOurs(t, readFileSync(img), engine, engine === 'dbt').text;
+    const ours = (await runOurs(t, readFileSync(img), engine, engine === 'dbt')).text;
     if (blessOurs && ours !== expected) {
       writeFileSync(t.expected, ours, 'latin1');
       console.log(`${t.name}: expected file written from our machine: review it against the SDM`);
@@ -86,7 +86,7 @@ for (const t of tests) {
     if (problems.length) failed++;
     continue;
   }
-  const ours = runOurs(t, readFileSync(img), engine, engine === 'dbt').text;
+  const ours = (await runOurs(t, readFileSync(img), engine, engine === 'dbt')).text;
   if (ours !== qemu) problems.push(`our machine (${engine}) differs from QEMU at ${firstDiff(qemu, ours)}`);
   if (problems.length) {
     failed++;

@@ -25,7 +25,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runBareMetal } from '../../runtime/machine/bare-metal.ts';
+import { runBareMetalAsync } from '../../runtime/machine/bare-metal.ts';
 import type { BareMetalResult } from '../../runtime/machine/bare-metal.ts';
 import type { Engine } from '../../runtime/vm.ts';
 import { attachDevices } from './devices.ts';
@@ -109,9 +109,9 @@ export function statusOf(r: BareMetalResult): number | 'timeout' {
   return 'timeout';
 }
 
-/** Runs a test image on our machine. */
-export function runOurs(t: SystemTest, image: Uint8Array, engine: Engine, forceTranslate = false): { text: string; result: BareMetalResult } {
-  const result = runBareMetal(image, {
+/** Runs a test image on our machine (the engine loaded first, so 'dbt' translates from the start). */
+export async function runOurs(t: SystemTest, image: Uint8Array, engine: Engine, forceTranslate = false): Promise<{ text: string; result: BareMetalResult }> {
+  const result = await runBareMetalAsync(image, {
     ...(t.needs.length ? { setup: (vm, bus) => attachDevices(vm, bus, t.needs) } : {}),
     memorySize: t.memoryMiB << 20,
     engine,

@@ -6,7 +6,7 @@
  *   npx tsx test/system/run-image.ts IMAGE [--raw-real] [--engine interp|dbt] [--append ARGS]
  */
 import { readFileSync } from 'node:fs';
-import { runBareMetal } from '../../runtime/machine/bare-metal.ts';
+import { runBareMetalAsync } from '../../runtime/machine/bare-metal.ts';
 import { ImageError } from '../../runtime/loaders/image-error.ts';
 
 const argv = process.argv.slice(2);
@@ -19,7 +19,7 @@ const engineArg = argv[argv.indexOf('--engine') + 1];
 const engine = argv.includes('--engine') && engineArg === 'dbt' ? 'dbt' : 'interp';
 const append = argv.includes('--append') ? argv[argv.indexOf('--append') + 1] : undefined;
 try {
-  const r = runBareMetal(readFileSync(image), {
+  const r = await runBareMetalAsync(readFileSync(image), {
     engine,
     forceTranslate: engine === 'dbt',
     onOutput: (b) => process.stdout.write(String.fromCharCode(b)),
