@@ -507,9 +507,9 @@ function closeInRange(n: Bits, v: Bits): boolean {
   if (Math.abs(a) === Number.MAX_VALUE || Math.abs(b) === Number.MAX_VALUE) {
     if (Math.sign(a) === Math.sign(b) && (!Number.isFinite(a) || !Number.isFinite(b))) return true;
   }
-  if (!Number.isFinite(a) || !Number.isFinite(b) || Math.sign(a) !== Math.sign(b)) return false;
-  // Adjacent: the bit patterns differ by one (same sign).
-  const d = (n[0] - v[0]) * 2 ** 32 + ((n[1] >>> 0) - (v[1] >>> 0));
+  if (!Number.isFinite(a) || !Number.isFinite(b) || (n[0] ^ v[0]) < 0) return false;
+  // Adjacent: same sign bit and bit patterns one apart (0 and the smallest denormal included).
+  const d = ((n[0] & 0x7fffffff) - (v[0] & 0x7fffffff)) * 2 ** 32 + ((n[1] >>> 0) - (v[1] >>> 0));
   return Math.abs(d) <= 1;
 }
 
