@@ -11,12 +11,13 @@
  *   leave CF undefined when the count is at least the operand width;
  * - SHLD/SHRD with a 16-bit operand and a count above 16: result and flags undefined;
  * - PUSH of a segment register with a 32-bit operand: the upper word written is
- *   implementation-specific (Intel writes 16 bits, others zero-extend).
+ *   implementation-specific (Intel writes 16 bits, others zero-extend);
+ * - LAR with a 32-bit operand: bits 19:16 of the result.
  */
 import {
   F_AF, F_CF, F_OF, F_PF, F_SF, F_ZF, R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, R_ESP,
 } from '../../translator/abi.ts';
-import { ROW_INVALID, ROW_TOO_LONG } from '../../translator/isa/table.ts';
+import { ROW_INVALID, ROW_TOO_LONG, TABLE } from '../../translator/isa/table.ts';
 import type { Row } from '../../translator/isa/types.ts';
 import type { CaseBuilder, Hook } from './gen.ts';
 import { BAD_SELECTORS, DATA_SELECTORS_ANY_CPL, KERNEL_SELECTORS } from './gen.ts';
@@ -443,6 +444,8 @@ function controlRegHook(debug: boolean): Hook {
 const probeHook: Hook = {
   finish(b) {
     setRmWord(b, probeSelector(b));
+    // LAR: bits 19:16 of a 32-bit result are undefined (SDM: masked with 00FxFF00H).
+    if (b.row.name === 'larGvEw' && b.osz === 32) b.ignoreReg(b.reg!, 0xf0000);
   },
 };
 
@@ -483,6 +486,10 @@ const tooLongHook: Hook = {
 // ------------------------------------------------------------------------------ lookup
 /** The hook for `row`, if it needs one. */
 export function hookFor(row: Row): Hook | undefined {
+  return HOOKS[row.id];
+}
+
+function makeHook(row: Row): Hook | undefined {
   const n = row.name;
   if (SHIFT_RE.test(n)) return shiftHook(row);
   if (/^sh[lr]dEvGv(Ib|CL)$/.test(n)) return doubleShiftHook(row);
@@ -520,3 +527,6 @@ export function hookFor(row: Row): Hook | undefined {
   }
   return undefined;
 }
+
+/** Hooks by row id, built once (hooks are stateless). */
+const HOOKS: readonly (Hook | undefined)[] = TABLE.map(makeHook);

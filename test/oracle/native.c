@@ -12,8 +12,9 @@
  * - The windows (code, data, stack pages) are mapped once at fixed low addresses with
  *   MAP_FIXED_NOREPLACE. Data windows get a deterministic pseudo-random background (xorshift32,
  *   mirrored by layout.ts); code windows are filled with HLT (F4).
- * - Per case: restore every window from its master copy, apply the case's pokes, write the
- *   instruction bytes, keep a shadow copy of the initial memory, then enter the instruction
+ * - Per case: restore the windows the previous case touched from their master copies, apply
+ *   the case's pokes, write the instruction bytes, keep a shadow copy of each poked window as
+ *   the initial memory (the master serves for the others), then enter the instruction
  *   through run_case (asm below): FRSTOR (optional), POPFD, segment loads, all eight GPRs, JMP.
  * - Whatever happens next raises a signal: the HLT filler traps with #GP wherever control lands
  *   (fall-through, branch target, return address), and the instruction itself may fault. The
@@ -21,7 +22,7 @@
  *   error code, CR2 and the FSAVE image out of the signal context, then rewrites the context so
  *   that sigreturn resumes in run_case's epilogue with the runner's own registers. No
  *   siglongjmp: the kernel restores segments, flags and the signal mask for us.
- * - A watchdog (SIGALRM every second) ends a case that made no progress for a full period.
+ * - A watchdog (SIGALRM every second) ends a case that made no progress for three ticks.
  * - Memory changes are reported as (address, new byte) pairs against the shadow copy.
  */
 #define _GNU_SOURCE
@@ -55,6 +56,10 @@
 struct window {
   uint32_t addr, size, kind; /* kind 0 = data (random background), 1 = code (HLT filler) */
   uint8_t *master, *shadow;
+  /* The mapped bytes may differ from the master (poked or written by the last case). */
+  int dirty;
+  /* The initial state of the current case: the shadow copy if poked, else the master. */
+  const uint8_t *initial;
 };
 
 static struct window win[MAX_WINDOWS];
@@ -76,7 +81,7 @@ uint32_t host_gs, host_fs, host_ds, host_es, host_cs, host_ss;
 
 /* Captured by the signal handler. */
 static volatile sig_atomic_t in_test;
-static volatile uint32_t serial, watchdog_seen;
+static volatile uint32_t serial, watchdog_seen, watchdog_ticks;
 static struct {
   uint32_t status, sig, trapno, err, cr2, eip, eflags;
   uint32_t regs[8];
@@ -146,7 +151,10 @@ __attribute__((used, optimize("no-stack-protector"))) void c_handler(int sig, si
     _exit(3);
   }
   if (sig == SIGALRM) {
-    if (watchdog_seen != serial) { watchdog_seen = serial; return; }
+    /* A case is stuck only after three ticks without progress: a loaded machine can
+       deschedule the runner for longer than one tick. */
+    if (watchdog_seen != serial) { watchdog_seen = serial; watchdog_ticks = 0; return; }
+    if (++watchdog_ticks < 3) return;
     res.status = ST_TIMEOUT;
   } else {
     res.status = ST_OK;
@@ -239,6 +247,7 @@ static void map_windows(uint32_t seed) {
     w->shadow = malloc(w->size);
     if (w->kind == 1) memset(w->master, 0xf4, w->size);
     else fill_background(w->master, w->addr, w->size, seed);
+    w->dirty = 1;
   }
 }
 
@@ -251,11 +260,13 @@ static struct window *window_of(uint32_t addr, uint32_t len) {
 }
 
 static void poke(uint32_t addr, const uint8_t *bytes, uint32_t len) {
-  if (!window_of(addr, len)) {
+  struct window *w = window_of(addr, len);
+  if (!w) {
     fprintf(stderr, "oracle-native: poke 0x%x+%u outside every window\n", addr, len);
     exit(2);
   }
   memcpy((void *)(uintptr_t)addr, bytes, len);
+  w->dirty = 1;
 }
 
 /* ---------------------------------------------------------------- one case */
@@ -276,7 +287,11 @@ static void run_one(void) {
   if (code_len > MAX_CODE) die("instruction too long");
   get_bytes(code, code_len);
 
-  for (uint32_t k = 0; k < n_win; k++) memcpy((void *)(uintptr_t)win[k].addr, win[k].master, win[k].size);
+  /* Only windows the previous case poked or changed need restoring. */
+  for (uint32_t k = 0; k < n_win; k++) {
+    if (win[k].dirty) memcpy((void *)(uintptr_t)win[k].addr, win[k].master, win[k].size);
+    win[k].dirty = 0;
+  }
   uint32_t n_pokes = get32();
   for (uint32_t p = 0; p < n_pokes; p++) {
     uint32_t addr = get32();
@@ -293,7 +308,11 @@ static void run_one(void) {
   }
   if (in_pos - rec_start != rec_len) die("case record length mismatch");
   capture_fpu = (flags & CF_FPU_CAPTURE) != 0;
-  for (uint32_t k = 0; k < n_win; k++) memcpy(win[k].shadow, (void *)(uintptr_t)win[k].addr, win[k].size);
+  for (uint32_t k = 0; k < n_win; k++) {
+    struct window *w = &win[k];
+    if (w->dirty) memcpy(w->shadow, (void *)(uintptr_t)w->addr, w->size);
+    w->initial = w->dirty ? w->shadow : w->master;
+  }
 
   memset(&res, 0, sizeof res);
   serial++;
@@ -315,7 +334,9 @@ static void run_one(void) {
   uint32_t n_diff = 0;
   for (uint32_t k = 0; k < n_win; k++) {
     const uint8_t *now = (const uint8_t *)(uintptr_t)win[k].addr;
-    const uint8_t *was = win[k].shadow;
+    const uint8_t *was = win[k].initial;
+    if (memcmp(now, was, win[k].size) == 0) continue;
+    win[k].dirty = 1;
     for (uint32_t i = 0; i < win[k].size; i += 8) {
       if (memcmp(now + i, was + i, 8) == 0) continue;
       for (uint32_t j = i; j < i + 8; j++) {

@@ -181,7 +181,7 @@ function parse(out: Buffer, cases: readonly OracleCase[]): Outcome[] {
     const o: Outcome = { kind: 'fault', vector: trapno, errorCode: -1, cr2: 0, eip, eflags, regs, sel, mem, fpu };
     if (status & ST_TIMEOUT) {
       o.kind = 'timeout';
-      o.message = 'no stub reached within a second';
+      o.message = 'no stub reached within three seconds';
     } else if (sig === SIGSEGV && trapno === EX_GP && err === 0 && (eip < c.eip || eip >= end) && inCodeWindow(eip)) {
       o.kind = 'stub';
       o.vector = -1;

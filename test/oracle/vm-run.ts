@@ -20,9 +20,14 @@ const BUDGET = 100_000;
 interface WindowState {
   readonly w: Window;
   readonly master: Uint8Array;
+  /** The case's initial contents of the window (master plus pokes and code). */
   readonly shadow: Uint8Array;
-  readonly shadow32: Int32Array;
-  readonly ram32: Int32Array;
+  /** The window in guest RAM. */
+  readonly ram: Uint8Array;
+  /** RAM may differ from the master (poked, or written by the last case). */
+  dirty: boolean;
+  /** Poked by the current case. */
+  poked: boolean;
 }
 
 export interface VmRunnerOptions {
@@ -45,8 +50,7 @@ export class VmRunner {
       const master = new Uint8Array(w.size);
       if (w.kind === 'code') master.fill(VM_STUB);
       else fillBackground(master, w, opts.seed);
-      const shadow = new Uint8Array(w.size);
-      return { w, master, shadow, shadow32: new Int32Array(shadow.buffer), ram32: new Int32Array(buf, RAM_OFFSET + w.addr, w.size >> 2) };
+      return { w, master, shadow: new Uint8Array(w.size), ram: new Uint8Array(buf, RAM_OFFSET + w.addr, w.size), dirty: true, poked: false };
     });
   }
 
@@ -54,11 +58,16 @@ export class VmRunner {
   run(c: OracleCase): Outcome {
     const vm = this.vm;
     const cpu = vm.cpu;
-    for (const ws of this.wins) ws.shadow.set(ws.master);
+    for (const ws of this.wins) ws.poked = false;
     for (const p of c.pokes) this.shadowWrite(p.addr, p.bytes);
     this.shadowWrite(c.eip, c.code);
-    // writePhys also drops any code cached from these pages.
-    for (const ws of this.wins) vm.writePhys(ws.w.addr, ws.shadow);
+    // Only windows that were poked or changed are rewritten; writePhys also drops any code
+    // cached from their pages.
+    for (const ws of this.wins) {
+      if (ws.poked) vm.writePhys(ws.w.addr, ws.shadow);
+      else if (ws.dirty) vm.writePhys(ws.w.addr, ws.master);
+      ws.dirty = ws.poked;
+    }
     this.opts.setup.enter(vm, c);
     if (c.fpu) {
       if (!this.opts.x87) throw new Error(`${c.row.name}: case has x87 state but no x87 plug-in is loaded`);
@@ -104,6 +113,10 @@ export class VmRunner {
       const a = (addr + i) >>> 0;
       const ws = this.wins.find((x) => a >= x.w.addr && a < x.w.addr + x.w.size);
       if (!ws) throw new Error(`oracle: write at 0x${a.toString(16)} outside the windows`);
+      if (!ws.poked) {
+        ws.shadow.set(ws.master);
+        ws.poked = true;
+      }
       const n = Math.min(bytes.length - i, ws.w.addr + ws.w.size - a);
       ws.shadow.set(bytes.subarray(i, i + n), a - ws.w.addr);
       i += n;
@@ -111,14 +124,10 @@ export class VmRunner {
   }
 
   private diff(ws: WindowState, out: Map<number, number>): void {
-    const { ram32, shadow32, shadow, w } = ws;
-    const u8 = this.vm.mem.u8;
-    for (let i = 0; i < ram32.length; i++) {
-      if (ram32[i] === shadow32[i]) continue;
-      for (let j = i * 4; j < i * 4 + 4; j++) {
-        const v = u8[RAM_OFFSET + w.addr + j];
-        if (v !== shadow[j]) out.set(w.addr + j, v);
-      }
-    }
+    const { ram, w } = ws;
+    const initial = ws.poked ? ws.shadow : ws.master;
+    if (Buffer.compare(ram, initial) === 0) return; // native memcmp: the common case
+    ws.dirty = true;
+    for (let j = 0; j < w.size; j++) if (ram[j] !== initial[j]) out.set(w.addr + j, ram[j]);
   }
 }
