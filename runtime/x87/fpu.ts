@@ -240,7 +240,7 @@ export function withSummary(sw: number, cw: number): number {
   return sw & EXC_MASK & ~cw ? sw | SW_ES | SW_B : sw & ~(SW_ES | SW_B);
 }
 
-/** Sets the control word (bits 6 and 13..15 read as 0 except bit 6, which reads as 1). */
+/** Sets the control word (reserved bits 7 and 13..15 read as 0, bit 6 as 1, as measured). */
 export function setCw(cpu: Cpu, cw: number): void {
   const v = (cw & 0x1f3f) | 0x40;
   cpu.s[I_CW] = v;
@@ -303,8 +303,9 @@ export function initFpu(cpu: Cpu): void {
 
 // ------------------------------------------------------------------------------- gating
 /**
- * #NM for an ESC instruction when CR0.EM or CR0.TS is set (SDM vol. 3, 2.5 and table 12-? on
- * EM/MP/TS combinations): Linux uses TS for lazy FPU context switching.
+ * #NM for an ESC instruction when CR0.EM or CR0.TS is set (SDM vol. 3, 2.5, table "Action Taken
+ * By x87 FPU Instructions for Different Combinations of EM, MP, and TS"); kernels use TS for
+ * lazy FPU context switching.
  */
 export function checkDeviceAvailable(cpu: Cpu): void {
   if (cpu.s[I_CR0] & (CR0_EM | CR0_TS)) fault(EX_NM);
