@@ -120,6 +120,7 @@ export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
   const missing = new Set(dispatchProblems().missing);
   const bin = buildNative();
   const runner = new VmRunner({ engine: opts.engine, setup: opts.setup, seed: opts.seed, x87 });
+  await runner.prepare();
   const examplesPerRow = opts.examples ?? 3;
   const report: OracleReport = { rows: [], excluded: [], passed: 0, failed: 0, timing: { genMs: 0, nativeMs: 0, vmMs: 0, totalMs: 0 } };
 

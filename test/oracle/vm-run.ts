@@ -54,6 +54,11 @@ export class VmRunner {
     });
   }
 
+  /** Loads what the engine needs before the first case (the translator, for 'dbt'). */
+  async prepare(): Promise<void> {
+    await this.vm.prepare();
+  }
+
   /** Runs one case and reports its outcome. */
   run(c: OracleCase): Outcome {
     const vm = this.vm;
