@@ -289,16 +289,20 @@ export const HELPERS = {
   interp: { params: ['i32'], result: 'i32', effects: 'state' },
   /** testcc(cc): condition code cc (0..15) from the lazy-flags record in memory, 0 or 1. */
   testcc: { params: ['i32'], result: 'i32', effects: 'reads-flags' },
-  /** rd8/rd16/rd32(lin): a read after a soft-TLB miss; on a fault sets DBT_FAULT and returns 0. */
-  rd8: { params: ['i32'], result: 'i32', effects: 'memory' },
-  rd16: { params: ['i32'], result: 'i32', effects: 'memory' },
-  rd32: { params: ['i32'], result: 'i32', effects: 'memory' },
-  /** wr8/wr16/wr32(lin, v): a write after a soft-TLB miss (or to a code page); returns WR_*. */
-  wr8: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
-  wr16: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
-  wr32: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
-  /** chkw(lin, n): checks that n bytes at lin are writable (read-modify-write); returns WR_OK or WR_FAULT. */
-  chkw: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  /**
+   * rd8/rd16/rd32(lin, seg): a read after a soft-TLB miss; on a fault sets DBT_FAULT and returns 0.
+   * `seg` is the flat segment the linear address came from (its limit check was elided: the
+   * helper applies it to accesses that wrap past 4 GiB), or -1 when the address was checked.
+   */
+  rd8: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  rd16: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  rd32: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  /** wr8/wr16/wr32(lin, v, seg): a write after a soft-TLB miss (or to a code page); returns WR_*. */
+  wr8: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
+  wr16: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
+  wr32: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
+  /** chkw(lin, n, seg): checks that n bytes at lin are writable (read-modify-write); returns WR_OK or WR_FAULT. */
+  chkw: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
   /** linr/linw(seg, off, n): linear address after the segment limit and rights checks; sets DBT_FAULT. */
   linr: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
   linw: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
