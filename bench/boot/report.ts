@@ -69,9 +69,10 @@ export function formatTable(all: readonly RunnerSummary[]): string {
   const secs = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2));
   const times = (v: number | undefined): string => (v === undefined ? '-' : `${v.toFixed(2)}x`);
   const multi = all.some((s) => s.runs.length > 1);
-  const head = ['runner', multi ? 'median s' : 'seconds', ...(multi ? ['min s', 'max s'] : []), 'cpu s', 'ok', ...REFERENCES.map((r) => `÷ ${r}`), 'notes'];
+  const head = ['runner', 'engine', multi ? 'median s' : 'seconds', ...(multi ? ['min s', 'max s'] : []), 'cpu s', 'ok', ...REFERENCES.map((r) => `÷ ${r}`), 'notes'];
   const rows = all.map((s) => [
-    `${s.name} (${s.label})`,
+    s.name,
+    s.label,
     secs(s.median),
     ...(multi ? [secs(s.min), secs(s.max)] : []),
     secs(s.cpuMedian),
@@ -81,6 +82,6 @@ export function formatTable(all: readonly RunnerSummary[]): string {
   ]);
   const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
   const line = (cells: string[]): string =>
-    cells.map((c, k) => (k === cells.length - 1 ? c : k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');
+    cells.map((c, k) => (k === cells.length - 1 ? c : k < 2 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }

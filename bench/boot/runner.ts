@@ -92,7 +92,7 @@ export class MarkerWatch {
 /** The last non-empty line of console text, without ANSI escapes or control characters. */
 export function lastConsoleLine(text: string): string {
   const ESC = String.fromCharCode(27);
-  const ansi = new RegExp(`${ESC}(\\[[0-9;?]*[ -/]*[@-~]|[@-Z\\\\-_])`, 'g');
+  const ansi = new RegExp(`${ESC}(\\[[0-9;?]*[ -/]*[@-~]|[@-~])`, 'g');
   const lines = text
     .replace(ansi, '')
     .split(/\r?\n|\r/)
