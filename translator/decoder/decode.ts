@@ -21,6 +21,13 @@ export type ByteFetcher = (eip: number) => number;
 /** Maximum instruction length (SDM vol. 2, 2.3.11). */
 export const MAX_INSN_LEN = 15;
 
+/**
+ * Returned by the operand readers instead of a position when the instruction would exceed 15
+ * bytes. Positions are EIP-based and EIP is an int32 (negative above 2 GiB), so no negative
+ * number can serve as the sentinel.
+ */
+const OVERLONG = Number.POSITIVE_INFINITY;
+
 // ------------------------------------------------------------------------------- lookup arrays
 // Index of an opcode: map * 256 + byte.
 const NO_ROW = -1;
@@ -181,7 +188,7 @@ export function decode(fetch: ByteFetcher, eip: number, code32: boolean): Insn {
       row = MEM_FORM[opc * 8 + reg];
       insn.isMem = true;
       p = a32 ? decodeEa32(insn, fetch, p, eip) : decodeEa16(insn, fetch, p, eip);
-      if (p < 0) return tooLong(insn);
+      if (p === OVERLONG) return tooLong(insn);
       if (seg >= 0) insn.seg = seg;
     }
   } else {
@@ -214,11 +221,11 @@ export function decode(fetch: ByteFetcher, eip: number, code32: boolean): Insn {
   const i1 = IMM1[row];
   if (i1 !== IMM_NONE) {
     p = readImm(insn, fetch, p, eip, i1, o32, false);
-    if (p < 0) return tooLong(insn);
+    if (p === OVERLONG) return tooLong(insn);
     const i2 = IMM2[row];
     if (i2 !== IMM_NONE) {
       p = readImm(insn, fetch, p, eip, i2, o32, true);
-      if (p < 0) return tooLong(insn);
+      if (p === OVERLONG) return tooLong(insn);
     }
   }
   insn.row = row;
@@ -241,7 +248,7 @@ function readLe(fetch: ByteFetcher, p: number, n: number, signed: boolean): numb
   return (v << shift) >> shift;
 }
 
-/** Reads one immediate; returns the new position, or -1 if it would exceed 15 bytes. */
+/** Reads one immediate; returns the new position, or OVERLONG if it would exceed 15 bytes. */
 function readImm(insn: Insn, fetch: ByteFetcher, p: number, eip: number, code: number, o32: boolean, second: boolean): number {
   let n: number;
   let signed = false;
@@ -252,20 +259,20 @@ function readImm(insn: Insn, fetch: ByteFetcher, p: number, eip: number, code: n
     case IMM_Z: n = o32 ? 4 : 2; break;
     default: n = o32 ? 4 : 2; signed = true; break; // IMM_ZS
   }
-  if (p + n - eip > MAX_INSN_LEN) return -1;
+  if (p + n - eip > MAX_INSN_LEN) return OVERLONG;
   const v = readLe(fetch, p, n, signed);
   if (second) insn.imm2 = v;
   else insn.imm = code === IMM_Z && o32 ? v | 0 : v;
   return p + n;
 }
 
-/** 32-bit ModRM/SIB addressing (SDM vol. 2, table 2-2 and 2-3). Returns the new position or -1. */
+/** 32-bit ModRM/SIB addressing (SDM vol. 2, table 2-2 and 2-3). Returns the new position or OVERLONG. */
 function decodeEa32(insn: Insn, fetch: ByteFetcher, p: number, eip: number): number {
   const mod = insn.mod;
   let rm = insn.rm;
   let base = rm;
   if (rm === 4) {
-    if (p - eip >= MAX_INSN_LEN) return -1;
+    if (p - eip >= MAX_INSN_LEN) return OVERLONG;
     const sib = fetch(p++);
     insn.scale = sib >> 6;
     const idx = (sib >> 3) & 7;
@@ -280,7 +287,7 @@ function decodeEa32(insn: Insn, fetch: ByteFetcher, p: number, eip: number): num
   insn.seg = base === 4 || base === 5 ? SEG_SS : SEG_DS;
   const n = mod === 1 ? 1 : mod === 2 || base === -1 ? 4 : 0;
   if (n) {
-    if (p + n - eip > MAX_INSN_LEN) return -1;
+    if (p + n - eip > MAX_INSN_LEN) return OVERLONG;
     insn.disp = readLe(fetch, p, n, true);
   }
   return p + n;
@@ -300,7 +307,7 @@ function decodeEa16(insn: Insn, fetch: ByteFetcher, p: number, eip: number): num
   insn.seg = base === 5 ? SEG_SS : SEG_DS;
   const n = mod === 1 ? 1 : mod === 2 || base === -1 ? 2 : 0;
   if (n) {
-    if (p + n - eip > MAX_INSN_LEN) return -1;
+    if (p + n - eip > MAX_INSN_LEN) return OVERLONG;
     insn.disp = readLe(fetch, p, n, true);
   }
   return p + n;
