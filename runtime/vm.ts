@@ -131,6 +131,7 @@ export class Vm {
     s[FPU_TAG >> 2] = 0xffff;
     this.cpu.halted = false;
     this.cpu.flushTlb(false);
+    this.dbt?.clear();
     this.cache.clear();
     this.cpu.refreshMode();
   }

@@ -120,6 +120,8 @@ export class Dbt implements DbtPending {
   /** Live regions per physical page number (all modes). */
   private readonly byPage = new Map<number, CompiledRegion[]>();
   private current: CompiledRegion | null = null;
+  /** Times each physical page's regions were invalidated by writes (self-modifying code). */
+  private readonly pageWrites = new Map<number, number>();
   private clock = 0;
   private readonly shared: SharedHelpers;
 
@@ -211,7 +213,7 @@ export class Dbt implements DbtPending {
       b.compiled = found;
       return found;
     }
-    if (b.execCount < this.threshold) return null;
+    if (b.execCount < this.thresholdFor(b.phys >>> 12)) return null;
     if (!this.backend) {
       if (this.forceTranslate) {
         throw new Error("engine 'dbt' with forceTranslate: await vm.prepare() (loads the translator) before run()");
@@ -222,6 +224,17 @@ export class Dbt implements DbtPending {
     const e = this.translate(b);
     b.compiled = e ?? UNTRANSLATABLE;
     return e;
+  }
+
+  /**
+   * The tier-up threshold for a page: code that keeps rewriting itself (a page invalidated again
+   * and again) backs off exponentially, so a self-modifying loop is not retranslated at every
+   * iteration (cf. Adams & Agesen's adaptive translation of instructions that keep trapping).
+   */
+  private thresholdFor(page: number): number {
+    const n = this.pageWrites.get(page) ?? 0;
+    if (n < 2) return this.threshold;
+    return Math.max(this.threshold, 64) * 2 ** Math.min(n - 1, 20);
   }
 
   /** A live region of b's page and mode, scanned with b's CS placement, that has b as an entry. */
@@ -318,6 +331,7 @@ export class Dbt implements DbtPending {
     const page = b.phys >>> 12;
     const list = this.byPage.get(page);
     if (!list) return;
+    this.pageWrites.set(page, (this.pageWrites.get(page) ?? 0) + 1);
     // Every mode's regions of the page: the bytes changed for all of them.
     for (const r of list) {
       if (!r.dead) this.stats.invalidations++;
@@ -326,9 +340,10 @@ export class Dbt implements DbtPending {
     this.byPage.delete(page);
   }
 
-  /** Drops every region (reset). */
+  /** Drops every region and forgets page history (reset). */
   clear(): void {
     for (const list of this.byPage.values()) for (const r of list) this.drop(r);
     this.byPage.clear();
+    this.pageWrites.clear();
   }
 }

@@ -47,10 +47,31 @@ export function makeSharedHelpers(cpu: Cpu, p: DbtPending): SharedHelpers {
     s[I_FAULT] = 1;
     return 0;
   };
-  const write = (f: () => void): number => {
+  /**
+   * Flat segments skip the limit check inline; the only accesses it can refuse are those that
+   * wrap past offset 0xFFFFFFFF, which always arrive here (they cross a page).
+   */
+  const wrap = (seg: number, lin: number, n: number, write: boolean): void => {
+    if (seg >= 0 && lin >>> 0 > 0x100000000 - n) {
+      if (write) cpu.linWrite(seg, lin, n);
+      else cpu.linRead(seg, lin, n);
+    }
+  };
+  const read = (lin: number, seg: number, n: 1 | 2 | 4): number => {
+    try {
+      wrap(seg, lin, n, false);
+      return n === 1 ? cpu.read8(lin) : n === 2 ? cpu.read16(lin) : cpu.read32(lin);
+    } catch (e) {
+      return readFault(e);
+    }
+  };
+  const write = (lin: number, v: number, seg: number, n: 1 | 2 | 4): number => {
     const epoch = cpu.codeEpoch;
     try {
-      f();
+      wrap(seg, lin, n, true);
+      if (n === 1) cpu.write8(lin, v & 0xff);
+      else if (n === 2) cpu.write16(lin, v & 0xffff);
+      else cpu.write32(lin, v);
     } catch (e) {
       p.pending = e;
       return WR_FAULT;
@@ -59,14 +80,15 @@ export function makeSharedHelpers(cpu: Cpu, p: DbtPending): SharedHelpers {
   };
   return {
     testcc: (cc) => (testCC(s, cc) ? 1 : 0),
-    rd8: (lin) => { try { return cpu.read8(lin); } catch (e) { return readFault(e); } },
-    rd16: (lin) => { try { return cpu.read16(lin); } catch (e) { return readFault(e); } },
-    rd32: (lin) => { try { return cpu.read32(lin); } catch (e) { return readFault(e); } },
-    wr8: (lin, v) => write(() => cpu.write8(lin, v & 0xff)),
-    wr16: (lin, v) => write(() => cpu.write16(lin, v & 0xffff)),
-    wr32: (lin, v) => write(() => cpu.write32(lin, v)),
-    chkw: (lin, n) => {
+    rd8: (lin, seg) => read(lin, seg, 1),
+    rd16: (lin, seg) => read(lin, seg, 2),
+    rd32: (lin, seg) => read(lin, seg, 4),
+    wr8: (lin, v, seg) => write(lin, v, seg, 1),
+    wr16: (lin, v, seg) => write(lin, v, seg, 2),
+    wr32: (lin, v, seg) => write(lin, v, seg, 4),
+    chkw: (lin, n, seg) => {
       try {
+        wrap(seg, lin, n, true);
         cpu.checkWrite(lin, n);
         return WR_OK;
       } catch (e) {

@@ -21,7 +21,7 @@ import {
 import type { Expr } from '../wasm/backend.ts';
 import { L_LFA, L_LFB, L_LFC, L_LFOP, L_LFR, SIZE_BITS, SZ16, SZ32, SZ8 } from './context.ts';
 import type { EmitCtx } from './context.ts';
-import { operandLinear, readRM, writeLinear } from './memory.ts';
+import { operandLinear, readRM, saveLin, writeLinear } from './memory.ts';
 
 /**
  * Records a flag-setting operation in the LF* locals: LF_C (if given), LF_A, LF_B, LF_RES, LF_OP.
@@ -164,7 +164,7 @@ export function emitSetcc(c: EmitCtx, i: Insn): void {
     c.emit(c.setReg(i.rm, SZ8, condition(c, cc)));
   } else {
     // The address (and its fault) comes first; the flags are only read.
-    const lin = c.save(operandLinear(c, i, 1, true));
+    const lin = saveLin(c, operandLinear(c, i, 1, true));
     c.emit(writeLinear(c, SZ8, lin, condition(c, cc)));
   }
 }

@@ -39,20 +39,38 @@ function isFlatSeg(c: EmitCtx, seg: number, write: boolean): boolean {
   return c.flat && seg !== 4 && seg !== 5 && !(seg === SEG_CS && write);
 }
 
+/**
+ * A linear address: `addr`, and `seg` = the flat segment it is an offset in (its limit check was
+ * elided; the slow-path helpers apply it to accesses that wrap past 4 GiB), or -1 when a helper
+ * has already applied the segment checks.
+ */
+export interface Lin {
+  readonly addr: Expr;
+  readonly seg: number;
+}
+
 /** Linear address of `seg:off` for an access of `n` bytes (segment checks via a helper if needed). */
-export function linear(c: EmitCtx, seg: number, off: Expr, n: number, write: boolean): Expr {
-  if (isFlatSeg(c, seg, write)) return off;
+export function linear(c: EmitCtx, seg: number, off: Expr, n: number, write: boolean): Lin {
+  if (isFlatSeg(c, seg, write)) return { addr: off, seg };
   const { m, i32 } = c;
   const t = c.tmp();
-  return m.block(null, [
-    m.set(t, m.call(write ? 'linw' : 'linr', [i32.const(seg), off, i32.const(n)])),
-    c.checkHelperFault(),
-    m.get(t),
-  ], m.i32Type);
+  return {
+    addr: m.block(null, [
+      m.set(t, m.call(write ? 'linw' : 'linr', [i32.const(seg), off, i32.const(n)])),
+      c.checkHelperFault(),
+      m.get(t),
+    ], m.i32Type),
+    seg: -1,
+  };
+}
+
+/** Evaluates a linear address now (it may fault) into a temp. */
+export function saveLin(c: EmitCtx, lin: Lin): Lin {
+  return { addr: c.save(lin.addr), seg: lin.seg };
 }
 
 /** Linear address of the instruction's memory operand. */
-export function operandLinear(c: EmitCtx, i: Insn, n: number, write: boolean): Expr {
+export function operandLinear(c: EmitCtx, i: Insn, n: number, write: boolean): Lin {
   return linear(c, i.seg, effectiveAddress(c, i), n, write);
 }
 
@@ -88,19 +106,19 @@ const RD = ['rd8', 'rd16', 'rd32'] as const;
 const WR = ['wr8', 'wr16', 'wr32'] as const;
 
 /** A read through a helper (TLB miss): the value, or the fault exit. */
-function slowRead(c: EmitCtx, sz: number, lin: Expr): Expr {
-  const { m } = c;
+function slowRead(c: EmitCtx, sz: number, lin: Expr, seg: number): Expr {
+  const { m, i32 } = c;
   const t = c.tmp();
-  return m.block(null, [m.set(t, m.call(RD[sz], [lin])), c.checkHelperFault(), m.get(t)], m.i32Type);
+  return m.block(null, [m.set(t, m.call(RD[sz], [lin, i32.const(seg)])), c.checkHelperFault(), m.get(t)], m.i32Type);
 }
 
 /** A write through a helper: fault exit on WR_FAULT, remember WR_CODE for the SMC check. */
-function slowWrite(c: EmitCtx, sz: number, lin: Expr, v: Expr): Expr {
+function slowWrite(c: EmitCtx, sz: number, lin: Expr, v: Expr, seg: number): Expr {
   const { m, i32 } = c;
   const st = c.tmp();
   c.mayWriteCode = true;
   return m.block(null, [
-    m.set(st, m.call(WR[sz], [lin, v])),
+    m.set(st, m.call(WR[sz], [lin, v, i32.const(seg)])),
     m.if(m.get(st), m.block(null, [
       m.if(i32.eq(m.get(st), i32.const(WR_FAULT)), c.faultExit()),
       m.set(L_SMC, i32.const(1)),
@@ -109,26 +127,26 @@ function slowWrite(c: EmitCtx, sz: number, lin: Expr, v: Expr): Expr {
 }
 
 /** Reads `sz` at linear address `linExpr`: an expression (8/16-bit zero-extended). */
-export function readLinear(c: EmitCtx, sz: number, linExpr: Expr): Expr {
+export function readLinear(c: EmitCtx, sz: number, l: Lin): Expr {
   const { m } = c;
   const lin = c.tmp();
   const e = c.tmp();
   return m.block(null, [
-    m.set(lin, linExpr),
-    m.if(tlbHit(c, sz, lin, e, false), loadHost(c, sz, hostAddr(c, lin, e)), slowRead(c, sz, m.get(lin))),
+    m.set(lin, l.addr),
+    m.if(tlbHit(c, sz, lin, e, false), loadHost(c, sz, hostAddr(c, lin, e)), slowRead(c, sz, m.get(lin), l.seg)),
   ], m.i32Type);
 }
 
 /** Writes `v` (masked to `sz`) at linear address `linExpr`: a statement. */
-export function writeLinear(c: EmitCtx, sz: number, linExpr: Expr, v: Expr): Expr {
+export function writeLinear(c: EmitCtx, sz: number, l: Lin, v: Expr): Expr {
   const { m } = c;
   const lin = c.tmp();
   const e = c.tmp();
   const val = c.tmp();
   return m.block(null, [
-    m.set(lin, linExpr),
+    m.set(lin, l.addr),
     m.set(val, v),
-    m.if(tlbHit(c, sz, lin, e, true), storeHost(c, sz, hostAddr(c, lin, e), m.get(val)), slowWrite(c, sz, m.get(lin), m.get(val))),
+    m.if(tlbHit(c, sz, lin, e, true), storeHost(c, sz, hostAddr(c, lin, e), m.get(val)), slowWrite(c, sz, m.get(lin), m.get(val), l.seg)),
   ]);
 }
 
@@ -141,27 +159,28 @@ export interface RmwAccess {
   write(v: Expr): Expr;
 }
 
-export function rmwLinear(c: EmitCtx, sz: number, linExpr: Expr): RmwAccess {
+export function rmwLinear(c: EmitCtx, sz: number, l: Lin): RmwAccess {
   const { m, i32 } = c;
   const lin = c.tmp();
   const e = c.tmp();
   const h = c.tmp();
   const n = 1 << sz;
   c.emit(
-    m.set(lin, linExpr),
+    m.set(lin, l.addr),
     m.set(h, m.if(tlbHit(c, sz, lin, e, true), hostAddr(c, lin, e), m.block(null, [
-      m.if(m.call('chkw', [m.get(lin), i32.const(n)]), c.faultExit()),
+      m.if(m.call('chkw', [m.get(lin), i32.const(n), i32.const(l.seg)]), c.faultExit()),
       i32.const(-1),
     ], m.i32Type))),
   );
   const slow = i32.eq(m.get(h), i32.const(-1));
   return {
-    read: m.if(slow, slowRead(c, sz, m.get(lin)), loadHost(c, sz, m.get(h))),
+    // After chkw, the helpers need no segment check (-1).
+    read: m.if(slow, slowRead(c, sz, m.get(lin), -1), loadHost(c, sz, m.get(h))),
     write: (v: Expr) => {
       const val = c.tmp();
       return m.block(null, [
         m.set(val, v),
-        m.if(slow, slowWrite(c, sz, m.get(lin), m.get(val)), storeHost(c, sz, m.get(h), m.get(val))),
+        m.if(slow, slowWrite(c, sz, m.get(lin), m.get(val), -1), storeHost(c, sz, m.get(h), m.get(val))),
       ]);
     },
   };

@@ -9,6 +9,7 @@ import { SZ16, SZ32, SZ8 } from './context.ts';
 import type { EmitCtx } from './context.ts';
 import { imm, mask, vsize } from './alu.ts';
 import { effectiveAddress, linear, operandLinear, readLinear, readRM, rmwLinear, writeLinear } from './memory.ts';
+import type { Lin } from './memory.ts';
 import type { Expr } from '../wasm/backend.ts';
 import type { EmitterMap } from './types.ts';
 
@@ -19,7 +20,7 @@ export function writeRM(c: EmitCtx, i: Insn, sz: number, v: Expr): void {
 }
 
 /** A moffs operand (A0..A3): the displacement is the offset. */
-function moffsLinear(c: EmitCtx, i: Insn, n: number, write: boolean): Expr {
+function moffsLinear(c: EmitCtx, i: Insn, n: number, write: boolean): Lin {
   return linear(c, i.seg, c.const(i.a32 ? i.disp : i.disp & 0xffff), n, write);
 }
 

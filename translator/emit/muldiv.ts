@@ -39,7 +39,7 @@ function mulAcc(c: EmitCtx, i: Insn, sz: number, signed: boolean): void {
     const ext = (v: Expr): Expr => (signed ? i64.extend_s(v) : i64.extend_u(v));
     c.emit(m.set(p, i64.mul(ext(c.reg(R_EAX, SZ32)), ext(src))));
     const lo = c.save(i32.wrap(m.get(p, m.i64Type)));
-    const hi = c.save(i32.wrap(i64.shr_u(m.get(p, m.i64Type), i64.const(32, 0))));
+    const hi = c.save(i32.wrap(i64.shr_u(m.get(p, m.i64Type), i64.const(32n))));
     const ovf = signed ? i32.ne(hi, i32.shr_s(lo, c.const(31))) : i32.ne(hi, c.const(0));
     mulFlags(c, SZ32, lo, ovf);
     c.emit(c.setReg(R_EAX, SZ32, lo), c.setReg(R_EDX, SZ32, hi));
@@ -88,12 +88,12 @@ function div(c: EmitCtx, i: Insn, sz: number, signed: boolean): void {
   if (sz === SZ32) {
     // 64-bit dividend EDX:EAX.
     const n = c.tmp64();
-    c.emit(m.set(n, i64.or(i64.shl(i64.extend_u(c.reg(R_EDX, SZ32)), i64.const(32, 0)), i64.extend_u(c.reg(R_EAX, SZ32)))));
+    c.emit(m.set(n, i64.or(i64.shl(i64.extend_u(c.reg(R_EDX, SZ32)), i64.const(32n)), i64.extend_u(c.reg(R_EAX, SZ32)))));
     const q = c.tmp64();
     const nv = m.get(n, m.i64Type);
     if (signed) {
       // INT64_MIN / -1 traps in Wasm; its quotient does not fit anyway.
-      c.emit(m.if(i32.and(i64.eq(nv, i64.const(0, 0x80000000 | 0)), i32.eq(d, c.const(-1))), de()));
+      c.emit(m.if(i32.and(i64.eq(nv, i64.const(-0x8000000000000000n)), i32.eq(d, c.const(-1))), de()));
       c.emit(m.set(q, i64.div_s(m.get(n, m.i64Type), i64.extend_s(d))));
       const qv = m.get(q, m.i64Type);
       c.emit(m.if(i64.ne(qv, i64.extend_s(i32.wrap(m.get(q, m.i64Type)))), de()));
@@ -101,7 +101,7 @@ function div(c: EmitCtx, i: Insn, sz: number, signed: boolean): void {
       c.emit(c.setReg(R_EAX, SZ32, i32.wrap(m.get(q, m.i64Type))), c.setReg(R_EDX, SZ32, r));
     } else {
       c.emit(m.set(q, i64.div_u(nv, i64.extend_u(d))));
-      c.emit(m.if(i64.ne(i64.shr_u(m.get(q, m.i64Type), i64.const(32, 0)), i64.const(0, 0)), de()));
+      c.emit(m.if(i64.ne(i64.shr_u(m.get(q, m.i64Type), i64.const(32n)), i64.const(0n)), de()));
       const r = c.save(i32.wrap(i64.rem_u(m.get(n, m.i64Type), i64.extend_u(d))));
       c.emit(c.setReg(R_EAX, SZ32, i32.wrap(m.get(q, m.i64Type))), c.setReg(R_EDX, SZ32, r));
     }

@@ -132,7 +132,10 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
         m.set(L_PC, i32.const(cont)),
         m.br(LBL_STUB),
       );
-      if (!isLast) startSegment(c, segments, null, false);
+      if (!isLast) {
+        closeSegment(c, segments);
+        startSegment(c, segments, null, false);
+      }
     }
     closeSegment(c, segments);
   }

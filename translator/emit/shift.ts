@@ -1,9 +1,10 @@
 /**
  * Emitters: SHL/SAL, SHR, SAR with an immediate, 1 or CL count, facing runtime/interp/shift.ts
  * (SDM vol. 2, SAL/SAR/SHL/SHR). The count is masked to 5 bits; a zero count changes nothing
- * (not even flags). CF is the last bit shifted out, OF is computed by the count-1 rule for every
- * nonzero count (it is undefined for other counts); results are recorded as a LFK_SHIFT lazy
- * record with CF and OF in LF_C. Rotates (which keep SF ZF AF PF) and the double shifts run in the
+ * (not even flags). CF is the last bit shifted out; OF, undefined for counts other than 1, is
+ * made deterministic exactly as runtime/interp/shift.ts does (SHL: MSB(result) XOR CF, SHR: XOR
+ * of the result's two top bits, SAR: 0). Results are recorded as a LFK_SHIFT lazy record with CF
+ * and OF in LF_C. Rotates (which keep SF ZF AF PF) and the double shifts run in the
  * interpreter.
  */
 import type { Insn } from '../decoder/insn.ts';
@@ -32,8 +33,9 @@ function shiftOf(c: EmitCtx, kind: Kind, sz: number, v: Expr, n: Expr): { res: E
   if (kind === 'shr') {
     const res = c.save(i32.shr_u(v, n));
     const cf = i32.and(i32.shr_u(v, n1), c.const(1));
-    // OF = MSB of the original operand.
-    return { res, cfOf: i32.or(cf, i32.shl(i32.shr_u(v, top), c.const(1))) };
+    // OF = the XOR of the result's two top bits (= MSB of the operand at count 1, the defined case).
+    const of = i32.and(i32.xor(i32.shr_u(res, top), i32.shr_u(res, c.const(SIZE_BITS[sz] - 2))), c.const(1));
+    return { res, cfOf: i32.or(cf, i32.shl(of, c.const(1))) };
   }
   const sv = sz === SZ8 ? i32.extend8_s(v) : sz === 1 ? i32.extend16_s(v) : v;
   const res = c.save(mask(c, sz, i32.shr_s(sv, n)));

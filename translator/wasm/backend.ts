@@ -70,7 +70,7 @@ export interface I32Ops {
 
 /** The i64 operators emitters use (wide multiply and divide). */
 export interface I64Ops {
-  const(low: number, high: number): Expr;
+  const(v: bigint): Expr;
   extend_s(a: Expr): Expr;
   extend_u(a: Expr): Expr;
   add(a: Expr, b: Expr): Expr;
@@ -104,7 +104,7 @@ export class ModuleBuilder {
   constructor(private readonly b: Binaryen) {
     const m = new b.Module();
     this.m = m;
-    m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.BulkMemory | b.Features.SignExt | b.Features.MutableGlobals);
+    m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.BulkMemory | b.Features.BulkMemoryOpt | b.Features.SignExt | b.Features.MutableGlobals);
     m.addMemoryImport('0', WASM_IMPORT_MODULE, WASM_MEMORY_NAME);
     for (const [name, spec] of Object.entries(HELPERS)) {
       const params = b.createType(spec.params.map(() => b.i32));
