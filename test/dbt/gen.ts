@@ -52,6 +52,10 @@ export interface Case {
   /** The row under test and the decoded length, for messages. */
   row: Row;
   text: string;
+  /** Initial value of the dword at COUNTER (looping sequences). */
+  counter?: number;
+  /** Rows a sequence contains. */
+  rows?: Row[];
 }
 
 /**
@@ -218,4 +222,75 @@ export function genCase(rng: Rng, row: Row): Case | null {
   const eflags = (rng.u32() & 0x8d5) | (rng.chance(0.25) ? 0x400 : 0) | 2;
   const text = code.map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return { code, regs, eflags, data, row, text };
+}
+
+/** Rows whose control flow a sequence cannot contain (their targets come from registers or the stack). */
+const SEQ_EXCLUDED = new Set(['ret', 'retIw', 'jmpEv', 'callEv', 'popf', 'iret']);
+
+/** One instruction of `row` for a sequence: memory operands absolute (inside the window), jumps of 0. */
+function seqInsn(rng: Rng, row: Row): number[] | null {
+  if (row.op < 0 || SEQ_EXCLUDED.has(row.name) || row.rep !== undefined) return null;
+  const bytes: number[] = [];
+  const o16 = row.osz === true && rng.chance(0.25);
+  if (o16) bytes.push(0x66);
+  if (row.map === '0f') bytes.push(0x0f);
+  bytes.push(row.plusReg ? row.op + rng.int(8) : row.op);
+  if (row.modrm) {
+    const reg = row.reg ?? rng.int(8);
+    const memOk = row.mod !== 'reg' && row.rm === undefined;
+    const regOk = row.mod !== 'mem';
+    if (memOk && (!regOk || rng.chance(0.4))) {
+      bytes.push((reg << 3) | 5, ...le(DATA + 0x400 + rng.int(0x1000), 4));
+    } else {
+      bytes.push(0xc0 | (reg << 3) | (row.rm ?? rng.int(8)));
+    }
+  }
+  for (const o of row.ops) {
+    switch (o) {
+      case 'Ib': case 'Ibs': bytes.push(rng.int(256)); break;
+      case 'Iw': bytes.push(...le(rng.int(0x40), 2)); break;
+      case 'Iz': case 'Iv': bytes.push(...le(rng.value(), o16 ? 2 : 4)); break;
+      case 'Jb': bytes.push(0); break;
+      case 'Jz': bytes.push(...le(0, o16 ? 2 : 4)); break;
+      case 'Ob': case 'Ov': bytes.push(...le(DATA + 0x400 + rng.int(0x1000), 4)); break;
+      default: break;
+    }
+  }
+  const d = decode((e) => bytes[e] ?? 0, 0, true);
+  return TABLE[d.row] === row && d.len === bytes.length ? bytes : null;
+}
+
+/** Address of the loop counter of looping sequences (outside the data window). */
+export const COUNTER = DATA - 0x100;
+
+/**
+ * A random straight-line sequence of `n` instructions drawn from `rows`, optionally wrapped in a
+ * loop counted in memory (`dec dword [COUNTER]; jnz top`), so that the translator's loops, block
+ * dispatch and flag fusion across instructions are exercised.
+ */
+export function genSequence(rng: Rng, rows: readonly Row[], n: number, loop: boolean): Case {
+  const body: number[] = [];
+  const used: Row[] = [];
+  while (used.length < n) {
+    const row = rng.pick(rows);
+    const b = seqInsn(rng, row);
+    if (!b) continue;
+    body.push(...b);
+    used.push(row);
+  }
+  let code = body;
+  if (loop) {
+    const tail = [0xff, 0x0d, ...le(COUNTER, 4)]; // dec dword [COUNTER]
+    const back = -(body.length + tail.length + 2);
+    code = back >= -128 ? [...body, ...tail, 0x75, back & 0xff] : [...body, ...tail, 0x0f, 0x85, ...le(back - 4, 4)];
+  }
+  code = [...code, 0x0f, 0x0b];
+  const regs = Array.from({ length: 8 }, () => rng.value());
+  regs[4] = STACK_TOP - 0x100;
+  const data = new Uint8Array(DATA_SIZE);
+  for (let k = 0; k < data.length; k++) data[k] = rng.int(256);
+  const iterations = 2 + rng.int(20);
+  const eflags = (rng.u32() & 0x8d5) | 2;
+  const text = code.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return { code, regs, eflags, data, row: rows[0], text, counter: loop ? iterations : undefined, rows: used };
 }

@@ -7,7 +7,7 @@ import { EFLAGS } from '../../translator/abi.ts';
 import { getEflags } from '../../runtime/lazy-flags.ts';
 import { Vm } from '../../runtime/vm.ts';
 import type { Engine } from '../../runtime/vm.ts';
-import { CODE, DATA, DATA_SIZE, STACK_TOP } from './gen.ts';
+import { CODE, COUNTER, DATA, DATA_SIZE, STACK_TOP } from './gen.ts';
 import type { Case } from './gen.ts';
 
 export interface Snapshot {
@@ -35,6 +35,7 @@ export function runCase(vm: Vm, c: Case, budget = 10_000): Snapshot {
   vm.writePhys(DATA, c.data);
   vm.writePhys(STACK_TOP - 0x200, new Uint8Array(0x200));
   vm.writePhys(CODE, c.code);
+  if (c.counter !== undefined) vm.writePhys(COUNTER, [c.counter & 0xff, 0, 0, 0]);
   const s = vm.cpu.s;
   for (let r = 0; r < 8; r++) s[r] = c.regs[r];
   s[EFLAGS >> 2] = c.eflags;
