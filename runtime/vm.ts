@@ -12,6 +12,7 @@ import {
   SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE, TLB_VALID,
 } from '../translator/abi.ts';
 import { Block, CLASS_NAMES, CodeCache } from './code-cache.ts';
+import { CodeCoverage } from './dbt/code-coverage.ts';
 import { Dbt } from './dbt/dbt.ts';
 import type { DbtOptions, DbtStats } from './dbt/dbt.ts';
 import { ACC_EXEC, Cpu, EMPTY_BUS } from './cpu.ts';
@@ -72,6 +73,12 @@ export interface RunResult {
   detail?: string;
 }
 
+/**
+ * Bytes after the address passed to cpu.onCodeWrite that the write may have changed: every
+ * writer notifies once per access of at most 4 bytes (8 leaves a margin for 64-bit stores).
+ */
+const CODE_WRITE_WINDOW = 8;
+
 const I_EIP = EIP >> 2;
 const I_EFLAGS = EFLAGS >> 2;
 const I_MODE = MODE >> 2;
@@ -94,18 +101,24 @@ export class Vm {
   /** VMM exits by reason. */
   readonly exits: Record<string, number> = {};
   private stopRequested = false;
+  /** Bytes of code pages that hold cached code: writes elsewhere in those pages keep it. */
+  private readonly coverage = new CodeCoverage();
 
   constructor(opts: VmOptions) {
     this.mem = new SharedMemory(opts.memorySize);
     this.cpu = new Cpu(this.mem, translateLinear);
     this.cpu.io = opts.io ?? EMPTY_BUS;
     this.cache = new CodeCache(this.cpu);
-    this.cpu.onCodeWrite = (phys) => this.cache.invalidatePage(phys);
+    this.cpu.onCodeWrite = (phys) => {
+      if (!this.coverage.overlaps(phys, CODE_WRITE_WINDOW)) return;
+      this.cache.invalidatePage(phys);
+      this.coverage.clearPage(phys);
+    };
     this.cpu.onExit = (reason) => this.countExit(reason);
     this.engine = opts.engine ?? 'interp';
     this.forceTranslate = opts.forceTranslate ?? false;
     this.dbt = this.engine === 'dbt'
-      ? new Dbt(this.cpu, this.classCounts, { ...opts.dbt, forceTranslate: this.forceTranslate })
+      ? new Dbt(this.cpu, this.cache, this.coverage, this.classCounts, { ...opts.dbt, forceTranslate: this.forceTranslate })
       : null;
     if (this.dbt) {
       const dbt = this.dbt;
@@ -132,6 +145,7 @@ export class Vm {
     this.cpu.halted = false;
     this.cpu.flushTlb(false);
     this.dbt?.clear();
+    this.coverage.clear();
     this.cache.clear();
     this.cpu.refreshMode();
   }
@@ -281,7 +295,13 @@ export class Vm {
       return b;
     }
     this.cache.misses++;
-    return this.cache.scan(phys, eip, mode, cpu.code32, csLimit);
+    const nb = this.cache.scan(phys, eip, mode, cpu.code32, csLimit);
+    if (nb) {
+      let len = 0;
+      for (const i of nb.insns) len += i.len;
+      this.coverage.add(phys, len);
+    }
+    return nb;
   }
 
   /** Copies bytes into guest physical memory. */

@@ -27,8 +27,9 @@ import type { CodePage } from '../../translator/scan/scan-block.ts';
 import { translateRegions } from '../../translator/translate.ts';
 import { loadWasmBackend } from '../../translator/wasm/backend.ts';
 import type { WasmBackend } from '../../translator/wasm/backend.ts';
-import type { Block } from '../code-cache.ts';
+import type { Block, CodeCache } from '../code-cache.ts';
 import { CLASS_IDS } from '../code-cache.ts';
+import type { CodeCoverage } from './code-coverage.ts';
 import type { Cpu } from '../cpu.ts';
 import { GuestFault } from '../fault.ts';
 import { makeSharedHelpers, runInsn } from './helpers.ts';
@@ -125,7 +126,13 @@ export class Dbt implements DbtPending {
   private clock = 0;
   private readonly shared: SharedHelpers;
 
-  constructor(private readonly cpu: Cpu, readonly classCounts: Float64Array, opts: DbtOptions = {}) {
+  constructor(
+    private readonly cpu: Cpu,
+    private readonly cache: CodeCache,
+    private readonly coverage: CodeCoverage,
+    readonly classCounts: Float64Array,
+    opts: DbtOptions = {},
+  ) {
     this.forceTranslate = opts.forceTranslate ?? false;
     this.threshold = this.forceTranslate ? 0 : opts.threshold ?? DEFAULT_THRESHOLD;
     this.cacheBudget = opts.cacheBudget ?? DEFAULT_CACHE_BUDGET;
@@ -262,8 +269,20 @@ export class Dbt implements DbtPending {
     const page: CodePage = {
       u8: cpu.u8, hostPage: RAM_OFFSET + physPage, physPage, eipBase, csLimit, code32: cpu.code32,
     };
-    const blocks = formRegion(page, [b.eip], this.limits);
+    // Successors join the region only if they have run before (in this mode, at this CS
+    // placement); force-translate mode takes everything statically reachable.
+    const mode = b.mode;
+    const accept = this.forceTranslate ? undefined : (eip: number): boolean => {
+      const known = this.cache.lookup(physPage + ((eip - eipBase) & 0xfff), mode);
+      return known !== undefined && known.eip === eip;
+    };
+    const blocks = formRegion(page, [b.eip], this.limits, accept);
     if (blocks.length === 0) return null;
+    for (const blk of blocks) {
+      let len = 0;
+      for (const i of blk.insns) len += i.len;
+      this.coverage.add(blk.phys, len);
+    }
     const mod = translateRegions(backend, [{ blocks, mode: b.mode }], { validate: this.validate });
     const code = mod.regions[0];
     const imports = this.importsFor(code.insns);

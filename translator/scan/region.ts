@@ -22,9 +22,13 @@ export interface RegionLimits {
 
 export const DEFAULT_REGION_LIMITS: RegionLimits = { maxBlocks: 160, maxInsns: 1200 };
 
-/** Rows after which execution never continues at the next instruction. */
+/**
+ * Rows after which execution does not continue at the next instruction, or only after an event
+ * (HLT: whatever follows it is usually padding or data, and an interrupt returns through the run
+ * loop anyway).
+ */
 const NO_FALLTHROUGH: ReadonlySet<string> = new Set([
-  'jmpJb', 'jmpJz', 'jmpEv', 'ret', 'retIw', 'jmpAp', 'jmpMp', 'retf', 'retfIw', 'iret', 'ud2', 'invalid', 'tooLong',
+  'jmpJb', 'jmpJz', 'jmpEv', 'ret', 'retIw', 'jmpAp', 'jmpMp', 'retf', 'retfIw', 'iret', 'ud2', 'invalid', 'tooLong', 'hlt',
 ]);
 
 /** The target CS offset of a relative (Jb/Jz) transfer, or null for other instructions. */
@@ -54,9 +58,14 @@ export function successors(page: CodePage, block: ScannedBlock): number[] {
 
 /**
  * Scans the region reachable from `entries` (CS offsets in `page`). The entries themselves are
- * always included if they scan; successors are added breadth-first within the limits.
+ * always included if they scan; successors are added breadth-first within the limits, and only
+ * if `accept` approves them (the runtime passes "has executed before", so that cold paths and
+ * bytes that merely follow code are not translated).
  */
-export function formRegion(page: CodePage, entries: readonly number[], limits: RegionLimits = DEFAULT_REGION_LIMITS): ScannedBlock[] {
+export function formRegion(
+  page: CodePage, entries: readonly number[], limits: RegionLimits = DEFAULT_REGION_LIMITS,
+  accept: (eip: number) => boolean = () => true,
+): ScannedBlock[] {
   const byEip = new Map<number, ScannedBlock>();
   const queue: number[] = [...entries];
   let insns = 0;
@@ -69,7 +78,7 @@ export function formRegion(page: CodePage, entries: readonly number[], limits: R
     if (!b) continue;
     byEip.set(eip, b);
     insns += b.insns.length;
-    for (const s of successors(page, b)) if (!byEip.has(s)) queue.push(s);
+    for (const s of successors(page, b)) if (!byEip.has(s) && accept(s)) queue.push(s);
   }
   return [...byEip.values()].sort((a, b) => (a.eip >>> 0) - (b.eip >>> 0));
 }
