@@ -79,11 +79,10 @@ export const MSR_SYSENTER_EIP = 0x148;
 /** Time-stamp counter offset as f64 (guest TSC = host-derived count + offset). */
 export const TSC_OFFSET = 0x150; // f64
 /**
- * Translated-code words (see the DBT section at the end): a memory helper sets DBT_FAULT when
- * its access faulted; a region's epilogue stores its control-class and helper-run instruction
- * counts in DBT_NCTL and DBT_NSTUB for the runtime's statistics.
+ * Translated-code words (see the DBT section at the end): a region's epilogue stores its
+ * control-class and helper-run instruction counts in DBT_NCTL and DBT_NSTUB for the runtime's
+ * statistics. (0x160 is reserved.)
  */
-export const DBT_FAULT = 0x160;
 export const DBT_NCTL = 0x164;
 export const DBT_NSTUB = 0x168;
 
@@ -247,21 +246,34 @@ export const LFK_SHIFT = 8;
  */
 /** Continue at the EIP in the state block (budget spent, exit request, unknown target, ...). */
 export const EXIT_CONTINUE = 0;
-/** A helper caught a guest fault (or another throwable) and left it pending: the runtime rethrows it. */
+/**
+ * A helper threw (a guest fault, or another throwable): the region caught it with `catch_all`,
+ * stored its registers and lazy flags, and returned. The helper recorded the value and the
+ * index of the instruction it was running for; the runtime sets EIP to that instruction and
+ * rethrows the value.
+ */
 export const EXIT_PENDING = 1;
 /** `EXIT_EXCEPTION | vector`: raise exception `vector` (no error code) at the EIP in the state block. */
 export const EXIT_EXCEPTION = 0x100;
 
-/** Results of the `interp` helper. */
+/** Results of the `interp` helper (it throws when the instruction faults). */
 export const STUB_NEXT = 0; // completed, control falls through to the next instruction
 export const STUB_EXIT = 1; // completed, but control transferred or the run loop must look (mode, IF, SMC)
-export const STUB_FAULT = 2; // faulted; the fault is pending and the state is as before the instruction
 
-/** Results of the write helpers. */
+/** Results of the write helpers (they throw on a fault). */
 export const WR_OK = 0;
-export const WR_FAULT = 1;
 /** The write hit a page holding the running region's code: finish the instruction, then exit. */
-export const WR_CODE = 2;
+export const WR_CODE = 1;
+
+/**
+ * Memory helpers get the instruction's index in the region and the flat segment packed in one
+ * argument, `k << 3 | (seg + 1)`: `seg` is the flat segment the linear address is an offset in
+ * (its limit check was elided inline: the helper applies it to accesses that wrap past 4 GiB),
+ * or -1 when a helper already checked the address. The segment helpers pack `k << 4 | n`.
+ */
+export function packSegK(k: number, seg: number): number {
+  return (k << 3) | (seg + 1);
+}
 
 /** What a helper may touch (QEMU-style effect flags; the emitter flushes state accordingly). */
 export type HelperEffects =
@@ -269,7 +281,7 @@ export type HelperEffects =
   | 'state'
   /** Reads the lazy-flags record (it must be in memory); writes nothing. */
   | 'reads-flags'
-  /** Touches guest memory or segment caches only; may fault (reported through DBT_FAULT or the result). */
+  /** Touches guest memory or segment caches only; may fault (throws). */
   | 'memory';
 
 export interface HelperSpec {
@@ -279,31 +291,28 @@ export interface HelperSpec {
 }
 
 /**
- * The fixed helper table: every import of every compiled module. Only three signatures occur,
+ * The fixed helper table: every import of every compiled module. A helper reports a guest fault
+ * by throwing; the region's catch_all stores its state (see EXIT_PENDING). Only three signatures occur,
  * (i32)->i32, (i32,i32)->i32 and (i32,i32,i32)->i32, because each distinct import signature costs
  * ~100-150 us per module compile (design.md §5). The runtime implements it with `HelperImpls`,
  * so a helper missing there is a type error.
  */
 export const HELPERS = {
-  /** interp(k): runs instruction k of the region with the interpreter's handler; returns STUB_*. */
+  /** interp(k): runs instruction k of the region with the interpreter's handler; returns STUB_*, or throws. */
   interp: { params: ['i32'], result: 'i32', effects: 'state' },
   /** testcc(cc): condition code cc (0..15) from the lazy-flags record in memory, 0 or 1. */
   testcc: { params: ['i32'], result: 'i32', effects: 'reads-flags' },
-  /**
-   * rd8/rd16/rd32(lin, seg): a read after a soft-TLB miss; on a fault sets DBT_FAULT and returns 0.
-   * `seg` is the flat segment the linear address came from (its limit check was elided: the
-   * helper applies it to accesses that wrap past 4 GiB), or -1 when the address was checked.
-   */
+  /** rd8/rd16/rd32(lin, segk): a read after a soft-TLB miss (segk: see packSegK). */
   rd8: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
   rd16: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
   rd32: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
-  /** wr8/wr16/wr32(lin, v, seg): a write after a soft-TLB miss (or to a code page); returns WR_*. */
+  /** wr8/wr16/wr32(lin, v, segk): a write after a soft-TLB miss (or to a code page); returns WR_*. */
   wr8: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
   wr16: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
   wr32: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
-  /** chkw(lin, n, seg): checks that n bytes at lin are writable (read-modify-write); returns WR_OK or WR_FAULT. */
+  /** chkw(lin, n, segk): checks that n bytes at lin are writable (read-modify-write); returns WR_OK. */
   chkw: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
-  /** linr/linw(seg, off, n): linear address after the segment limit and rights checks; sets DBT_FAULT. */
+  /** linr/linw(seg, off, k << 4 | n): linear address after the segment limit and rights checks. */
   linr: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
   linw: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
 } as const satisfies Readonly<Record<string, HelperSpec>>;
