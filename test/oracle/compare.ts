@@ -52,7 +52,9 @@ export function compareOutcomes(c: OracleCase, n: Outcome, v: Outcome, x87?: X87
   }
   const eipOk = n.eip === v.eip || (n.kind === 'fault' && isTrap(n.vector) && v.eip === c.eip);
   if (!eipOk) d.push(`control: native ${describeOutcome(n)}, vm ${describeOutcome(v)}`);
-  if (n.kind === 'fault' && n.vector === 14 && n.cr2 !== v.cr2) d.push(`cr2: native ${hex(n.cr2)}, vm ${hex(v.cr2)}`);
+  if (n.kind === 'fault' && n.vector === 14 && ((n.cr2 ^ v.cr2) & (c.cr2Mask ?? -1)) !== 0) {
+    d.push(`cr2: native ${hex(n.cr2)}, vm ${hex(v.cr2)}`);
+  }
   for (let r = 0; r < 8; r++) {
     const mask = ~(c.regIgnore?.[r] ?? 0);
     if (((n.regs[r] ^ v.regs[r]) & mask) !== 0) d.push(`${REG32[r]}: native ${hex(n.regs[r])}, vm ${hex(v.regs[r])}`);

@@ -27,13 +27,6 @@ export const EXCLUDED: Readonly<Record<string, string>> = {
   int1: 'ICEBP: the host kernel treats the #DB as a debug event',
   int3: 'software interrupt: the VMM delivers it through the guest IDT; the host turns it into SIGTRAP',
   into: 'software interrupt: the VMM delivers it through the guest IDT; the host turns it into SIGSEGV',
-  iret: 'far return through the host GDT/TSS (NT task return differs in the host\'s IA-32e mode)',
-  jmpAp: 'far transfer (not generated yet)',
-  jmpMp: 'far transfer (not generated yet)',
-  callAp: 'far transfer (not generated yet)',
-  callMp: 'far transfer (not generated yet)',
-  retf: 'far transfer (not generated yet)',
-  retfIw: 'far transfer (not generated yet)',
 };
 
 /** Rows that need the CPL-3 setup, with the reason (listed as excluded under CPL 0). */
@@ -45,6 +38,13 @@ export const USER3_ONLY: Readonly<Record<string, string>> = {
   lslGvEw: 'descriptor probes depend on CPL',
   verrEw: 'descriptor probes depend on CPL',
   verwEw: 'descriptor probes depend on CPL',
+  jmpAp: 'far transfers check the code segment against CPL',
+  jmpMp: 'far transfers check the code segment against CPL',
+  callAp: 'far transfers check the code segment against CPL',
+  callMp: 'far transfers check the code segment against CPL',
+  retf: 'far transfers check the code segment against CPL',
+  retfIw: 'far transfers check the code segment against CPL',
+  iret: 'IRET checks the code segment against CPL and loads IF/IOPL by CPL',
 };
 
 /** Why `row` is not run under a setup at `cpl`, or undefined if it is run. */

@@ -12,7 +12,8 @@
  * - SHLD/SHRD with a 16-bit operand and a count above 16: result and flags undefined;
  * - PUSH of a segment register with a 32-bit operand: the upper word written is
  *   implementation-specific (Intel writes 16 bits, others zero-extend);
- * - LAR with a 32-bit operand: bits 19:16 of the result.
+ * - LAR with a 32-bit operand: bits 19:16 of the result;
+ * - PUSHA/POPA faulting part-way: the part the host commits before the fault.
  */
 import {
   F_AF, F_CF, F_OF, F_PF, F_SF, F_ZF, R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, R_ESP,
@@ -38,13 +39,13 @@ function dataSelector(b: CaseBuilder): number {
 
 /** A selector for an SS load (CPL 3 only): RPL = DPL = 3 writable data, or a reason to fault. */
 function stackSelector(b: CaseBuilder): number {
-  return b.rng.chance(0.6) ? 0x2b : b.rng.pick([0x28, 0x29, 0x2a, 0x23, 0x33, 0, 3, 0x08, 0x10, 0x80, 0x04]);
+  return b.rng.chance(0.6) ? 0x2b : b.rng.pick([0x28, 0x29, 0x2a, 0x23, 0x33, 0, 0x08, 0x10, 0x80, 0x04]);
 }
 
 /** A selector for LAR/LSL/VERR/VERW: every GDT slot whose host descriptor is fixed and mirrored. */
 function probeSelector(b: CaseBuilder): number {
   const base = b.rng.pick([0, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38, 0x40, 0x50, 0x80, 0xfff8]);
-  return base | b.rng.below(4) | (b.rng.chance(0.1) ? 4 : 0);
+  return base === 0 ? 0 : base | b.rng.below(4) | (b.rng.chance(0.1) ? 4 : 0);
 }
 
 /** Writes a selector into the r/m operand (register low word or memory word). */
@@ -300,6 +301,29 @@ const leaveHook: Hook = {
   },
 };
 
+/**
+ * PUSHA/POPA that fault part-way (stack across the end of a mapped page): the host commits the
+ * accesses before the faulting one (PUSHA's stores, POPA's register loads), an implementation
+ * choice; the architectural fault model leaves everything unchanged. Those parts are ignored.
+ */
+function pushaPopaHook(pop: boolean): Hook {
+  return {
+    prepare(b) {
+      b.useStack();
+    },
+    finish(b) {
+      if (!b.pageFaultCase) return;
+      const n = b.osz / 8;
+      if (pop) {
+        for (let r = 0; r < 8; r++) if (r !== R_ESP) b.ignoreReg(r, b.osz === 32 ? -1 : 0xffff);
+      } else {
+        b.memIgnore.push({ addr: b.regs[R_ESP] - 8 * n, len: 8 * n });
+      }
+      b.note(`a ${pop ? 'POPA' : 'PUSHA'} that faults part-way commits part of its work on some processors`);
+    },
+  };
+}
+
 const popfHook: Hook = {
   prepare(b) {
     b.useStack();
@@ -370,6 +394,78 @@ const countHook: Hook = {
   prepare(b) {
     const v = b.rng.chance(0.8) ? b.rng.pick([0, 1, 2, 3, 0x10000, 0x10001, 0xffff, 0xffffffff, 0x80000000]) : b.rng.u32();
     b.setReg(R_ECX, v);
+  },
+};
+
+/**
+ * A code selector for a far transfer at CPL 3: mostly the host's 32-bit user code segment (RPL 3
+ * or 0), sometimes one that must fault (null, data, kernel code, beyond the GDT, LDT). Never
+ * 0x33, the host's 64-bit code segment.
+ */
+function codeSelector(b: CaseBuilder): number {
+  return b.rng.chance(0.75) ? b.rng.pick([0x23, 0x23, 0x20]) : b.rng.pick([0, 0x2b, 0x08, 0x0b, 0x10, 0x80, 0x24, 0x38]);
+}
+
+/** Far JMP/CALL: a direct pointer (Ap) or one in memory (Mp) to a stub in a code window. */
+function farHook(row: Row): Hook {
+  const call = row.name.startsWith('call');
+  const direct = row.name.endsWith('Ap');
+  return {
+    prepare(b) {
+      if (call) b.useStack();
+      if (direct) {
+        b.imms[0] = b.randomTarget(b.osz);
+        b.imms[1] = codeSelector(b);
+      }
+    },
+    finish(b) {
+      if (!direct) {
+        const n = b.osz / 8;
+        b.poke(b.memAddr, b.randomTarget(b.osz), n);
+        b.poke(b.memAddr + n, codeSelector(b), 2);
+      }
+      if (call && b.osz === 32) {
+        b.memIgnore.push({ addr: b.regs[R_ESP] - 2, len: 2 });
+        b.note('upper word of the CS pushed by a 32-bit far call is implementation-specific');
+      }
+    },
+  };
+}
+
+/**
+ * RETF (and RETF Iw): the return pointer on the stack. The host probes beyond the popped slots
+ * (the outer-level SS:ESP at ESP + 8 + Iw, and CS before EIP), an implementation-specific access
+ * order: the stack and the Iw-adjusted stack stay well inside the mapped window.
+ */
+const retfHook: Hook = {
+  prepare(b) {
+    b.useStack(true);
+    if (b.row.name === 'retfIw') b.imms[0] = b.rng.chance(0.6) ? b.rng.pick([0, 2, 4, 8]) : b.rng.range(0, 0x800);
+  },
+  finish(b) {
+    const n = b.osz / 8;
+    const sp = b.regs[R_ESP];
+    b.poke(sp, b.randomTarget(b.osz), n);
+    b.poke(sp + n, n === 4 ? ((b.rng.u32() & 0xffff0000) | codeSelector(b)) >>> 0 : codeSelector(b), n);
+  },
+};
+
+/**
+ * IRET at CPL 3: EIP, CS and EFLAGS on the stack; NT clear (no task return). The stack stays
+ * inside the window, as for RETF (the host pops EFLAGS first).
+ */
+const iretHook: Hook = {
+  prepare(b) {
+    b.useStack(true);
+    b.eflags &= ~0x4000;
+  },
+  finish(b) {
+    const n = b.osz / 8;
+    const sp = b.regs[R_ESP];
+    b.poke(sp, b.randomTarget(b.osz), n);
+    b.poke(sp + n, n === 4 ? ((b.rng.u32() & 0xffff0000) | codeSelector(b)) >>> 0 : codeSelector(b), n);
+    // TF would trap after the stub and AC would check alignment: keep both clear.
+    b.poke(sp + 2 * n, b.rng.u32() & ~0x40100, n);
   },
 };
 
@@ -511,14 +607,19 @@ function makeHook(row: Row): Hook | undefined {
     case 'movSwEw': return movSwEwHook;
     case 'xchgZveAX': return xchgZveAXHook;
     case 'pushZv': case 'popZv': case 'pushIz': case 'pushIbs': case 'pushEv': case 'popEv':
-    case 'pusha': case 'popa': case 'pushf': case 'callJz':
+    case 'pushf': case 'callJz':
       return stackHook;
+    case 'pusha': return pushaPopaHook(false);
+    case 'popa': return pushaPopaHook(true);
     case 'popf': return popfHook;
     case 'enterIwIb': return enterHook;
     case 'leave': return leaveHook;
     case 'callEv': return indirectHook(true);
     case 'jmpEv': return indirectHook(false);
     case 'ret': case 'retIw': return retHook;
+    case 'jmpAp': case 'callAp': case 'jmpMp': case 'callMp': return farHook(row);
+    case 'retf': case 'retfIw': return retfHook;
+    case 'iret': return iretHook;
     case 'movRdCd': case 'movCdRd': return controlRegHook(false);
     case 'movRdDd': case 'movDdRd': return controlRegHook(true);
     case 'larGvEw': case 'lslGvEw': case 'verrEw': case 'verwEw': return probeHook;

@@ -44,8 +44,12 @@ const RANDOM_FLAGS = 0x0001 | 0x0004 | 0x0010 | 0x0040 | 0x0080 | 0x0800 | 0x040
 const FIXED_FLAGS = 0x0202; // bit 1 and IF
 const SEG_PREFIX = [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]; // ES CS SS DS FS GS
 
-/** Selectors that load into DS/ES/FS/GS at any CPL with the mirror GDT (null, flat, RPL variants, code). */
-export const DATA_SELECTORS_ANY_CPL = [0x2b, 0x28, 0x29, 0x2a, 0x23, 0x20, 0x33, 0, 1, 2, 3];
+/**
+ * Selectors that load into DS/ES/FS/GS at any CPL with the mirror GDT (null, flat, RPL variants,
+ * code). Null selectors with a nonzero RPL (1..3) are left out: the host kernel does not always
+ * preserve them across an interrupt (ES = 1 came back as 0).
+ */
+export const DATA_SELECTORS_ANY_CPL = [0x2b, 0x28, 0x29, 0x2a, 0x23, 0x20, 0x33, 0];
 /** Selectors that fail to load into DS/ES/FS/GS at any CPL (#GP(selector)). */
 export const BAD_SELECTORS = [0x38, 0x3b, 0x80, 0x83, 0xfff8, 0x04, 0x2c, 0x2f];
 /** Kernel selectors: load at CPL 0, #GP at CPL 3. */
@@ -95,6 +99,14 @@ export class CaseBuilder {
   branchTarget: number | undefined;
   /** Skip default operand values for these operand kinds (a hook sets them). */
   readonly fixedOperands = new Set<Operand>();
+  /**
+   * Under the CPL-3 setup (paging on), some cases aim their memory operand or stack across the
+   * end of a window into an unmapped page: the expected outcome is a #PF with CR2 and no partial
+   * write. Pokes that fall outside the windows are then dropped instead of being an error.
+   */
+  pageFaultCase = false;
+  /** Bits of CR2 compared after a #PF (see OracleCase.cr2Mask). */
+  cr2Mask = -1;
 
   constructor(
     readonly row: Row,
@@ -164,8 +176,18 @@ export class CaseBuilder {
     return sp;
   }
 
-  /** Pins ESP inside the stack window. */
-  useStack(): void {
+  /**
+   * Pins ESP inside the stack window; under paging, unless `noFault`, sometimes at its very
+   * bottom or top so that the stack accesses run into an unmapped page.
+   */
+  useStack(noFault = false): void {
+    const rng = this.rng;
+    if (!noFault && this.ctx.setup.cpl === 3 && rng.chance(0.05)) {
+      this.pageFaultCase = true;
+      const sp = rng.chance(0.5) ? STACK.addr + rng.range(0, 12) : STACK.addr + STACK.size - rng.range(0, 8);
+      this.setReg(R_ESP, sp);
+      return;
+    }
     this.setReg(R_ESP, this.stackPointer());
   }
 
@@ -244,15 +266,23 @@ export class CaseBuilder {
     for (let i = 0; i < addrs.length;) {
       let j = i + 1;
       while (j < addrs.length && addrs[j] === addrs[j - 1] + 1) j++;
-      const bytes = Uint8Array.from(addrs.slice(i, j), (a) => this.pokeBytes.get(a)!);
-      if (!windowOf(addrs[i], bytes.length)) throw new Error(`${row.name}: poke at 0x${addrs[i].toString(16)} outside the windows`);
-      pokes.push({ addr: addrs[i], bytes });
+      const first = addrs[i];
       i = j;
+      const bytes = Uint8Array.from(addrs.slice(addrs.indexOf(first), j), (a) => this.pokeBytes.get(a)!);
+      if (windowOf(first, bytes.length)) {
+        pokes.push({ addr: first, bytes });
+        continue;
+      }
+      if (!this.pageFaultCase) throw new Error(`${row.name}: poke at 0x${first.toString(16)} outside the windows`);
+      // A page-fault case: keep the bytes that are inside a window.
+      for (let k = 0; k < bytes.length; k++) {
+        if (windowOf(first + k)) pokes.push({ addr: first + k, bytes: bytes.subarray(k, k + 1) });
+      }
     }
     return {
       row, form, eip: this.eip, code, regs: this.regs, eflags: this.eflags, sel: this.sel, pokes,
       fpu: this.fpu, captureFpu: this.captureFpu || this.fpu !== undefined,
-      flagsIgnore: this.flagsIgnore, regIgnore: this.regIgnore, memIgnore: this.memIgnore,
+      flagsIgnore: this.flagsIgnore, regIgnore: this.regIgnore, memIgnore: this.memIgnore, cr2Mask: this.cr2Mask,
       note: this.notes.length ? this.notes.join('; ') : undefined,
     };
   }
@@ -312,14 +342,32 @@ export class CaseBuilder {
       const wins = this.memWindows ?? (form.asz === 16 ? [DATA16] : [DATA32, DATA32, STACK]);
       const w = rng.pick(wins);
       const len = Math.max(this.memSize, 1);
+      const plain = this.memBefore === 0 && this.memAfter === 0;
       let target = this.addrIn(w, len, this.memBefore + 8, this.memAfter + 8);
-      if (len > 1 && this.memBefore === 0 && this.memAfter === 0 && rng.chance(0.1)) {
+      let outside = false;
+      if (plain && this.ctx.setup.cpl === 3 && rng.chance(0.05)) {
+        // Across the window's end into an unmapped page, or wholly past it: #PF.
+        target = w.addr + w.size - (len > 1 && rng.chance(0.6) ? rng.range(1, len - 1) : -rng.below(64));
+        outside = true;
+      } else if (len > 1 && plain && rng.chance(0.1)) {
         target = w.addr + 0x1000 - rng.range(1, len - 1); // straddles the window's page boundary
       }
       const saved = Int32Array.from(this.regs);
       const ea = solveEa(rng, f, this.regs, this.pinned, form.asz === 16 ? target & 0xffff : target, form.asz);
       const lin = ea; // every selector the generator uses has base 0
-      if (windowOf(lin - this.memBefore, this.memBefore + len + this.memAfter)) {
+      if (outside && lin === target) {
+        this.pageFaultCase = true;
+        if (row.ops.includes('Menv') || row.ops.includes('Mstate')) {
+          // Which part of a 14..108-byte operand is probed first is implementation-specific.
+          this.cr2Mask = ~0xfff;
+          this.note('x87 environment/state operand: CR2 compared to the page only');
+        }
+        this.ea = f;
+        this.memAddr = lin;
+        for (const r of f.terms.keys()) this.pinned[r] = true;
+        return;
+      }
+      if (!outside && windowOf(lin - this.memBefore, this.memBefore + len + this.memAfter)) {
         this.ea = f;
         this.memAddr = lin;
         for (const r of f.terms.keys()) this.pinned[r] = true;

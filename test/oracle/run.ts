@@ -10,6 +10,7 @@
  *   --setup S         flat0 (CPL 0, paging off; default) or user3 (CPL 3, paging on)
  *   --verbose         print the mismatching cases (disassembly, state, differences)
  *   --examples K      mismatches kept per row for --verbose (default 3)
+ *   --progress        print each row as it completes
  */
 import { formatReport, rowLine, TABLE_HEADER } from './report.ts';
 import { runOracle } from './oracle.ts';

@@ -56,6 +56,8 @@ export interface OracleCase {
   /** Per-register masks of bits not compared (undefined results); absent = compare all. */
   readonly regIgnore?: readonly number[];
   readonly memIgnore?: readonly MemIgnore[];
+  /** Bits of CR2 compared after a #PF (default all). */
+  readonly cr2Mask?: number;
   /** Why something is ignored, or what is special about the case; shown with mismatches. */
   readonly note?: string;
 }
