@@ -79,10 +79,11 @@ export const MSR_SYSENTER_EIP = 0x148;
 /** Time-stamp counter offset as f64 (guest TSC = host-derived count + offset). */
 export const TSC_OFFSET = 0x150; // f64
 /**
- * Translated-code words (see the DBT section at the end): a region's epilogue stores its
- * control-class and helper-run instruction counts in DBT_NCTL and DBT_NSTUB for the runtime's
- * statistics. (0x160 is reserved.)
+ * Translated-code words (see the DBT section at the end): a region's epilogue stores the
+ * instruction an EXIT_AFTER refers to in DBT_INSN, and its control-class and helper-run
+ * instruction counts in DBT_NCTL and DBT_NSTUB for the runtime's statistics.
  */
+export const DBT_INSN = 0x160;
 export const DBT_NCTL = 0x164;
 export const DBT_NSTUB = 0x168;
 
@@ -253,6 +254,11 @@ export const EXIT_CONTINUE = 0;
  * rethrows the value.
  */
 export const EXIT_PENDING = 1;
+/**
+ * The instruction with region index DBT_INSN completed with a write into the running region's
+ * own code: continue after it (the runtime computes its EIP), with fresh translations.
+ */
+export const EXIT_AFTER = 2;
 /** `EXIT_EXCEPTION | vector`: raise exception `vector` (no error code) at the EIP in the state block. */
 export const EXIT_EXCEPTION = 0x100;
 
