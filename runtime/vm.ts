@@ -300,6 +300,7 @@ export class Vm {
       let len = 0;
       for (const i of nb.insns) len += i.len;
       this.coverage.add(phys, len);
+      this.dbt?.onBlockScanned(nb);
     }
     return nb;
   }

@@ -32,4 +32,10 @@ export const dbtEngine: BenchEngine = {
 
 export const ENGINES: readonly BenchEngine[] = [interpEngine, dbtEngine];
 
+/** The translator translating everything on first execution: used to warm binaryen up. */
+export const warmupEngine: BenchEngine = {
+  name: 'dbt-force',
+  load: (w, image) => runOnVm('dbt', w, image, true),
+};
+
 export { EAX_TO_EDI };

@@ -13,8 +13,8 @@ import type { Workload } from './workloads.ts';
 export const EAX_TO_EDI = 8;
 const MAX_INSNS = 2_000_000_000;
 
-export async function runOnVm(engine: Engine, w: Workload, image: Uint8Array): Promise<Loaded> {
-  const vm = new Vm({ memorySize: w.memorySize, engine });
+export async function runOnVm(engine: Engine, w: Workload, image: Uint8Array, forceTranslate = false): Promise<Loaded> {
+  const vm = new Vm({ memorySize: w.memorySize, engine, forceTranslate });
   await vm.prepare();
   vm.resetFlat32(LOAD_ADDRESS, 0x80000);
   vm.writePhys(LOAD_ADDRESS, image);

@@ -16,7 +16,8 @@
  * runtime/README.md for how the threshold was measured.
  */
 import {
-  BUDGET, DBT_FAULT, DBT_NCTL, DBT_NSTUB, EXIT_EXCEPTION, EXIT_PENDING, RAM_OFFSET, SEG_CS,
+  BUDGET, DBT_INSN, DBT_NCTL, DBT_NSTUB, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, MODE_CS32, RAM_OFFSET,
+  SEG_CS,
   WASM_IMPORT_MODULE, WASM_MEMORY_NAME,
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
@@ -37,11 +38,14 @@ import type { DbtPending, SharedHelpers } from './helpers.ts';
 
 /** Default tier-up threshold: executions of a block before its region is translated. */
 export const DEFAULT_THRESHOLD = 1000;
+/** Most warm blocks remembered per page as extra entries of its next region. */
+const MAX_WARM_ENTRIES = 32;
 /** Default memory budget of the region cache (estimated bytes). */
 export const DEFAULT_CACHE_BUDGET = 64 << 20;
 
 const I_BUDGET = BUDGET >> 2;
-const I_FAULT = DBT_FAULT >> 2;
+const I_EIP = EIP >> 2;
+const I_INSN = DBT_INSN >> 2;
 const I_NCTL = DBT_NCTL >> 2;
 const I_NSTUB = DBT_NSTUB >> 2;
 
@@ -56,6 +60,8 @@ export interface DbtOptions {
   limits?: RegionLimits;
   /** Validate every module before use (tests). */
   validate?: boolean;
+  /** Which successors of the hot block a region takes (see `translate`). */
+  regionScope?: 'reachable' | 'executed';
 }
 
 /** Statistics of the translator tier (returned by the API, printed by --stats). */
@@ -94,6 +100,9 @@ export class CompiledRegion {
     readonly csLimit: number,
     readonly bytes: number,
     readonly blockCount: number,
+    /** The region's instructions and per-instruction uncounted work (see RegionCode). */
+    readonly insns: readonly Insn[],
+    readonly doneBefore: Int32Array,
   ) {}
 }
 
@@ -106,6 +115,7 @@ const UNTRANSLATABLE = { untranslatable: true } as const;
 
 export class Dbt implements DbtPending {
   pending: unknown = null;
+  faultK = 0;
   readonly stats: DbtStats = {
     regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0,
     invalidations: 0, evictions: 0, cacheBytes: 0, liveRegions: 0, exits: {},
@@ -115,6 +125,7 @@ export class Dbt implements DbtPending {
   readonly cacheBudget: number;
   private readonly limits: RegionLimits;
   private readonly validate: boolean;
+  private readonly regionScope: 'reachable' | 'executed';
   private backend: WasmBackend | null = null;
   private loading: Promise<void> | null = null;
   private loadError: unknown = null;
@@ -123,6 +134,8 @@ export class Dbt implements DbtPending {
   private current: CompiledRegion | null = null;
   /** Times each physical page's regions were invalidated by writes (self-modifying code). */
   private readonly pageWrites = new Map<number, number>();
+  /** Warm blocks (a quarter of the threshold) per physical page, entries of its next region. */
+  private readonly warm = new Map<number, Set<Block>>();
   private clock = 0;
   private readonly shared: SharedHelpers;
 
@@ -138,6 +151,7 @@ export class Dbt implements DbtPending {
     this.cacheBudget = opts.cacheBudget ?? DEFAULT_CACHE_BUDGET;
     this.limits = opts.limits ?? DEFAULT_REGION_LIMITS;
     this.validate = opts.validate ?? false;
+    this.regionScope = opts.regionScope ?? 'reachable';
     this.shared = makeSharedHelpers(cpu, this);
   }
 
@@ -183,7 +197,18 @@ export class Dbt implements DbtPending {
     } finally {
       this.current = null;
     }
-    const executed = budget - s[I_BUDGET];
+    let executed = budget - s[I_BUDGET];
+    if (code === EXIT_PENDING) {
+      // A helper threw for instruction faultK: the instructions before it in its segment ran.
+      executed += region.doneBefore[this.faultK];
+      s[I_EIP] = region.insns[this.faultK].eip;
+    } else if (code === EXIT_AFTER) {
+      // Instruction k wrote into this region's code: it and those before it in its segment ran.
+      const k = s[I_INSN];
+      const i = region.insns[k];
+      executed += region.doneBefore[k] + 1;
+      s[I_EIP] = region.mode & MODE_CS32 ? (i.eip + i.len) | 0 : (i.eip + i.len) & 0xffff;
+    }
     const inline = executed - s[I_NSTUB];
     const nctl = s[I_NCTL];
     cpu.icount += inline;
@@ -191,7 +216,6 @@ export class Dbt implements DbtPending {
     this.classCounts[CLASS_IDS.control] += nctl;
     if (code === EXIT_PENDING) {
       this.countExit('fault');
-      s[I_FAULT] = 0;
       const p = this.pending;
       this.pending = null;
       throw p;
@@ -207,20 +231,30 @@ export class Dbt implements DbtPending {
     this.stats.exits[reason] = (this.stats.exits[reason] ?? 0) + 1;
   }
 
-  /** The compiled entry for `b`, translating its region if it is hot enough. */
+  /**
+   * The compiled entry for `b`, translating its region if it is hot enough. Entries are attached
+   * to blocks when a region is compiled (and when a block is decoded later), so a block without
+   * one needs no search unless the region it had was dropped.
+   */
   private entryFor(b: Block): Entry | null {
     const c = b.compiled as Entry | typeof UNTRANSLATABLE | null;
     if (c !== null) {
       if ('untranslatable' in c) return null;
       if (!c.region.dead) return c;
       b.compiled = null;
+      const found = this.lookup(b);
+      if (found) {
+        b.compiled = found;
+        return found;
+      }
     }
-    const found = this.lookup(b);
-    if (found) {
-      b.compiled = found;
-      return found;
+    const threshold = this.thresholdFor(b.phys >>> 12);
+    if (b.execCount < threshold) {
+      // Warm blocks join the next region translated in their page, so that a loop nest ends up
+      // in one module (module creation is the largest fixed cost of a translation).
+      if (b.execCount === threshold >> 2) this.noteWarm(b);
+      return null;
     }
-    if (b.execCount < this.thresholdFor(b.phys >>> 12)) return null;
     if (!this.backend) {
       if (this.forceTranslate) {
         throw new Error("engine 'dbt' with forceTranslate: await vm.prepare() (loads the translator) before run()");
@@ -242,6 +276,19 @@ export class Dbt implements DbtPending {
     const n = this.pageWrites.get(page) ?? 0;
     if (n < 2) return this.threshold;
     return Math.max(this.threshold, 64) * 2 ** Math.min(n - 1, 20);
+  }
+
+  /** A block the code cache just decoded: give it its entry if a live region has one. */
+  onBlockScanned(b: Block): void {
+    const found = this.lookup(b);
+    if (found) b.compiled = found;
+  }
+
+  private noteWarm(b: Block): void {
+    const page = b.phys >>> 12;
+    let set = this.warm.get(page);
+    if (!set) this.warm.set(page, (set = new Set()));
+    if (set.size < MAX_WARM_ENTRIES) set.add(b);
   }
 
   /** A live region of b's page and mode, scanned with b's CS placement, that has b as an entry. */
@@ -269,14 +316,27 @@ export class Dbt implements DbtPending {
     const page: CodePage = {
       u8: cpu.u8, hostPage: RAM_OFFSET + physPage, physPage, eipBase, csLimit, code32: cpu.code32,
     };
-    // Successors join the region only if they have run before (in this mode, at this CS
-    // placement); force-translate mode takes everything statically reachable.
+    // Successors: everything statically reachable in the page ('reachable', the default: fewer,
+    // larger modules, whose fixed cost dominates small translations), or only blocks that have
+    // run before in this mode and CS placement ('executed').
     const mode = b.mode;
-    const accept = this.forceTranslate ? undefined : (eip: number): boolean => {
+    const accept = this.regionScope === 'reachable' ? undefined : (eip: number): boolean => {
       const known = this.cache.lookup(physPage + ((eip - eipBase) & 0xfff), mode);
       return known !== undefined && known.eip === eip;
     };
-    const blocks = formRegion(page, [b.eip], this.limits, accept);
+    // Entries: the hot block, and warm blocks of the page that are still current in the code
+    // cache, in the same mode and CS placement, without compiled code.
+    const entries = [b.eip];
+    const warm = this.warm.get(physPage >>> 12);
+    if (warm) {
+      for (const w of warm) {
+        if (w === b || w.mode !== mode || w.compiled !== null || this.cache.lookup(w.phys, mode) !== w) continue;
+        if (((w.eip - (w.phys & 0xfff)) | 0) !== eipBase) continue;
+        entries.push(w.eip);
+      }
+      this.warm.delete(physPage >>> 12);
+    }
+    const blocks = formRegion(page, entries, this.limits, accept);
     if (blocks.length === 0) return null;
     for (const blk of blocks) {
       let len = 0;
@@ -290,8 +350,13 @@ export class Dbt implements DbtPending {
     const fn = instance.exports[code.exportName] as (entry: number) => number;
     // Estimated footprint: V8's machine code is a few times the Wasm size, plus the metadata.
     const bytes = mod.bytes.length * 4 + blocks.length * 256 + code.insns.length * 64;
-    const region = new CompiledRegion(fn, code.entries, physPage >>> 12, b.mode, eipBase, csLimit, bytes, blocks.length);
+    const region = new CompiledRegion(fn, code.entries, physPage >>> 12, b.mode, eipBase, csLimit, bytes, blocks.length, code.insns, code.doneBefore);
     this.insert(region);
+    // Attach the region's entries to the decoded blocks that already exist.
+    for (const [eip, seg] of code.entries) {
+      const blk = this.cache.lookup(physPage + ((eip - eipBase) & 0xfff), mode);
+      if (blk && blk.eip === eip && blk.compiled === null) blk.compiled = { region, seg };
+    }
     const st = this.stats;
     st.regions++;
     st.modules++;
@@ -305,7 +370,7 @@ export class Dbt implements DbtPending {
 
   private importsFor(insns: readonly Insn[]): WebAssembly.ModuleImports {
     const cpu = this.cpu;
-    const impls: HelperImpls = { ...this.shared, interp: (k) => runInsn(cpu, this, insns[k]) };
+    const impls: HelperImpls = { ...this.shared, interp: (k) => runInsn(cpu, this, insns[k], k) };
     return { [WASM_MEMORY_NAME]: cpu.mem.memory, ...impls };
   }
 
@@ -351,6 +416,7 @@ export class Dbt implements DbtPending {
     const list = this.byPage.get(page);
     if (!list) return;
     this.pageWrites.set(page, (this.pageWrites.get(page) ?? 0) + 1);
+    this.warm.delete(page);
     // Every mode's regions of the page: the bytes changed for all of them.
     for (const r of list) {
       if (!r.dead) this.stats.invalidations++;
@@ -364,5 +430,6 @@ export class Dbt implements DbtPending {
     for (const list of this.byPage.values()) for (const r of list) this.drop(r);
     this.byPage.clear();
     this.pageWrites.clear();
+    this.warm.clear();
   }
 }

@@ -6,9 +6,9 @@ import type { Insn } from '../decoder/insn.ts';
 import { LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SUB, R_EAX, R_EDX } from '../abi.ts';
 import { ALU_OPS } from '../isa/rows-alu.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { L_LFA, L_LFB, L_LFC, L_LFOP, L_LFR, SIZE_MASK, SZ16, SZ32, SZ8 } from './context.ts';
+import { L_LFA, L_LFB, L_LFC, L_LFR, SIZE_MASK, SZ16, SZ32, SZ8 } from './context.ts';
 import type { EmitCtx } from './context.ts';
-import { carryFlag, recordFlags } from './flags.ts';
+import { carryFlag, recordFlags, setKind } from './flags.ts';
 import { operandLinear, readLinear, readRM, rmwLinear } from './memory.ts';
 import type { Emitter, EmitterMap } from './types.ts';
 
@@ -49,15 +49,13 @@ function compute(c: EmitCtx, op: number, sz: number, a: Expr, b: Expr, cin: Expr
  * result as a read of LF_RES.
  */
 function aluToLocals(c: EmitCtx, op: number, sz: number, a: Expr, b: Expr): Expr {
-  const { m, i32 } = c;
+  const { m } = c;
   c.usesFlags = true;
   const withCarry = op === ADC || op === SBB;
   if (withCarry) c.emit(m.set(L_LFC, carryFlag(c)));
   c.emit(m.set(L_LFA, a), m.set(L_LFB, b));
   c.emit(m.set(L_LFR, compute(c, op, sz, m.get(L_LFA), m.get(L_LFB), withCarry ? m.get(L_LFC) : null)));
-  c.emit(m.set(L_LFOP, i32.const((KIND[op] << 2) | sz)));
-  c.flagKind = KIND[op];
-  c.flagSize = sz;
+  setKind(c, KIND[op], sz);
   return m.get(L_LFR);
 }
 

@@ -8,14 +8,16 @@
  *   writes (`flush`), so the state block is exact whenever the runtime or a helper looks.
  * - The lazy-flags record lives in locals LF* the same way (runtime/lazy-flags.ts semantics).
  * - An instruction performs every access that may fault before it writes a register or a flag
- *   local, so a fault exit (which stores the locals as they are) leaves the state as before the
- *   instruction, with EIP = the instruction's address: page-fault exactness.
+ *   local. Helpers report faults by throwing; the function's catch_all stores the locals as they
+ *   are and the runtime sets EIP from the instruction index the helper was given, so the state
+ *   is as before the faulting instruction: page-fault exactness. Inline faults (#DE) take
+ *   `faultExit`, which does the same explicitly.
  * - Instruction counts: each segment subtracts its inline instructions from the BUDGET local
  *   when it ends; a fault exit subtracts only those completed before the faulting one.
  */
 import type { Insn } from '../decoder/insn.ts';
 import {
-  DBT_FAULT, EXIT_CONTINUE, EXIT_PENDING, EXIT_REQUEST, LF_A, LF_B, LF_C, LF_OP, LF_RES, REGS,
+  EXIT_CONTINUE, EXIT_REQUEST, LF_A, LF_B, LF_C, LF_OP, LF_RES, REGS,
   MODE_CS32, MODE_FLAT, MODE_SS32,
 } from '../abi.ts';
 import type { Expr, I32Ops, I64Ops, ModuleBuilder, ValType } from '../wasm/backend.ts';
@@ -52,6 +54,7 @@ const FIRST_TEMP = 24;
 export const LBL_TOP = 'top';
 export const LBL_STUB = 'stub';
 export const LBL_FLUSH = 'flush';
+export const LBL_SMC = 'smc';
 export const LBL_DONE = 'done';
 
 /** Size codes, as in runtime/lazy-flags.ts. */
@@ -88,6 +91,11 @@ export class EmitCtx {
   writtenRegs = 0;
   usesFlags = false;
   usesMemory = false;
+  /** Emit the soft-TLB fast path inline (self loops) rather than as calls (memory.ts). */
+  inlineMemory = false;
+  /** Some instruction runs through the interp stub; some write may hit the region's code. */
+  usesStub = false;
+  usesSmc = false;
 
   /** Statically known kind (LFK_*) and size of the lazy-flags record, or -1 when unknown. */
   flagKind = -1;
@@ -167,11 +175,37 @@ export class EmitCtx {
     return l;
   }
 
-  /** Evaluates `e` into a fresh temp now (emitted as a statement) and returns a getter. */
+  /**
+   * True if `e` reads the same value wherever it is used during this instruction: a constant,
+   * or a read of a temp (temps are assigned once per instruction). Register and flag locals
+   * change, so reads of them are not stable.
+   */
+  private isStable(e: Expr): boolean {
+    const l = this.m.localOf(e);
+    return l >= 0 ? l >= FIRST_TEMP : this.m.isLeaf(e);
+  }
+
+  /**
+   * Evaluates `e` now (a statement into a fresh temp) and returns a reading of it that may be
+   * used several times; a stable leaf is returned as it is.
+   */
   save(e: Expr): Expr {
+    if (this.isStable(e)) return e;
     const t = this.tmp();
     this.emit(this.m.set(t, e));
     return this.m.get(t);
+  }
+
+  /**
+   * A local holding `e` for repeated reads: `e`'s own local if it is a local.get (any local when
+   * the reads are all in one expression tree, only a temp if `stable` is asked for), else a temp;
+   * then `init` is the statement that fills it, to place first.
+   */
+  localFor(e: Expr, stable = false): { local: number; init: Expr | null } {
+    const l = this.m.localOf(e);
+    if (l >= 0 && (!stable || l >= FIRST_TEMP)) return { local: l, init: null };
+    const t = this.tmp();
+    return { local: t, init: this.m.set(t, e) };
   }
 
   releaseTemps(): void {
@@ -258,19 +292,13 @@ export class EmitCtx {
   }
 
   // ------------------------------------------------------------------ exits
-  /** Exit leaving the current instruction undone (a fault): state as before it, EIP = its address. */
-  faultExit(code: number = EXIT_PENDING): Expr {
+  /** Exit leaving the current instruction undone (an inline fault): state as before it, EIP = its address. */
+  faultExit(code: number): Expr {
     const { m, i32 } = this;
     const s: Expr[] = [m.set(L_EIP, i32.const(this.insn.eip))];
     if (this.done) s.push(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(this.done))));
     s.push(m.set(L_CODE, i32.const(code)), m.br(LBL_FLUSH));
     return m.block(null, s);
-  }
-
-  /** Reads DBT_FAULT after a memory helper and takes the fault exit if it is set. */
-  checkHelperFault(): Expr {
-    const { m, i32 } = this;
-    return m.if(i32.load(DBT_FAULT, 4, i32.const(0)), this.faultExit());
   }
 
   /**
@@ -286,8 +314,18 @@ export class EmitCtx {
   }
 
   /**
-   * After a write that may have hit this region's code: exit before running stale code, at
-   * `nextEip`. `retired` says the instruction was already counted (control emitters retire first).
+   * After an instruction whose write may have hit this region's code: leave before running
+   * stale code (the runtime continues after instruction `insnIndex`).
+   */
+  smcAfter(): Expr[] {
+    const { m, i32 } = this;
+    this.usesSmc = true;
+    return [m.set(L_ARG, i32.const(this.insnIndex)), m.br(LBL_SMC, m.get(L_SMC))];
+  }
+
+  /**
+   * The same for control transfers, which have retired already and continue at `nextEip`.
+   * `retired` says the instruction was already counted.
    */
   smcCheck(nextEip: Expr, retired: boolean): Expr {
     const { m, i32 } = this;

@@ -29,22 +29,29 @@ import { operandLinear, readRM, saveLin, writeLinear } from './memory.ts';
  * result and do every access that may fault first, then record.
  */
 export function recordFlags(c: EmitCtx, kind: number, sz: number, a: Expr, b: Expr, res: Expr, carry?: Expr): void {
-  const { m, i32 } = c;
+  const { m } = c;
   c.usesFlags = true;
   if (carry !== undefined) c.emit(m.set(L_LFC, carry));
-  c.emit(m.set(L_LFA, a), m.set(L_LFB, b), m.set(L_LFR, res), m.set(L_LFOP, i32.const((kind << 2) | sz)));
+  c.emit(m.set(L_LFA, a), m.set(L_LFB, b), m.set(L_LFR, res));
+  setKind(c, kind, sz);
+}
+
+/** Sets LF_OP, unless it is statically known to hold this kind and size already. */
+export function setKind(c: EmitCtx, kind: number, sz: number): void {
+  if (c.flagKind !== kind || c.flagSize !== sz) c.emit(c.m.set(L_LFOP, c.i32.const((kind << 2) | sz)));
   c.flagKind = kind;
   c.flagSize = sz;
 }
 
-/** Records a result whose flags are given directly: a shift's CF and OF in LF_C (bit 0, bit 1). */
+/**
+ * Records a result whose flags are given directly: a shift's CF and OF in LF_C (bit 0, bit 1).
+ * LF_A and LF_B are left as they are: nothing reads them for a LFK_SHIFT record.
+ */
 export function setShiftFlags(c: EmitCtx, sz: number, res: Expr, cfOf: Expr): void {
-  const { m, i32 } = c;
+  const { m } = c;
   c.usesFlags = true;
-  c.emit(m.set(L_LFC, cfOf), m.set(L_LFR, res), m.set(L_LFA, i32.const(0)), m.set(L_LFB, i32.const(0)));
-  c.emit(m.set(L_LFOP, i32.const((LFK_SHIFT << 2) | sz)));
-  c.flagKind = LFK_SHIFT;
-  c.flagSize = sz;
+  c.emit(m.set(L_LFC, cfOf), m.set(L_LFR, res));
+  setKind(c, LFK_SHIFT, sz);
 }
 
 /** The condition code `cc` through the helper (kind unknown): stores the record first. */

@@ -18,7 +18,7 @@
  *       end
  *     end
  *     flush: store written registers, lazy flags, EIP
- *   end
+ *   end                      (all of $done inside try ... catch_all: store registers and flags)
  *   epilogue: store BUDGET and the counters; return code
  *
  * A segment is a maximal run of inline instructions of one block; an instruction without an
@@ -31,7 +31,7 @@
  */
 import type { Insn } from '../decoder/insn.ts';
 import {
-  BUDGET, DBT_NCTL, DBT_NSTUB, EIP, EXIT_CONTINUE, EXIT_PENDING, STUB_FAULT, STUB_NEXT, TLB_READ_MASK,
+  BUDGET, DBT_INSN, DBT_NCTL, DBT_NSTUB, EIP, EXIT_AFTER, EXIT_CONTINUE, EXIT_PENDING, STUB_NEXT, TLB_READ_MASK,
   TLB_WRITE_MASK,
 } from '../abi.ts';
 import { TABLE, endsBlock } from '../isa/table.ts';
@@ -40,7 +40,7 @@ import type { ScannedBlock } from '../scan/scan-block.ts';
 import type { Expr, ModuleBuilder } from '../wasm/backend.ts';
 import {
   EmitCtx, L_ARG, L_BUDGET, L_CODE, L_EIP, L_ENTRY, L_NCTL, L_NSTUB, L_PC, L_RMASK, L_WMASK, LBL_DONE,
-  LBL_FLUSH, LBL_STUB, LBL_TOP,
+  LBL_FLUSH, LBL_SMC, LBL_STUB, LBL_TOP,
 } from './context.ts';
 import type { RegionLayout } from './context.ts';
 import { inlineEmitter } from './table.ts';
@@ -52,8 +52,13 @@ const MAX_DYNAMIC_TARGETS = 16;
 export interface RegionCode {
   /** Segment index to pass as `entry` for each block start (CS offset). */
   readonly entries: ReadonlyMap<number, number>;
-  /** Instructions the interp helper may be asked to run, by index. */
+  /** Every instruction of the region, by the index helpers are given. */
   readonly insns: readonly Insn[];
+  /**
+   * Per instruction: inline instructions completed in its segment before it and not yet counted
+   * in the budget when it runs (what the runtime adds when a helper throws for it).
+   */
+  readonly doneBefore: Int32Array;
   /** Guest instructions in the region, and how many of them were emitted inline. */
   readonly insnCount: number;
   readonly inlineCount: number;
@@ -92,6 +97,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   // Pass 2: emit every segment.
   const segments: Segment[] = [];
   const insns: Insn[] = [];
+  const done: number[] = [];
   let inlineCount = 0;
   const code32 = c.code32;
   for (const b of blocks) {
@@ -109,10 +115,12 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       c.mayWriteCode = false;
       const e = inlineEmitter(insn);
       const isLast = k === n - 1;
+      // The interp stub counts the segment's inline instructions before calling the helper.
+      done.push(e !== null ? c.done : 0);
       if (e !== null) {
         e(c, insn);
         inlineCount++;
-        if (row.cls !== 'control' && c.mayWriteCode) c.emit(c.smcCheck(c.nextEip(), false));
+        if (row.cls !== 'control' && c.mayWriteCode) c.emit(...c.smcAfter());
         c.releaseTemps();
         c.done++;
         if (isLast && row.cls !== 'control') {
@@ -126,6 +134,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       // leaves the region if this instruction ends the block.
       const cont = isLast ? -1 : segments.length;
       if (c.done) c.emit(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(c.done))));
+      c.usesStub = true;
       c.emit(
         m.set(L_EIP, i32.const(insn.eip)),
         m.set(L_ARG, i32.const(index)),
@@ -143,7 +152,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   const body = assemble(c, segments);
   m.addFunction(name, 1, c.vars, body);
   const entries = new Map<number, number>(blockSeg);
-  return { entries, insns, insnCount: insns.length, inlineCount, segments: segments.length };
+  return { entries, insns, doneBefore: Int32Array.from(done), insnCount: insns.length, inlineCount, segments: segments.length };
 }
 
 /** True if the block's only way back to itself is its last instruction's direct jump. */
@@ -162,6 +171,7 @@ function startSegment(c: EmitCtx, segments: Segment[], block: ScannedBlock | nul
   // Several predecessors: the producer of the flags is unknown here.
   c.flagKind = -1;
   c.selfLoopLabel = selfLoop ? `L${c.segment}` : null;
+  c.inlineMemory = selfLoop;
   c.selfLoopEip = block ? block.eip : 0;
   segments.push({ label: `s${c.segment}`, code: [] });
   if (block) {
@@ -187,11 +197,10 @@ function assemble(c: EmitCtx, segments: Segment[]): Expr {
     cur = m.block(next, [cur, ...segments[k].code, ...tail]);
   }
   const st = L_ARG;
-  const stub: Expr[] = [
+  const stub: Expr[] = !c.usesStub ? [] : [
     ...c.flushState(),
     i32.store(EIP, 4, i32.const(0), m.get(L_EIP)),
     m.set(st, m.call('interp', [m.get(L_ARG)])),
-    m.if(i32.eq(m.get(st), i32.const(STUB_FAULT)), m.block(null, [m.set(L_CODE, i32.const(EXIT_PENDING)), m.br(LBL_DONE)])),
     m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(1))),
     m.set(L_NSTUB, i32.add(m.get(L_NSTUB), i32.const(1))),
     m.if(i32.or(i32.ne(m.get(st), i32.const(STUB_NEXT)), i32.lt_s(m.get(L_PC), i32.const(0))),
@@ -199,7 +208,7 @@ function assemble(c: EmitCtx, segments: Segment[]): Expr {
     ...c.reloadState(),
     m.br(LBL_TOP),
   ];
-  const loop = m.loop(LBL_TOP, m.block(null, [cur, ...stub]));
+  const loop = m.loop(LBL_TOP, stub.length ? m.block(null, [cur, ...stub]) : cur);
   const flush = [...c.flushState(), i32.store(EIP, 4, i32.const(0), m.get(L_EIP))];
   const prologue: Expr[] = [
     ...c.reloadState(),
@@ -213,13 +222,19 @@ function assemble(c: EmitCtx, segments: Segment[]): Expr {
   }
   prologue.push(m.set(L_PC, m.get(L_ENTRY)));
   const epilogue: Expr[] = [
+    i32.store(DBT_INSN, 4, i32.const(0), m.get(L_ARG)),
     i32.store(BUDGET, 4, i32.const(0), m.get(L_BUDGET)),
     i32.store(DBT_NCTL, 4, i32.const(0), m.get(L_NCTL)),
     i32.store(DBT_NSTUB, 4, i32.const(0), m.get(L_NSTUB)),
   ];
+  // A helper that throws (a guest fault) lands in catch_all: the locals hold the state as before
+  // the faulting instruction; they are stored like at any exit (the runtime sets EIP, which the
+  // flush also stores, from the faulting instruction's index, and rethrows).
+  const body = c.usesSmc ? m.block(null, [m.block(LBL_SMC, [loop]), m.set(L_CODE, i32.const(EXIT_AFTER))]) : loop;
+  const guarded = m.tryCatchAll('guard', body, m.set(L_CODE, i32.const(EXIT_PENDING)));
   return m.block(null, [
     ...prologue,
-    m.block(LBL_DONE, [m.block(LBL_FLUSH, [loop]), ...flush]),
+    m.block(LBL_DONE, [m.block(LBL_FLUSH, [guarded]), ...flush]),
     ...epilogue,
     m.get(L_CODE),
   ], m.i32Type);

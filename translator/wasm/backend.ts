@@ -9,8 +9,8 @@
  * because the binaryen package is an ES module with top-level await.
  *
  * Every module imports the shared memory and the fixed helper table of translator/abi.ts under
- * WASM_IMPORT_MODULE; it is built with tail calls, bulk memory and sign extension enabled
- * (all available in Node 20 without flags).
+ * WASM_IMPORT_MODULE; it is built with tail calls, bulk memory, sign extension and (legacy,
+ * try/catch_all) exception handling enabled: all available in Node 20 without flags.
  */
 import type binaryenNs from 'binaryen';
 import { HELPERS, WASM_IMPORT_MODULE, WASM_MEMORY_NAME } from '../abi.ts';
@@ -90,7 +90,14 @@ export interface I64Ops {
 
 /**
  * One Wasm module under construction. Create it with `WasmBackend.newModule()`, add functions,
- * then `finish()` (validate + emit + dispose) exactly once; `dispose()` alone abandons it.
+ * then `finish()` (emit + dispose) exactly once; `dispose()` alone abandons it. The backend
+ * builds every module in one long-lived binaryen module that already holds the imports (module
+ * creation is the largest fixed cost of a small translation); disposing removes what this
+ * builder added.
+ *
+ * Emitters may use one leaf expression (a local.get or a constant) at several places of the
+ * tree: binaryen's validator and binary writer handle that, and we never run passes that
+ * rewrite the tree in place (`optimize` is for experiments on modules without shared leaves).
  */
 export class ModuleBuilder {
   readonly i32: I32Ops;
@@ -100,25 +107,32 @@ export class ModuleBuilder {
   readonly i64Type: ValType;
   private readonly m: binaryenNs.Module;
   private disposed = false;
+  private readonly functions: string[] = [];
+  private readonly exports: string[] = [];
+  /** local.get expressions made by `get`, by the local they read. */
+  private readonly gets = new Map<Expr, number>();
+  private readonly leafIds: ReadonlySet<number>;
 
-  constructor(private readonly b: Binaryen) {
-    const m = new b.Module();
+  constructor(private readonly b: Binaryen, m: binaryenNs.Module, private readonly onDispose: () => void) {
     this.m = m;
-    m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.BulkMemory | b.Features.BulkMemoryOpt | b.Features.SignExt | b.Features.MutableGlobals);
-    m.addMemoryImport('0', WASM_IMPORT_MODULE, WASM_MEMORY_NAME);
-    for (const [name, spec] of Object.entries(HELPERS)) {
-      const params = b.createType(spec.params.map(() => b.i32));
-      m.addFunctionImport(name, WASM_IMPORT_MODULE, name, params, b.i32);
-    }
     this.i32 = m.i32 as unknown as I32Ops;
     this.i64 = m.i64 as unknown as I64Ops;
     this.none = b.none;
     this.i32Type = b.i32;
     this.i64Type = b.i64;
+    this.leafIds = new Set([b.LocalGetId, b.ConstId]);
   }
 
   // ------------------------------------------------------------------ locals and control
-  get(local: number, type: ValType = this.i32Type): Expr { return this.m.local.get(local, type); }
+  get(local: number, type: ValType = this.i32Type): Expr {
+    const e = this.m.local.get(local, type);
+    this.gets.set(e, local);
+    return e;
+  }
+  /** The local a `get` expression reads, or -1 for any other expression. */
+  localOf(e: Expr): number { return this.gets.get(e) ?? -1; }
+  /** True for a local.get or a constant: free to evaluate again, safe to use at several places. */
+  isLeaf(e: Expr): boolean { return this.gets.has(e) || this.leafIds.has(this.b.getExpressionId(e)); }
   set(local: number, value: Expr): Expr { return this.m.local.set(local, value); }
   tee(local: number, value: Expr, type: ValType = this.i32Type): Expr { return this.m.local.tee(local, value, type); }
   block(label: string | null, children: readonly Expr[], type: ValType = this.none): Expr {
@@ -131,6 +145,8 @@ export class ModuleBuilder {
   }
   if(cond: Expr, then: Expr, otherwise?: Expr): Expr { return this.m.if(cond, then, otherwise); }
   select(cond: Expr, ifTrue: Expr, ifFalse: Expr): Expr { return this.m.select(cond, ifTrue, ifFalse); }
+  /** `try body catch_all handler` (the handler runs for any exception a callee throws). */
+  tryCatchAll(label: string, body: Expr, handler: Expr): Expr { return this.m.try(label, body, [], [handler]); }
   drop(e: Expr): Expr { return this.m.drop(e); }
   return(e?: Expr): Expr { return this.m.return(e); }
   nop(): Expr { return this.m.nop(); }
@@ -146,11 +162,24 @@ export class ModuleBuilder {
   // ------------------------------------------------------------------ functions
   /** Adds an exported function with i32 parameters and result. */
   addFunction(name: string, nParams: number, vars: readonly ValType[], body: Expr): void {
+    this.addInternal(name, nParams, vars, body);
+    this.m.addFunctionExport(name, name);
+    this.exports.push(name);
+  }
+
+  /** Adds a module-internal function with i32 parameters and result (a shared code sequence). */
+  addInternal(name: string, nParams: number, vars: readonly ValType[], body: Expr): void {
     const b = this.b;
     const params = b.createType(Array.from({ length: nParams }, () => b.i32));
     this.m.addFunction(name, params, b.i32, vars, body);
-    this.m.addFunctionExport(name, name);
+    this.functions.push(name);
   }
+
+  /** True if this module already has a function `name` (added through this builder). */
+  hasFunction(name: string): boolean { return this.functions.includes(name); }
+
+  /** Calls a function of this module. */
+  callInternal(name: string, args: readonly Expr[]): Expr { return this.m.call(name, args, this.b.i32); }
 
   // ------------------------------------------------------------------ life cycle
   /** Validates the module; returns false (and binaryen prints why) if it is malformed. */
@@ -172,16 +201,52 @@ export class ModuleBuilder {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.m.dispose();
+    for (const name of this.exports) this.m.removeExport(name);
+    for (const name of this.functions) this.m.removeFunction(name);
+    this.onDispose();
   }
 }
 
-/** A loaded binaryen: a factory of modules. */
+/** Modules built in one binaryen module before it is recreated (its arena only grows). */
+const RECYCLE_AFTER = 256;
+
+/** A loaded binaryen: a factory of modules (one at a time). */
 export class WasmBackend {
+  private shared: binaryenNs.Module | null = null;
+  private uses = 0;
+  private busy = false;
+
   constructor(private readonly b: Binaryen) {}
 
   newModule(): ModuleBuilder {
-    return new ModuleBuilder(this.b);
+    if (this.busy) throw new Error('WasmBackend: one module at a time');
+    if (this.shared === null || this.uses >= RECYCLE_AFTER) {
+      this.shared?.dispose();
+      this.shared = this.createShared();
+      this.uses = 0;
+    }
+    this.uses++;
+    this.busy = true;
+    return new ModuleBuilder(this.b, this.shared, () => { this.busy = false; });
+  }
+
+  private createShared(): binaryenNs.Module {
+    const b = this.b;
+    const m = new b.Module();
+    m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.BulkMemory | b.Features.BulkMemoryOpt | b.Features.SignExt |
+      b.Features.MutableGlobals | b.Features.ExceptionHandling);
+    m.addMemoryImport('0', WASM_IMPORT_MODULE, WASM_MEMORY_NAME);
+    for (const [name, spec] of Object.entries(HELPERS)) {
+      const params = b.createType(spec.params.map(() => b.i32));
+      m.addFunctionImport(name, WASM_IMPORT_MODULE, name, params, b.i32);
+    }
+    return m;
+  }
+
+  /** Frees binaryen's memory held for module building. */
+  dispose(): void {
+    this.shared?.dispose();
+    this.shared = null;
   }
 }
 
