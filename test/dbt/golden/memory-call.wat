@@ -1,0 +1,658 @@
+;; 00001000  push ebp
+;; 00001001  mov ebp, esp
+;; 00001003  mov eax, dword [ebp+0x8]
+;; 00001006  add eax, dword [0x9000]
+;; 0000100c  mov dword [0x9004], eax
+;; 00001011  call 0x1017
+;;
+;; 00001016  hlt
+;;
+;; 00001017  ret
+
+(module
+ (type $0 (func (param i32 i32 i32) (result i32)))
+ (type $1 (func (param i32 i32) (result i32)))
+ (type $2 (func (param i32) (result i32)))
+ (import "vm" "mem" (memory $0 0 65536))
+ (import "vm" "interp" (func $interp (param i32) (result i32)))
+ (import "vm" "testcc" (func $testcc (param i32) (result i32)))
+ (import "vm" "rd8" (func $rd8 (param i32 i32) (result i32)))
+ (import "vm" "rd16" (func $rd16 (param i32 i32) (result i32)))
+ (import "vm" "rd32" (func $rd32 (param i32 i32) (result i32)))
+ (import "vm" "wr8" (func $wr8 (param i32 i32 i32) (result i32)))
+ (import "vm" "wr16" (func $wr16 (param i32 i32 i32) (result i32)))
+ (import "vm" "wr32" (func $wr32 (param i32 i32 i32) (result i32)))
+ (import "vm" "chkw" (func $chkw (param i32 i32 i32) (result i32)))
+ (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
+ (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
+ (export "r0" (func $r0))
+ (func $st32 (param $0 i32) (param $1 i32) (param $2 i32) (result i32)
+  (local $3 i32)
+  (if (result i32)
+   (i32.and
+    (i32.eq
+     (i32.and
+      (local.tee $3
+       (i32.load offset=1048576
+        (i32.and
+         (i32.shr_u
+          (local.get $0)
+          (i32.const 10)
+         )
+         (i32.const 4194300)
+        )
+       )
+      )
+      (i32.load offset=276
+       (i32.const 0)
+      )
+     )
+     (i32.const 1)
+    )
+    (i32.le_u
+     (i32.and
+      (local.get $0)
+      (i32.const 4095)
+     )
+     (i32.const 4092)
+    )
+   )
+   (then
+    (i32.store align=1
+     (i32.xor
+      (i32.and
+       (local.get $3)
+       (i32.const -4096)
+      )
+      (local.get $0)
+     )
+     (local.get $1)
+    )
+    (i32.const 0)
+   )
+   (else
+    (call $wr32
+     (local.get $0)
+     (local.get $1)
+     (local.get $2)
+    )
+   )
+  )
+ )
+ (func $ld32 (param $0 i32) (param $1 i32) (result i32)
+  (local $2 i32)
+  (if (result i32)
+   (i32.and
+    (i32.eq
+     (i32.and
+      (local.tee $2
+       (i32.load offset=1048576
+        (i32.and
+         (i32.shr_u
+          (local.get $0)
+          (i32.const 10)
+         )
+         (i32.const 4194300)
+        )
+       )
+      )
+      (i32.load offset=272
+       (i32.const 0)
+      )
+     )
+     (i32.const 1)
+    )
+    (i32.le_u
+     (i32.and
+      (local.get $0)
+      (i32.const 4095)
+     )
+     (i32.const 4092)
+    )
+   )
+   (then
+    (i32.load align=1
+     (i32.xor
+      (i32.and
+       (local.get $2)
+       (i32.const -4096)
+      )
+      (local.get $0)
+     )
+    )
+   )
+   (else
+    (call $rd32
+     (local.get $0)
+     (local.get $1)
+    )
+   )
+  )
+ )
+ (func $r0 (param $0 i32) (result i32)
+  (local $1 i32)
+  (local $2 i32)
+  (local $3 i32)
+  (local $4 i32)
+  (local $5 i32)
+  (local $6 i32)
+  (local $7 i32)
+  (local $8 i32)
+  (local $9 i32)
+  (local $10 i32)
+  (local $11 i32)
+  (local $12 i32)
+  (local $13 i32)
+  (local $14 i32)
+  (local $15 i32)
+  (local $16 i32)
+  (local $17 i32)
+  (local $18 i32)
+  (local $19 i32)
+  (local $20 i32)
+  (local $21 i32)
+  (local $22 i32)
+  (local $23 i32)
+  (local $24 i32)
+  (local.set $1
+   (i32.load
+    (i32.const 0)
+   )
+  )
+  (local.set $5
+   (i32.load offset=16
+    (i32.const 0)
+   )
+  )
+  (local.set $6
+   (i32.load offset=20
+    (i32.const 0)
+   )
+  )
+  (local.set $9
+   (i32.load offset=40
+    (i32.const 0)
+   )
+  )
+  (local.set $10
+   (i32.load offset=48
+    (i32.const 0)
+   )
+  )
+  (local.set $11
+   (i32.load offset=52
+    (i32.const 0)
+   )
+  )
+  (local.set $12
+   (i32.load offset=44
+    (i32.const 0)
+   )
+  )
+  (local.set $13
+   (i32.load offset=56
+    (i32.const 0)
+   )
+  )
+  (local.set $17
+   (i32.load offset=288
+    (i32.const 0)
+   )
+  )
+  (local.set $21
+   (i32.load offset=272
+    (i32.const 0)
+   )
+  )
+  (local.set $22
+   (i32.load offset=276
+    (i32.const 0)
+   )
+  )
+  (local.set $14
+   (local.get $0)
+  )
+  (block $done
+   (block $flush
+    (try $guard
+     (do
+      (block $smc
+       (loop $top
+        (block $stub
+         (block $s2
+          (block $s1
+           (block $s0
+            (block $bad
+             (br_table $s0 $s1 $s2 $bad
+              (local.get $14)
+             )
+            )
+            (unreachable)
+           )
+           (if
+            (i32.lt_s
+             (local.get $17)
+             (i32.const 6)
+            )
+            (then
+             (local.set $15
+              (i32.const 4096)
+             )
+             (local.set $16
+              (i32.const 0)
+             )
+             (br $flush)
+            )
+           )
+           (local.set $24
+            (i32.add
+             (local.get $5)
+             (i32.const -4)
+            )
+           )
+           (if
+            (call $st32
+             (local.get $24)
+             (local.get $6)
+             (i32.const 3)
+            )
+            (then
+             (local.set $23
+              (i32.const 1)
+             )
+            )
+           )
+           (local.set $5
+            (local.get $24)
+           )
+           (local.set $20
+            (i32.const 0)
+           )
+           (br_if $smc
+            (local.get $23)
+           )
+           (local.set $6
+            (local.get $5)
+           )
+           (local.set $1
+            (call $ld32
+             (i32.add
+              (local.get $6)
+              (i32.const 8)
+             )
+             (i32.const 19)
+            )
+           )
+           (local.set $24
+            (call $ld32
+             (i32.const 36864)
+             (i32.const 28)
+            )
+           )
+           (local.set $10
+            (local.get $1)
+           )
+           (local.set $11
+            (local.get $24)
+           )
+           (local.set $12
+            (i32.add
+             (local.get $10)
+             (local.get $11)
+            )
+           )
+           (local.set $9
+            (i32.const 6)
+           )
+           (local.set $1
+            (local.get $12)
+           )
+           (if
+            (call $st32
+             (i32.const 36868)
+             (local.get $1)
+             (i32.const 36)
+            )
+            (then
+             (local.set $23
+              (i32.const 1)
+             )
+            )
+           )
+           (local.set $20
+            (i32.const 4)
+           )
+           (br_if $smc
+            (local.get $23)
+           )
+           (local.set $24
+            (i32.add
+             (local.get $5)
+             (i32.const -4)
+            )
+           )
+           (if
+            (call $st32
+             (local.get $24)
+             (i32.const 4118)
+             (i32.const 43)
+            )
+            (then
+             (local.set $23
+              (i32.const 1)
+             )
+            )
+           )
+           (local.set $5
+            (local.get $24)
+           )
+           (local.set $17
+            (i32.sub
+             (local.get $17)
+             (i32.const 6)
+            )
+           )
+           (local.set $18
+            (i32.add
+             (local.get $18)
+             (i32.const 1)
+            )
+           )
+           (if
+            (local.get $23)
+            (then
+             (local.set $15
+              (i32.const 4119)
+             )
+             (local.set $16
+              (i32.const 0)
+             )
+             (br $flush)
+            )
+           )
+           (local.set $14
+            (i32.const 2)
+           )
+           (br $top)
+          )
+          (if
+           (i32.lt_s
+            (local.get $17)
+            (i32.const 1)
+           )
+           (then
+            (local.set $15
+             (i32.const 4118)
+            )
+            (local.set $16
+             (i32.const 0)
+            )
+            (br $flush)
+           )
+          )
+          (local.set $15
+           (i32.const 4118)
+          )
+          (local.set $20
+           (i32.const 6)
+          )
+          (local.set $14
+           (i32.const -1)
+          )
+          (br $stub)
+         )
+         (if
+          (i32.lt_s
+           (local.get $17)
+           (i32.const 1)
+          )
+          (then
+           (local.set $15
+            (i32.const 4119)
+           )
+           (local.set $16
+            (i32.const 0)
+           )
+           (br $flush)
+          )
+         )
+         (local.set $24
+          (call $ld32
+           (local.get $5)
+           (i32.const 59)
+          )
+         )
+         (local.set $5
+          (i32.add
+           (local.get $5)
+           (i32.const 4)
+          )
+         )
+         (local.set $17
+          (i32.sub
+           (local.get $17)
+           (i32.const 1)
+          )
+         )
+         (local.set $18
+          (i32.add
+           (local.get $18)
+           (i32.const 1)
+          )
+         )
+         (local.set $15
+          (local.get $24)
+         )
+         (if
+          (i32.eq
+           (local.get $15)
+           (i32.const 4118)
+          )
+          (then
+           (if
+            (i32.load offset=284
+             (i32.const 0)
+            )
+            (then
+             (local.set $15
+              (i32.const 4118)
+             )
+             (local.set $16
+              (i32.const 0)
+             )
+             (br $flush)
+            )
+           )
+           (local.set $14
+            (i32.const 1)
+           )
+           (br $top)
+          )
+         )
+         (local.set $16
+          (i32.const 0)
+         )
+         (br $flush)
+         (unreachable)
+        )
+        (i32.store
+         (i32.const 0)
+         (local.get $1)
+        )
+        (i32.store offset=16
+         (i32.const 0)
+         (local.get $5)
+        )
+        (i32.store offset=20
+         (i32.const 0)
+         (local.get $6)
+        )
+        (i32.store offset=40
+         (i32.const 0)
+         (local.get $9)
+        )
+        (i32.store offset=48
+         (i32.const 0)
+         (local.get $10)
+        )
+        (i32.store offset=52
+         (i32.const 0)
+         (local.get $11)
+        )
+        (i32.store offset=44
+         (i32.const 0)
+         (local.get $12)
+        )
+        (i32.store offset=56
+         (i32.const 0)
+         (local.get $13)
+        )
+        (i32.store offset=32
+         (i32.const 0)
+         (local.get $15)
+        )
+        (local.set $20
+         (call $interp
+          (local.get $20)
+         )
+        )
+        (local.set $17
+         (i32.sub
+          (local.get $17)
+          (i32.const 1)
+         )
+        )
+        (local.set $19
+         (i32.add
+          (local.get $19)
+          (i32.const 1)
+         )
+        )
+        (if
+         (i32.or
+          (i32.ne
+           (local.get $20)
+           (i32.const 0)
+          )
+          (i32.lt_s
+           (local.get $14)
+           (i32.const 0)
+          )
+         )
+         (then
+          (local.set $16
+           (i32.const 0)
+          )
+          (br $done)
+         )
+        )
+        (local.set $1
+         (i32.load
+          (i32.const 0)
+         )
+        )
+        (local.set $5
+         (i32.load offset=16
+          (i32.const 0)
+         )
+        )
+        (local.set $6
+         (i32.load offset=20
+          (i32.const 0)
+         )
+        )
+        (local.set $9
+         (i32.load offset=40
+          (i32.const 0)
+         )
+        )
+        (local.set $10
+         (i32.load offset=48
+          (i32.const 0)
+         )
+        )
+        (local.set $11
+         (i32.load offset=52
+          (i32.const 0)
+         )
+        )
+        (local.set $12
+         (i32.load offset=44
+          (i32.const 0)
+         )
+        )
+        (local.set $13
+         (i32.load offset=56
+          (i32.const 0)
+         )
+        )
+        (br $top)
+       )
+      )
+      (local.set $16
+       (i32.const 2)
+      )
+     )
+     (catch_all
+      (local.set $16
+       (i32.const 1)
+      )
+     )
+    )
+   )
+   (i32.store
+    (i32.const 0)
+    (local.get $1)
+   )
+   (i32.store offset=16
+    (i32.const 0)
+    (local.get $5)
+   )
+   (i32.store offset=20
+    (i32.const 0)
+    (local.get $6)
+   )
+   (i32.store offset=40
+    (i32.const 0)
+    (local.get $9)
+   )
+   (i32.store offset=48
+    (i32.const 0)
+    (local.get $10)
+   )
+   (i32.store offset=52
+    (i32.const 0)
+    (local.get $11)
+   )
+   (i32.store offset=44
+    (i32.const 0)
+    (local.get $12)
+   )
+   (i32.store offset=56
+    (i32.const 0)
+    (local.get $13)
+   )
+   (i32.store offset=32
+    (i32.const 0)
+    (local.get $15)
+   )
+  )
+  (i32.store offset=352
+   (i32.const 0)
+   (local.get $20)
+  )
+  (i32.store offset=288
+   (i32.const 0)
+   (local.get $17)
+  )
+  (i32.store offset=356
+   (i32.const 0)
+   (local.get $18)
+  )
+  (i32.store offset=360
+   (i32.const 0)
+   (local.get $19)
+  )
+  (local.get $16)
+ )
+)

@@ -1,0 +1,420 @@
+;; 00001000  pushfd
+;; 00001001  popfd
+;;
+;; 00001002  cli
+;; 00001003  in al, 0x80
+;; 00001005  add al, 0x1
+;; 00001007  out 0x80, al
+;; 00001009  sti
+;;
+;; 0000100a  hlt
+
+(module
+ (type $0 (func (param i32 i32 i32) (result i32)))
+ (type $1 (func (param i32) (result i32)))
+ (type $2 (func (param i32 i32) (result i32)))
+ (import "vm" "mem" (memory $0 0 65536))
+ (import "vm" "interp" (func $interp (param i32) (result i32)))
+ (import "vm" "testcc" (func $testcc (param i32) (result i32)))
+ (import "vm" "rd8" (func $rd8 (param i32 i32) (result i32)))
+ (import "vm" "rd16" (func $rd16 (param i32 i32) (result i32)))
+ (import "vm" "rd32" (func $rd32 (param i32 i32) (result i32)))
+ (import "vm" "wr8" (func $wr8 (param i32 i32 i32) (result i32)))
+ (import "vm" "wr16" (func $wr16 (param i32 i32 i32) (result i32)))
+ (import "vm" "wr32" (func $wr32 (param i32 i32 i32) (result i32)))
+ (import "vm" "chkw" (func $chkw (param i32 i32 i32) (result i32)))
+ (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
+ (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
+ (export "r0" (func $r0))
+ (func $r0 (param $0 i32) (result i32)
+  (local $1 i32)
+  (local $2 i32)
+  (local $3 i32)
+  (local $4 i32)
+  (local $5 i32)
+  (local $6 i32)
+  (local $7 i32)
+  (local $8 i32)
+  (local $9 i32)
+  (local $10 i32)
+  (local $11 i32)
+  (local $12 i32)
+  (local $13 i32)
+  (local $14 i32)
+  (local $15 i32)
+  (local $16 i32)
+  (local $17 i32)
+  (local $18 i32)
+  (local $19 i32)
+  (local $20 i32)
+  (local $21 i32)
+  (local $22 i32)
+  (local $23 i32)
+  (local.set $1
+   (i32.load
+    (i32.const 0)
+   )
+  )
+  (local.set $9
+   (i32.load offset=40
+    (i32.const 0)
+   )
+  )
+  (local.set $10
+   (i32.load offset=48
+    (i32.const 0)
+   )
+  )
+  (local.set $11
+   (i32.load offset=52
+    (i32.const 0)
+   )
+  )
+  (local.set $12
+   (i32.load offset=44
+    (i32.const 0)
+   )
+  )
+  (local.set $13
+   (i32.load offset=56
+    (i32.const 0)
+   )
+  )
+  (local.set $17
+   (i32.load offset=288
+    (i32.const 0)
+   )
+  )
+  (local.set $14
+   (local.get $0)
+  )
+  (block $done
+   (block $flush
+    (try $guard
+     (do
+      (loop $top
+       (block $stub
+        (block $s6
+         (block $s5
+          (block $s4
+           (block $s3
+            (block $s2
+             (block $s1
+              (block $s0
+               (block $bad
+                (br_table $s0 $s1 $s2 $s3 $s4 $s5 $s6 $bad
+                 (local.get $14)
+                )
+               )
+               (unreachable)
+              )
+              (if
+               (i32.lt_s
+                (local.get $17)
+                (i32.const 2)
+               )
+               (then
+                (local.set $15
+                 (i32.const 4096)
+                )
+                (local.set $16
+                 (i32.const 0)
+                )
+                (br $flush)
+               )
+              )
+              (local.set $15
+               (i32.const 4096)
+              )
+              (local.set $20
+               (i32.const 0)
+              )
+              (local.set $14
+               (i32.const 1)
+              )
+              (br $stub)
+             )
+             (local.set $15
+              (i32.const 4097)
+             )
+             (local.set $20
+              (i32.const 1)
+             )
+             (local.set $14
+              (i32.const -1)
+             )
+             (br $stub)
+            )
+            (if
+             (i32.lt_s
+              (local.get $17)
+              (i32.const 5)
+             )
+             (then
+              (local.set $15
+               (i32.const 4098)
+              )
+              (local.set $16
+               (i32.const 0)
+              )
+              (br $flush)
+             )
+            )
+            (local.set $15
+             (i32.const 4098)
+            )
+            (local.set $20
+             (i32.const 2)
+            )
+            (local.set $14
+             (i32.const 3)
+            )
+            (br $stub)
+           )
+           (local.set $15
+            (i32.const 4099)
+           )
+           (local.set $20
+            (i32.const 3)
+           )
+           (local.set $14
+            (i32.const 4)
+           )
+           (br $stub)
+          )
+          (local.set $10
+           (i32.and
+            (local.get $1)
+            (i32.const 255)
+           )
+          )
+          (local.set $11
+           (i32.const 1)
+          )
+          (local.set $12
+           (i32.and
+            (i32.add
+             (local.get $10)
+             (local.get $11)
+            )
+            (i32.const 255)
+           )
+          )
+          (local.set $9
+           (i32.const 4)
+          )
+          (local.set $1
+           (i32.or
+            (i32.and
+             (local.get $1)
+             (i32.const -256)
+            )
+            (local.get $12)
+           )
+          )
+          (local.set $17
+           (i32.sub
+            (local.get $17)
+            (i32.const 1)
+           )
+          )
+          (local.set $15
+           (i32.const 4103)
+          )
+          (local.set $20
+           (i32.const 5)
+          )
+          (local.set $14
+           (i32.const 5)
+          )
+          (br $stub)
+         )
+         (local.set $15
+          (i32.const 4105)
+         )
+         (local.set $20
+          (i32.const 6)
+         )
+         (local.set $14
+          (i32.const -1)
+         )
+         (br $stub)
+        )
+        (if
+         (i32.lt_s
+          (local.get $17)
+          (i32.const 1)
+         )
+         (then
+          (local.set $15
+           (i32.const 4106)
+          )
+          (local.set $16
+           (i32.const 0)
+          )
+          (br $flush)
+         )
+        )
+        (local.set $15
+         (i32.const 4106)
+        )
+        (local.set $20
+         (i32.const 7)
+        )
+        (local.set $14
+         (i32.const -1)
+        )
+        (br $stub)
+        (unreachable)
+       )
+       (i32.store
+        (i32.const 0)
+        (local.get $1)
+       )
+       (i32.store offset=40
+        (i32.const 0)
+        (local.get $9)
+       )
+       (i32.store offset=48
+        (i32.const 0)
+        (local.get $10)
+       )
+       (i32.store offset=52
+        (i32.const 0)
+        (local.get $11)
+       )
+       (i32.store offset=44
+        (i32.const 0)
+        (local.get $12)
+       )
+       (i32.store offset=56
+        (i32.const 0)
+        (local.get $13)
+       )
+       (i32.store offset=32
+        (i32.const 0)
+        (local.get $15)
+       )
+       (local.set $20
+        (call $interp
+         (local.get $20)
+        )
+       )
+       (local.set $17
+        (i32.sub
+         (local.get $17)
+         (i32.const 1)
+        )
+       )
+       (local.set $19
+        (i32.add
+         (local.get $19)
+         (i32.const 1)
+        )
+       )
+       (if
+        (i32.or
+         (i32.ne
+          (local.get $20)
+          (i32.const 0)
+         )
+         (i32.lt_s
+          (local.get $14)
+          (i32.const 0)
+         )
+        )
+        (then
+         (local.set $16
+          (i32.const 0)
+         )
+         (br $done)
+        )
+       )
+       (local.set $1
+        (i32.load
+         (i32.const 0)
+        )
+       )
+       (local.set $9
+        (i32.load offset=40
+         (i32.const 0)
+        )
+       )
+       (local.set $10
+        (i32.load offset=48
+         (i32.const 0)
+        )
+       )
+       (local.set $11
+        (i32.load offset=52
+         (i32.const 0)
+        )
+       )
+       (local.set $12
+        (i32.load offset=44
+         (i32.const 0)
+        )
+       )
+       (local.set $13
+        (i32.load offset=56
+         (i32.const 0)
+        )
+       )
+       (br $top)
+      )
+     )
+     (catch_all
+      (local.set $16
+       (i32.const 1)
+      )
+     )
+    )
+   )
+   (i32.store
+    (i32.const 0)
+    (local.get $1)
+   )
+   (i32.store offset=40
+    (i32.const 0)
+    (local.get $9)
+   )
+   (i32.store offset=48
+    (i32.const 0)
+    (local.get $10)
+   )
+   (i32.store offset=52
+    (i32.const 0)
+    (local.get $11)
+   )
+   (i32.store offset=44
+    (i32.const 0)
+    (local.get $12)
+   )
+   (i32.store offset=56
+    (i32.const 0)
+    (local.get $13)
+   )
+   (i32.store offset=32
+    (i32.const 0)
+    (local.get $15)
+   )
+  )
+  (i32.store offset=352
+   (i32.const 0)
+   (local.get $20)
+  )
+  (i32.store offset=288
+   (i32.const 0)
+   (local.get $17)
+  )
+  (i32.store offset=356
+   (i32.const 0)
+   (local.get $18)
+  )
+  (i32.store offset=360
+   (i32.const 0)
+   (local.get $19)
+  )
+  (local.get $16)
+ )
+)
