@@ -7,7 +7,6 @@ import { PassThrough } from 'node:stream';
 import type { Readable, Writable } from 'node:stream';
 import { PcMachine } from '../runtime/pc/machine.ts';
 import type { PcRunResult } from '../runtime/pc/machine.ts';
-import { CLASS_NAMES } from '../runtime/code-cache.ts';
 
 /** Execution engine: the binary translator ('dbt') or the interpreter ('interp'). */
 export type Engine = 'dbt' | 'interp';
@@ -104,7 +103,6 @@ export class Machine {
   readonly exited: Promise<MachineExit>;
 
   private readonly pc: PcMachine;
-  private readonly engine: Engine;
   private readonly out = new PassThrough();
   private readonly inp = new PassThrough();
   private text = '';
@@ -115,9 +113,8 @@ export class Machine {
   private exitInfo: MachineExit | null = null;
   private startedAt = 0;
 
-  private constructor(pc: PcMachine, engine: Engine) {
+  private constructor(pc: PcMachine) {
     this.pc = pc;
-    this.engine = engine;
     this.serial = { output: this.out, input: this.inp };
     this.exited = new Promise((r) => (this.resolveExit = r));
     this.inp.on('data', (chunk: Buffer) => this.pc.serialInput(new Uint8Array(chunk)));
@@ -141,7 +138,9 @@ export class Machine {
       onReset: opts.onReset ?? 'reboot',
       onSerialOutput: (bytes) => self?.onOutput(bytes),
     });
-    self = new Machine(pc, engine);
+    // Load the translator (binaryen) now, so that the guest starts on the chosen engine.
+    await pc.vm.prepare();
+    self = new Machine(pc);
     return self;
   }
 
@@ -196,21 +195,20 @@ export class Machine {
 
   /** Execution statistics. */
   stats(): MachineStats {
-    const vm = this.pc.vm;
-    const s = this.pc.stats();
-    const byClass: Record<string, number> = {};
-    CLASS_NAMES.forEach((n, k) => (byClass[n] = vm.classCounts[k]));
-    const cache = vm.cache;
+    const v = this.pc.vm.stats();
     const out: MachineStats = {
-      instructions: s.instructions,
-      instructionsByClass: byClass,
-      exits: s.exits,
-      cache: { blocks: cache.blockCount, hits: cache.hits, misses: cache.misses, invalidations: cache.invalidations },
-      resets: s.resets,
+      instructions: v.instructions,
+      instructionsByClass: v.classes,
+      exits: v.exits,
+      cache: { blocks: v.blocks.live, hits: v.blocks.hits, misses: v.blocks.misses, invalidations: v.blocks.invalidations },
+      resets: this.pc.resets,
       seconds: this.startedAt ? (performance.now() - this.startedAt) / 1000 : 0,
     };
-    const t = (vm as unknown as { translatorStats?: () => Record<string, number> }).translatorStats;
-    if (this.engine === 'dbt' && typeof t === 'function') out.translator = t.call(vm);
+    if (v.dbt) {
+      const { exits, ...rest } = v.dbt;
+      out.translator = { ...rest };
+      for (const [k, n] of Object.entries(exits)) out.translator[`exits from compiled code: ${k}`] = n;
+    }
     return out;
   }
 

@@ -1,0 +1,101 @@
+/**
+ * Boot tier: the unmodified Debian 12 i386 kernel with the busybox initramfs, under the
+ * translator, through the public Machine API. The guest is built from Debian packages by
+ * src/guest/build.ts (cached). A small C program of ours, compiled here with `gcc -m32 -static`
+ * and appended to the initramfs as a second cpio archive, runs in the guest and natively; the
+ * two outputs must match.
+ *
+ * Set WASMVISOR_SKIP_BOOT=1 to skip this file (it needs network access to Debian's archive the
+ * first time, and about a minute of CPU).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Machine, buildGuest } from '../../src/index.ts';
+import type { GuestImages } from '../../src/index.ts';
+import { writeCpio } from '../../src/guest/cpio.ts';
+
+const skip = process.env.WASMVISOR_SKIP_BOOT === '1';
+const PROMPT = /\/ # /;
+
+describe.skipIf(skip)('Debian 12 i386 kernel boots to a busybox shell under the translator', () => {
+  let guest: GuestImages;
+  let program: Uint8Array;
+  let nativeOutput: string;
+  let machine: Machine;
+  let work: string;
+
+  beforeAll(async () => {
+    guest = await buildGuest({});
+    work = mkdtempSync(join(tmpdir(), 'wasmvisor-boot-'));
+    const exe = join(work, 'guest-program');
+    execFileSync('gcc', ['-m32', '-march=i686', '-mno-sse', '-static', '-O2', '-o', exe, join(import.meta.dirname, 'guest-program.c'), '-lm']);
+    program = new Uint8Array(readFileSync(exe));
+    nativeOutput = execFileSync(exe, { encoding: 'utf8' });
+    // Linux unpacks concatenated cpio archives in order: ours adds /bin/guest-program.
+    const extra = writeCpio([{ kind: 'file', path: 'bin/guest-program', data: program, mode: 0o755 }]);
+    const base = new Uint8Array(readFileSync(guest.initrd));
+    const initrd = new Uint8Array(base.length + extra.length);
+    initrd.set(base);
+    initrd.set(extra, base.length);
+    machine = await Machine.create({ memory: 128 << 20, kernel: new Uint8Array(readFileSync(guest.kernel)), initrd, cmdline: guest.cmdline, engine: 'dbt', onReset: 'stop' });
+    await machine.start();
+  }, 600_000);
+
+  afterAll(async () => {
+    await machine?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Sends a command and returns what it printed (between the echoed command line and the end marker). */
+  let serial = 0;
+  async function shell(cmd: string): Promise<string> {
+    // The marker is computed by the shell, so the echoed command line cannot match it.
+    const n = ++serial;
+    const marker = `__done_${n * 1000 + 7}__`;
+    const wait = machine.waitFor(new RegExp(`${marker}\\r?\\n`), { timeoutMs: 120_000 });
+    const before = machine.consoleText().length;
+    machine.write(`${cmd}; echo __done_$((${n}*1000+7))__\n`);
+    await wait;
+    const text = machine.consoleText().slice(before);
+    const lines = text.split(/\r?\n/);
+    const end = lines.findIndex((l) => l.startsWith(marker));
+    return lines.slice(1, end).join('\n');
+  }
+
+  it('reaches the shell marker and prompt', async () => {
+    await machine.waitFor(guest.marker, { timeoutMs: 480_000, fromStart: true });
+    await machine.waitFor(PROMPT, { timeoutMs: 60_000, fromStart: true });
+    expect(machine.consoleText()).toContain('Linux version 6.1.0');
+  }, 600_000);
+
+  it('runs uname -a', async () => {
+    const out = await shell('uname -a');
+    expect(out).toMatch(/^Linux \S+ 6\.1\.0-\d+-686 #1 SMP PREEMPT_DYNAMIC Debian .* i686 GNU\/Linux$/m);
+  }, 180_000);
+
+  it('reports the virtual i686 CPU in /proc/cpuinfo', async () => {
+    const out = await shell('cat /proc/cpuinfo');
+    expect(out).toMatch(/vendor_id\s*: GenuineIntel/);
+    expect(out).toMatch(/cpu family\s*: 6/);
+    const flags = /^flags\s*: (.*)$/m.exec(out)?.[1].split(/\s+/) ?? [];
+    for (const f of ['fpu', 'de', 'pse', 'tsc', 'msr', 'cx8', 'sep', 'pge', 'cmov']) expect(flags, f).toContain(f);
+    for (const f of ['sse', 'sse2', 'mmx', 'pae', 'apic']) expect(flags, f).not.toContain(f);
+  }, 180_000);
+
+  it('runs a small C program with the same output as on the real CPU', async () => {
+    const out = await shell('/bin/guest-program');
+    expect(out.trim()).toBe(nativeOutput.trim());
+  }, 300_000);
+
+  it('powers off', async () => {
+    machine.write('poweroff -f\n');
+    const exit = await Promise.race([machine.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
+    expect(exit?.reason).toBe('poweroff');
+    const s = machine.stats();
+    expect(s.instructions).toBeGreaterThan(1e9);
+    expect(s.translator?.regions ?? 0).toBeGreaterThan(0);
+  }, 180_000);
+});
