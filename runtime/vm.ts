@@ -101,6 +101,8 @@ export class Vm {
   /** VMM exits by reason. */
   readonly exits: Record<string, number> = {};
   private stopRequested = false;
+  /** An interrupt was pending while IF = 0: look again as soon as IF is set. */
+  private irqMasked = false;
   /** Bytes of code pages that hold cached code: writes elsewhere in those pages keep it. */
   private readonly coverage = new CodeCoverage();
 
@@ -143,6 +145,7 @@ export class Vm {
     s[FPU_CW >> 2] = 0x37f; // as after FNINIT
     s[FPU_TAG >> 2] = 0xffff;
     this.cpu.halted = false;
+    this.irqMasked = false;
     this.cpu.flushTlb(false);
     this.dbt?.clear();
     this.coverage.clear();
@@ -213,10 +216,20 @@ export class Vm {
               const r = this.handleThrow(e, executed);
               if (r) return r;
             }
+          } else if (s[I_INHIBIT] !== 0) {
+            s[I_EXIT] = 1; // the shadow ends after one instruction: look again then
           } else {
-            s[I_EXIT] = 1; // still pending: look again at the next boundary
+            // IF = 0: nothing can be taken until something sets IF (STI, POPF, IRET, a task
+            // switch), and each of those ends a block here and in translated code. Look again
+            // then, rather than at every boundary (compiled loops would leave at every back edge).
+            this.irqMasked = true;
           }
         }
+      }
+      if (this.irqMasked && s[I_EFLAGS] & F_IF) {
+        this.irqMasked = false;
+        s[I_EXIT] = 1;
+        continue;
       }
       if (cpu.halted) return { reason: 'halted', executed };
       // RF only suppresses instruction breakpoints (not modelled) for one instruction; an

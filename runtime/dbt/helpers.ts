@@ -10,7 +10,7 @@
  * a JS frame.
  */
 import {
-  EFLAGS, EIP, EXIT_REQUEST, F_TF, INHIBIT_IRQ, MODE, STUB_EXIT, STUB_NEXT, WR_CODE, WR_OK,
+  EFLAGS, EIP, EXIT_REQUEST, F_IF, F_TF, INHIBIT_IRQ, MODE, STUB_EXIT, STUB_NEXT, WR_CODE, WR_OK,
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
@@ -123,6 +123,7 @@ export function runInsn(cpu: Cpu, p: DbtPending, insn: Insn, k: number): number 
   const next = code32 ? (insn.eip + insn.len) | 0 : (insn.eip + insn.len) & 0xffff;
   const mode = s[I_MODE];
   const epoch = cpu.codeEpoch;
+  const flags = s[I_EFLAGS];
   cpu.next = next;
   try {
     HANDLERS[insn.row](cpu, insn);
@@ -134,8 +135,10 @@ export function runInsn(cpu: Cpu, p: DbtPending, insn: Insn, k: number): number 
   s[I_EIP] = cpu.next;
   p.classCounts[CLASS_OF_ROW[insn.row]]++;
   cpu.icount++;
+  // Back to the run loop on a transfer, a mode change, invalidated code, HLT, an interrupt
+  // shadow, single-stepping, a change of IF (an interrupt may now be deliverable), or a request.
   if (cpu.next !== next || s[I_MODE] !== mode || cpu.codeEpoch !== epoch || cpu.halted ||
-    s[I_INHIBIT] !== 0 || (s[I_EFLAGS] & F_TF) !== 0 || s[I_EXIT] !== 0) {
+    s[I_INHIBIT] !== 0 || ((s[I_EFLAGS] ^ flags) & F_IF) !== 0 || (s[I_EFLAGS] & F_TF) !== 0 || s[I_EXIT] !== 0) {
     return STUB_EXIT;
   }
   return STUB_NEXT;

@@ -141,7 +141,7 @@
               (i32.const 1)
              )
              (local.set $14
-              (i32.const -1)
+              (i32.const 2)
              )
              (br $stub)
             )
@@ -236,7 +236,7 @@
           (i32.const 6)
          )
          (local.set $14
-          (i32.const -1)
+          (i32.const 6)
          )
          (br $stub)
         )
