@@ -11,7 +11,7 @@
  * deterministic function of its seed (replay with the same --seed and --count), and every crash
  * is also re-run alone in a fresh VM to tell whether it reproduces in isolation.
  */
-import { EFLAGS, LF_OP, SEG_CS, SEGF_P, SEGF_S, SEGF_USABLE } from '../../translator/abi.ts';
+import { EFLAGS, LF_OP, RAM_OFFSET, SEG_CS, SEGF_P, SEGF_S, SEGF_USABLE } from '../../translator/abi.ts';
 import { disassemble } from '../../translator/decoder/disasm.ts';
 import { GuestFault, MachineHalt } from '../../runtime/fault.ts';
 import { Vm } from '../../runtime/vm.ts';
@@ -22,6 +22,8 @@ export const FUZZ_CODE = 0x10000;
 export const FUZZ_RAM = 2 << 20;
 
 export type FuzzMode = 'pm32' | 'pm16' | 'real16';
+
+const VECTOR_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', '#9', '#TS', '#NP', '#SS', '#GP', '#PF', '#15', '#MF', '#AC'];
 
 /** One generated input: everything needed to replay it. */
 export interface FuzzInput {
@@ -54,8 +56,27 @@ export interface FuzzOptions {
   readonly skip?: number;
 }
 
-/** Layout of the progress buffer: input index, mode, length, stop flag, EFLAGS, regs, bytes. */
-export const PROGRESS_WORDS = 5 + 8 + 8;
+/** How an input can end, in the order of the progress buffer's counters. */
+export const ENDINGS: readonly string[] = [
+  ...VECTOR_NAMES.map((n) => `fault ${n}`), 'fault (other vector)', 'budget', 'halted', 'stopped', 'triple-fault',
+  'shutdown', 'exit', 'host crash',
+];
+/**
+ * Layout of the progress buffer: input index, mode, length, stop flag, EFLAGS, regs, bytes, then
+ * one counter per ENDINGS entry (so the endings of a worker stopped by a hang are not lost).
+ */
+const PROGRESS_ENDINGS = 5 + 8 + 8;
+export const PROGRESS_WORDS = PROGRESS_ENDINGS + ENDINGS.length;
+
+/** The ending counters of a progress buffer. */
+export function progressEndings(p: Int32Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  ENDINGS.forEach((name, k) => {
+    const n = Atomics.load(p, PROGRESS_ENDINGS + k);
+    if (n) out[name] = n;
+  });
+  return out;
+}
 const MODES: readonly FuzzMode[] = ['pm32', 'pm16', 'real16'];
 
 /** Writes `input` into the progress buffer (the index last, so a reader sees a whole input). */
@@ -95,7 +116,6 @@ export interface FuzzResult {
 
 const PREFIXES = [0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65, 0x66, 0x67, 0xf0, 0xf2, 0xf3];
 const RANDOM_FLAGS = 0x0cd5; // OF DF SF ZF AF PF CF
-const VECTOR_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', '#9', '#TS', '#NP', '#SS', '#GP', '#PF', '#15', '#MF', '#AC'];
 
 /** Draws input number `index` from `rng` (into `buf`, to avoid allocation). */
 export function drawInput(rng: Rng, index: number, buf: Uint8Array, regs: Int32Array): FuzzInput {
@@ -157,6 +177,52 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
+/** Layout of the step buffer: steps taken, EIP, mode, then 16 instruction bytes (4 words). */
+export const STEP_WORDS = 3 + 4;
+
+/**
+ * Replays `input` alone in a fresh VM one instruction at a time, publishing each instruction
+ * (its EIP and bytes) to `step` before executing it, so that a watcher can name the instruction
+ * a hang is stuck in. Returns normally if the input finishes within `budget` instructions.
+ */
+export function replayStepwise(input: FuzzInput, budget: number, step: Int32Array): void {
+  const vm = fuzzVm();
+  enter(vm, input);
+  const cpu = vm.cpu;
+  for (let k = 0; k < budget; k++) {
+    const lin = (cpu.segBase(SEG_CS) + cpu.eip) | 0;
+    for (let w = 0; w < 4; w++) {
+      let v = 0;
+      for (let b = 3; b >= 0; b--) {
+        const a = (lin + 4 * w + b) >>> 0;
+        v = (v << 8) | (a < FUZZ_RAM ? vm.mem.u8[RAM_OFFSET + a] : 0xff);
+      }
+      step[3 + w] = v;
+    }
+    step[1] = cpu.eip;
+    step[2] = cpu.code32 ? 32 : 16;
+    Atomics.store(step, 0, k + 1);
+    try {
+      const r = vm.run(1);
+      if (r.reason !== 'budget') return;
+    } catch (e) {
+      if (e instanceof GuestFault || e instanceof MachineHalt) return;
+      throw e;
+    }
+  }
+}
+
+/** The instruction last published by replayStepwise, as text. */
+export function describeStep(step: Int32Array): string {
+  if (Atomics.load(step, 0) === 0) return '(no instruction reached)';
+  const bytes = Uint8Array.from({ length: 16 }, (_, i) => (step[3 + (i >> 2)] >>> ((i & 3) * 8)) & 0xff);
+  const eip = step[1] >>> 0;
+  const code32 = step[2] === 32;
+  const { text, len } = disassemble(bytes, code32, eip);
+  const hex = [...bytes.subarray(0, len)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `step ${Atomics.load(step, 0)}, eip ${eip.toString(16)}: ${hex}   ${text}`;
+}
+
 /** A fresh VM for the fuzzer. */
 export function fuzzVm(): Vm {
   return new Vm({ memorySize: FUZZ_RAM, engine: 'interp' });
@@ -204,6 +270,10 @@ export function fuzz(opts: FuzzOptions): FuzzResult {
       ending = 'host crash';
     }
     endings[ending] = (endings[ending] ?? 0) + 1;
+    if (opts.progress) {
+      const k = ENDINGS.indexOf(ending);
+      Atomics.add(opts.progress, PROGRESS_ENDINGS + (k >= 0 ? k : ENDINGS.indexOf('fault (other vector)')), 1);
+    }
     if (ending === 'host crash' && !opts.keepGoing) break;
   }
   return { inputs: ran, endings, crashes, ms: performance.now() - t0 };

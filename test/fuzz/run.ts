@@ -39,6 +39,7 @@ async function main(): Promise<number> {
   for (const h of r.hangs) {
     console.log(`host hang at input #${h.input.index} (seed ${seed}): no progress for ${h.seconds.toFixed(0)} s`);
     console.log(formatInput(h.input).join('\n'));
+    console.log(`  ${h.instruction}`);
   }
   const problems = r.crashes.length + r.hangs.length;
   if (problems) console.log(`${r.crashes.length} distinct host crashes, ${r.hangs.length} hangs`);

@@ -19,7 +19,7 @@ describe('fuzzer smoke run', () => {
     const r = await fuzzWatched({ count: 3000, seed: SEED }, 10);
     const problems = [
       ...r.crashes.map((c) => formatCrash(c, SEED)),
-      ...r.hangs.map((h) => [`host hang at input #${h.input.index}:`, ...formatInput(h.input)].join('\n')),
+      ...r.hangs.map((h) => [`host hang at input #${h.input.index}:`, ...formatInput(h.input), `  ${h.instruction}`].join('\n')),
     ];
     expect(problems.join('\n'), 'host crashes or hangs').toBe('');
     expect(r.inputs).toBe(3000);
