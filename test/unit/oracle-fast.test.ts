@@ -5,7 +5,8 @@
  * interpreter handler. The CPL-3 setup covers the privilege-dependent rows. Also checks that the
  * oracle notices a wrong handler, and that the encoder agrees with objdump on instruction lengths.
  *
- * `npm run oracle` is the full run (200 cases per row form).
+ * `npm run oracle` is the full run (200 cases per row form). `ORACLE_ENGINE=dbt` runs this subset
+ * with the translator in force-translate mode instead of the interpreter.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { FLAT0, USER3 } from '../oracle/vm-setup.ts';
 
 const SEED = 0x5eed;
 const CASES = 6;
+const ENGINE = process.env.ORACLE_ENGINE === 'dbt' ? 'dbt' : 'interp';
 
 let nativeError: Error | undefined;
 try {
@@ -51,11 +53,11 @@ function rowTest(get: () => OracleReport | undefined, row: Row) {
   };
 }
 
-describe('real-CPU oracle, fast subset, CPL 0 (flat0)', () => {
+describe(`real-CPU oracle, fast subset, CPL 0 (flat0), ${ENGINE}`, () => {
   let rep: OracleReport | undefined;
   beforeAll(async () => {
     if (nativeError) return;
-    rep = await runOracle({ seed: SEED, cases: CASES, engine: 'interp', setup: FLAT0 });
+    rep = await runOracle({ seed: SEED, cases: CASES, engine: ENGINE, setup: FLAT0 });
   }, 600_000);
 
   it('builds the native runner with gcc -m32', () => {
@@ -67,13 +69,13 @@ describe('real-CPU oracle, fast subset, CPL 0 (flat0)', () => {
   }
 });
 
-describe('real-CPU oracle, fast subset, CPL 3 with paging (user3): privilege-dependent rows', () => {
+describe(`real-CPU oracle, fast subset, CPL 3 with paging (user3), ${ENGINE}: privilege-dependent rows`, () => {
   const rows = selectRows(undefined).filter((r) => exclusionReason(r, 0) && !exclusionReason(r, 3));
   let rep: OracleReport | undefined;
   beforeAll(async () => {
     if (nativeError) return;
     const names = rows.map((r) => r.name).join('|');
-    rep = await runOracle({ seed: SEED, cases: CASES, engine: 'interp', setup: USER3, rows: `^(${names})$` });
+    rep = await runOracle({ seed: SEED, cases: CASES, engine: ENGINE, setup: USER3, rows: `^(${names})$` });
   }, 600_000);
 
   it('covers the privileged, I/O and CPL-dependent rows', () => {
