@@ -73,6 +73,10 @@ export interface RunResult {
   detail?: string;
 }
 
+/** Slots of the fetch cache (direct-mapped by linear EIP). */
+const FC_BITS = 12;
+const FC_SIZE = 1 << FC_BITS;
+
 /**
  * Bytes after the address passed to cpu.onCodeWrite that the write may have changed: every
  * writer notifies once per access of at most 4 bytes (8 leaves a margin for 64-bit stores).
@@ -103,6 +107,17 @@ export class Vm {
   private stopRequested = false;
   /** An interrupt was pending while IF = 0: look again as soon as IF is set. */
   private irqMasked = false;
+  /**
+   * The fetch cache: the last block fetched at each linear EIP (direct-mapped), valid while the
+   * TLB entry of its page, the mode and the EIP are what they were (so the physical page and the
+   * decoding are too) and no block was dropped since (`fcStale`).
+   */
+  private readonly fcLin = new Int32Array(FC_SIZE);
+  private readonly fcEip = new Int32Array(FC_SIZE);
+  private readonly fcTlb = new Int32Array(FC_SIZE);
+  private readonly fcMode = new Int32Array(FC_SIZE);
+  private readonly fcBlock: (Block | null)[] = new Array<Block | null>(FC_SIZE).fill(null);
+  private fcStale = false;
   /** Bytes of code pages that hold cached code: writes elsewhere in those pages keep it. */
   private readonly coverage = new CodeCoverage();
 
@@ -122,10 +137,11 @@ export class Vm {
     this.dbt = this.engine === 'dbt'
       ? new Dbt(this.cpu, this.cache, this.coverage, this.classCounts, { ...opts.dbt, forceTranslate: this.forceTranslate })
       : null;
-    if (this.dbt) {
-      const dbt = this.dbt;
-      this.cache.onDrop = (b) => dbt.onBlockDropped(b);
-    }
+    const dbt = this.dbt;
+    this.cache.onDrop = dbt
+      ? (b) => { this.fcStale = true; dbt.onBlockDropped(b); }
+      : () => { this.fcStale = true; };
+    dbt?.setChain(() => this.cachedBlock());
     this.resetReal();
   }
 
@@ -146,6 +162,7 @@ export class Vm {
     s[FPU_TAG >> 2] = 0xffff;
     this.cpu.halted = false;
     this.irqMasked = false;
+    this.fcStale = true;
     this.cpu.flushTlb(false);
     this.dbt?.clear();
     this.coverage.clear();
@@ -292,6 +309,53 @@ export class Vm {
     const csLimit = cpu.segLimit(SEG_CS);
     if (eip >>> 0 > csLimit) throw new GuestFault(13, 0);
     const lin = (cpu.segBase(SEG_CS) + eip) | 0;
+    const cached = this.cachedBlock();
+    if (cached !== null) {
+      this.cache.hits++;
+      cached.execCount++;
+      return cached;
+    }
+    const b = this.lookupBlock(eip, lin, csLimit);
+    if (b !== null) {
+      const e = cpu.tlb[lin >>> 12];
+      if ((e & cpu.readMask) === TLB_VALID) {
+        const slot = (lin ^ (lin >>> FC_BITS)) & (FC_SIZE - 1);
+        this.fcLin[slot] = lin;
+        this.fcEip[slot] = eip;
+        this.fcTlb[slot] = e;
+        this.fcMode[slot] = s[I_MODE];
+        this.fcBlock[slot] = b;
+      }
+    }
+    return b;
+  }
+
+  /**
+   * The block at CS:EIP if the fetch cache has it (no translation, no decoding, never faults;
+   * the caller has checked EIP against the CS limit), else null.
+   */
+  private cachedBlock(): Block | null {
+    const cpu = this.cpu;
+    const s = cpu.s;
+    if (this.fcStale) {
+      this.fcBlock.fill(null);
+      this.fcStale = false;
+      return null;
+    }
+    const eip = s[I_EIP];
+    if (eip >>> 0 > cpu.segLimit(SEG_CS)) return null;
+    const lin = (cpu.segBase(SEG_CS) + eip) | 0;
+    const slot = (lin ^ (lin >>> FC_BITS)) & (FC_SIZE - 1);
+    const b = this.fcBlock[slot];
+    if (b === null || this.fcLin[slot] !== lin || this.fcEip[slot] !== eip || this.fcMode[slot] !== s[I_MODE] ||
+      this.fcTlb[slot] !== cpu.tlb[lin >>> 12]) return null;
+    return b;
+  }
+
+  /** The block at CS:EIP through the TLB and the code cache, decoding it on a miss. */
+  private lookupBlock(eip: number, lin: number, csLimit: number): Block | null {
+    const cpu = this.cpu;
+    const s = cpu.s;
     const e = cpu.tlb[lin >>> 12];
     let host: number;
     if ((e & cpu.readMask) === TLB_VALID) host = ((e & ~0xfff) ^ lin) >>> 0;

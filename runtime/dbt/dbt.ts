@@ -16,8 +16,8 @@
  * runtime/README.md for how the threshold was measured.
  */
 import {
-  BUDGET, DBT_INSN, DBT_NCTL, DBT_NSTUB, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, MODE_CS32, RAM_OFFSET,
-  SEG_CS,
+  BUDGET, DBT_INSN, DBT_NCTL, DBT_NSTUB, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST, F_IF,
+  F_RF, F_TF, INHIBIT_IRQ, MODE_CS32, RAM_OFFSET, SEG_CS,
   WASM_IMPORT_MODULE, WASM_MEMORY_NAME,
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
@@ -45,6 +45,9 @@ export const DEFAULT_CACHE_BUDGET = 64 << 20;
 
 const I_BUDGET = BUDGET >> 2;
 const I_EIP = EIP >> 2;
+const I_EFLAGS = EFLAGS >> 2;
+const I_EXIT = EXIT_REQUEST >> 2;
+const I_INHIBIT = INHIBIT_IRQ >> 2;
 const I_INSN = DBT_INSN >> 2;
 const I_NCTL = DBT_NCTL >> 2;
 const I_NSTUB = DBT_NSTUB >> 2;
@@ -77,6 +80,8 @@ export interface DbtStats {
   /** Entries into compiled code, and block executions that found no compiled code. */
   hits: number;
   misses: number;
+  /** Entries made directly from compiled code's exit (no run-loop turn). */
+  chained: number;
   /** Regions dropped because their page was written, and regions evicted by the budget. */
   invalidations: number;
   evictions: number;
@@ -117,7 +122,7 @@ export class Dbt implements DbtPending {
   pending: unknown = null;
   faultK = 0;
   readonly stats: DbtStats = {
-    regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0,
+    regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0, chained: 0,
     invalidations: 0, evictions: 0, cacheBytes: 0, liveRegions: 0, exits: {},
   };
   readonly forceTranslate: boolean;
@@ -132,6 +137,7 @@ export class Dbt implements DbtPending {
   /** Live regions per physical page number (all modes). */
   private readonly byPage = new Map<number, CompiledRegion[]>();
   private current: CompiledRegion | null = null;
+  private chain: (() => Block | null) | null = null;
   /** Times each physical page's regions were invalidated by writes (self-modifying code). */
   private readonly pageWrites = new Map<number, number>();
   /** Warm blocks (a quarter of the threshold) per physical page, entries of its next region. */
@@ -179,11 +185,40 @@ export class Dbt implements DbtPending {
    * Throws the guest fault (or other throwable) that ended the run, with the state exact.
    */
   run(b: Block, budget: number): number {
-    const entry = this.entryFor(b);
+    let entry = this.entryFor(b);
     if (entry === null || budget < b.insns.length) {
       this.stats.misses++;
       return 0;
     }
+    const cpu = this.cpu;
+    const s = cpu.s;
+    const if0 = s[I_EFLAGS] & F_IF;
+    let total = 0;
+    for (;;) {
+      const n = this.enter(entry, budget - total);
+      total += n;
+      // Chaining: when the region left for a block that has compiled code and nothing needs
+      // the run loop (interrupt or stop request, shadow, TF/RF, HLT, an IF change, budget),
+      // enter that code directly: a region exit then costs a fetch-cache probe, not a loop turn.
+      if (n === 0 || total >= budget || s[I_EXIT] !== 0 || s[I_INHIBIT] !== 0 || cpu.halted ||
+        (s[I_EFLAGS] & (F_TF | F_RF)) !== 0 || (s[I_EFLAGS] & F_IF) !== if0 || this.chain === null) break;
+      const next = this.chain();
+      if (next === null || budget - total < next.insns.length) break;
+      const c = next.compiled as Entry | typeof UNTRANSLATABLE | null;
+      if (c === null || 'untranslatable' in c || c.region.dead) break;
+      entry = c;
+      this.stats.chained++;
+    }
+    return total;
+  }
+
+  /** Hands the Dbt the run loop's fetch cache: the block at CS:EIP if cached, else null. */
+  setChain(next: () => Block | null): void {
+    this.chain = next;
+  }
+
+  /** Runs one region from `entry` with `budget`; returns the instructions it executed. */
+  private enter(entry: Entry, budget: number): number {
     this.stats.hits++;
     const region = entry.region;
     region.lastUse = ++this.clock;
