@@ -126,6 +126,11 @@ export class CaseBuilder {
     return this.ctx.rng;
   }
 
+  /** The case runs in the 16-bit code segment. */
+  get code16(): boolean {
+    return this.ctx.code16 === true;
+  }
+
   get osz(): 16 | 32 {
     return this.form.osz;
   }
@@ -280,7 +285,7 @@ export class CaseBuilder {
       }
     }
     return {
-      row, form, eip: this.eip, code, regs: this.regs, eflags: this.eflags, sel: this.sel, pokes,
+      row, form, code16: this.code16, eip: this.eip, code, regs: this.regs, eflags: this.eflags, sel: this.sel, pokes,
       fpu: this.fpu, captureFpu: this.captureFpu || this.fpu !== undefined,
       flagsIgnore: this.flagsIgnore, regIgnore: this.regIgnore, memIgnore: this.memIgnore, cr2Mask: this.cr2Mask,
       note: this.notes.length ? this.notes.join('; ') : undefined,
@@ -290,8 +295,9 @@ export class CaseBuilder {
   private choosePrefixes(): void {
     const { row, form, rng } = this;
     const pre: number[] = [];
-    if (form.osz === 16) pre.push(0x66);
-    if (form.asz === 16) pre.push(0x67);
+    // Operand- and address-size prefixes select the size other than the code segment's default.
+    if ((form.osz === 16) !== this.code16) pre.push(0x66);
+    if ((form.asz === 16) !== this.code16) pre.push(0x67);
     const usesSeg = form.rm === 'mem' || row.ops.some((o) => o === 'Ob' || o === 'Ov' || o === 'Xb' || o === 'Xv') || row.name === 'xlat';
     if (usesSeg && rng.chance(0.25)) {
       this.segOverride = rng.below(6);
@@ -317,7 +323,7 @@ export class CaseBuilder {
 
   private place(): void {
     const rng = this.rng;
-    const w = rng.chance(0.7) ? CODE : CODE16;
+    const w = !this.code16 && rng.chance(0.7) ? CODE : CODE16;
     // Sometimes straddle the page boundary inside the window (the VM executes such
     // instructions uncached); otherwise keep 0x100 bytes of stubs on both sides.
     this.eip = rng.chance(0.08) ? w.addr + 0x1000 - rng.range(1, 8) : w.addr + rng.range(0x100, w.size - 0x100);
@@ -465,14 +471,14 @@ export class CaseBuilder {
    */
   isStubAddress(t: number, len: number): boolean {
     const a = t >>> 0;
-    const w = CODE_WINDOWS.find((cw) => a >= cw.addr && a <= cw.addr + cw.size - 16);
+    const w = (this.code16 ? [CODE16] : CODE_WINDOWS).find((cw) => a >= cw.addr && a <= cw.addr + cw.size - 16);
     return w !== undefined && (a + 15 <= this.eip || a >= this.eip + len);
   }
 
   /** A random stub address for an indirect transfer (register or memory operand). */
   randomTarget(bits: 16 | 32): number {
     for (;;) {
-      const w = bits === 16 ? CODE16 : this.rng.pick(CODE_WINDOWS);
+      const w = bits === 16 || this.code16 ? CODE16 : this.rng.pick(CODE_WINDOWS);
       const t = this.addrIn(w, 16);
       if (this.isStubAddress(t, 16)) return t;
     }
@@ -495,7 +501,7 @@ export class CaseBuilder {
 
   private checkDecode(code: Uint8Array, rowId: number, custom: boolean): void {
     const eip = this.eip;
-    const insn = decode((a) => (a - eip < code.length ? code[a - eip] : 0xf4), eip, true);
+    const insn = decode((a) => (a - eip < code.length ? code[a - eip] : 0xf4), eip, !this.code16);
     if (insn.row !== rowId || (!custom && insn.len !== code.length)) {
       const hex = [...code].map((x) => x.toString(16).padStart(2, '0')).join(' ');
       throw new EncodeMismatch(`${this.row.name}: encoded ${hex} decodes as row ${insn.row} length ${insn.len}`);

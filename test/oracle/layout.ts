@@ -97,9 +97,20 @@ export const MIRROR_GDT: readonly MirrorDescriptor[] = [
   { index: 6, attr: 0xa0fb },
 ];
 
-/** Builds the 8-byte descriptor for a flat 4 GiB segment with attribute word `attr`. */
-export function flatDescriptor(attr: number): [number, number] {
-  const lo = 0x0000ffff; // limit 15..0 = 0xFFFF, base 15..0 = 0
-  const hi = ((attr & 0xf0ff) << 8) | (0xf << 16); // limit 19..16 = 0xF, base 31..16 = 0
+/**
+ * The process's LDT, which the native runner creates with modify_ldt: entry 0 is a 16-bit
+ * execute/read code segment (base 0, byte-granular limit 0xFFFF), selector 0x07 at RPL 3.
+ */
+export const SEL_CODE16 = 0x07;
+export const MIRROR_LDT: readonly MirrorDescriptor[] = [{ index: 0, attr: 0x00fb }];
+export const LDT_LIMIT = 1 * 8 - 1;
+/** VM address of the mirror LDT (on the GDT's page) and its GDT slot, as on the host (10). */
+export const LDT_ADDR = GDT_ADDR + 0x100;
+export const SEL_LDT = 0x50;
+
+/** Builds the 8-byte descriptor for a segment (base 0) with attribute word `attr`. */
+export function flatDescriptor(attr: number, limit = 0xfffff): [number, number] {
+  const lo = limit & 0xffff; // limit 15..0, base 15..0 = 0
+  const hi = ((attr & 0xf0ff) << 8) | (limit & 0xf0000); // limit 19..16, base 31..16 = 0
   return [lo, hi | 0];
 }

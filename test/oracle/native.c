@@ -15,7 +15,8 @@
  * - Per case: restore the windows the previous case touched from their master copies, apply
  *   the case's pokes, write the instruction bytes, keep a shadow copy of each poked window as
  *   the initial memory (the master serves for the others), then enter the instruction
- *   through run_case (asm below): FRSTOR (optional), POPFD, segment loads, all eight GPRs, JMP.
+ *   through run_case (asm below): FRSTOR (optional), POPFD, segment loads, all eight GPRs, JMP
+ *   (a far JMP to LDT selector 0x07, a 16-bit code segment, for code16 cases).
  * - Whatever happens next raises a signal: the HLT filler traps with #GP wherever control lands
  *   (fall-through, branch target, return address), and the instruction itself may fault. The
  *   handler (on an alternate stack) copies registers, EFLAGS, segment selectors, trap number,
@@ -26,12 +27,14 @@
  * - Memory changes are reported as (address, new byte) pairs against the shadow copy.
  */
 #define _GNU_SOURCE
+#include <asm/ldt.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -48,6 +51,10 @@
 
 #define CF_FPU_LOAD 1u
 #define CF_FPU_CAPTURE 2u
+#define CF_CODE16 4u
+
+/* LDT entry 0: a 16-bit code segment (base 0, limit 0xFFFF), selector 0x07. */
+#define CODE16_SEL 0x07
 
 #define ST_OK 0u
 #define ST_TIMEOUT 1u
@@ -74,7 +81,17 @@ struct case_in {
   uint32_t ds, es, fs, gs; /* 40, 44, 48, 52 */
   uint32_t fpu_load;  /* 56 */
   uint8_t fpu[FPU_IMAGE]; /* 60 */
+  uint32_t code16;    /* 168: enter through a far jump to the 16-bit code segment */
+  uint32_t far_eip;   /* 172: far pointer for that jump */
+  uint32_t far_cs;    /* 176 */
 };
+_Static_assert(__builtin_offsetof(struct case_in, eflags) == 32, "asm offsets");
+_Static_assert(__builtin_offsetof(struct case_in, eip) == 36, "asm offsets");
+_Static_assert(__builtin_offsetof(struct case_in, ds) == 40, "asm offsets");
+_Static_assert(__builtin_offsetof(struct case_in, fpu_load) == 56, "asm offsets");
+_Static_assert(__builtin_offsetof(struct case_in, fpu) == 60, "asm offsets");
+_Static_assert(__builtin_offsetof(struct case_in, code16) == 168, "asm offsets");
+_Static_assert(__builtin_offsetof(struct case_in, far_eip) == 172, "asm offsets");
 struct case_in cin;
 uint32_t host_esp;
 uint32_t host_gs, host_fs, host_ds, host_es, host_cs, host_ss;
@@ -94,6 +111,25 @@ void run_case(void);
 extern char resume_point[];
 void sig_entry(int, siginfo_t *, void *);
 
+/* Loads the case's flags, data segments and registers; the jump that follows is the caller's.
+   From POPFD on no instruction may change flags; memory is reached through SS, which stays the
+   flat user data segment while DS/ES/FS/GS take the case's selectors. */
+#define LOAD_STATE \
+  "  push dword ptr [cin+32]\n" \
+  "  popfd\n" \
+  "  mov es, ss:[cin+44]\n" \
+  "  mov fs, ss:[cin+48]\n" \
+  "  mov gs, ss:[cin+52]\n" \
+  "  mov ds, ss:[cin+40]\n" \
+  "  mov eax, ss:[cin+0]\n" \
+  "  mov ecx, ss:[cin+4]\n" \
+  "  mov edx, ss:[cin+8]\n" \
+  "  mov ebx, ss:[cin+12]\n" \
+  "  mov ebp, ss:[cin+20]\n" \
+  "  mov esi, ss:[cin+24]\n" \
+  "  mov edi, ss:[cin+28]\n" \
+  "  mov esp, ss:[cin+16]\n"
+
 __asm__(
   ".intel_syntax noprefix\n"
   ".text\n"
@@ -105,23 +141,13 @@ __asm__(
   "  je 1f\n"
   "  frstor [cin+60]\n"
   "1:\n"
-  "  push dword ptr [cin+32]\n"
-  "  popfd\n"
-  /* From here on no instruction may change flags; memory is reached through SS, which stays
-     the flat user data segment while DS/ES/FS/GS take the case's selectors. */
-  "  mov es, ss:[cin+44]\n"
-  "  mov fs, ss:[cin+48]\n"
-  "  mov gs, ss:[cin+52]\n"
-  "  mov ds, ss:[cin+40]\n"
-  "  mov eax, ss:[cin+0]\n"
-  "  mov ecx, ss:[cin+4]\n"
-  "  mov edx, ss:[cin+8]\n"
-  "  mov ebx, ss:[cin+12]\n"
-  "  mov ebp, ss:[cin+20]\n"
-  "  mov esi, ss:[cin+24]\n"
-  "  mov edi, ss:[cin+28]\n"
-  "  mov esp, ss:[cin+16]\n"
+  "  cmp dword ptr [cin+168], 0\n"
+  "  jne 2f\n"
+  LOAD_STATE
   "  jmp dword ptr ss:[cin+36]\n"
+  "2:\n"
+  LOAD_STATE
+  "  jmp fword ptr ss:[cin+172]\n"
   ".globl resume_point\n"
   "resume_point:\n"
   "  popad\n"
@@ -306,6 +332,11 @@ static void run_one(void) {
     get_bytes(cin.fpu, FPU_IMAGE);
     cin.fpu_load = 1;
   }
+  if (flags & CF_CODE16) {
+    cin.code16 = 1;
+    cin.far_eip = cin.eip;
+    cin.far_cs = CODE16_SEL;
+  }
   if (in_pos - rec_start != rec_len) die("case record length mismatch");
   capture_fpu = (flags & CF_FPU_CAPTURE) != 0;
   for (uint32_t k = 0; k < n_win; k++) {
@@ -368,6 +399,13 @@ int main(void) {
     win[k].kind = get32();
   }
   map_windows(seed);
+  /* The 16-bit code segment in LDT entry 0 (the VM mirrors it; layout.ts MIRROR_LDT). */
+  struct user_desc ldt;
+  memset(&ldt, 0, sizeof ldt);
+  ldt.entry_number = 0;
+  ldt.limit = 0xffff;
+  ldt.contents = MODIFY_LDT_CONTENTS_CODE;
+  if (syscall(SYS_modify_ldt, 1, &ldt, sizeof ldt) != 0) die("modify_ldt failed (needed for the 16-bit code segment)");
 
   __asm__ volatile("mov %%gs, %0" : "=r"(host_gs));
   __asm__ volatile("mov %%fs, %0" : "=r"(host_fs));

@@ -25,6 +25,7 @@ const CFLAGS = ['-m32', '-O2', '-Wall', '-fno-pie', '-no-pie', '-fno-stack-prote
 const MAGIC = 0x3143524f;
 const CF_FPU_LOAD = 1;
 const CF_FPU_CAPTURE = 2;
+const CF_CODE16 = 4;
 const ST_TIMEOUT = 1;
 const ST_DIFF_OVERFLOW = 2;
 const FPU_IMAGE = 108;
@@ -110,7 +111,7 @@ function serialize(cases: readonly OracleCase[], seed: number): Buffer {
   for (const c of cases) {
     const start = w.len;
     w.u32(0);
-    w.u32((c.fpu ? CF_FPU_LOAD : 0) | (c.captureFpu || c.fpu ? CF_FPU_CAPTURE : 0));
+    w.u32((c.fpu ? CF_FPU_LOAD : 0) | (c.captureFpu || c.fpu ? CF_FPU_CAPTURE : 0) | (c.code16 ? CF_CODE16 : 0));
     w.u32(c.eip);
     w.u32(c.eflags);
     for (let r = 0; r < 8; r++) w.u32(c.regs[r]);

@@ -30,6 +30,8 @@ export interface OracleOptions {
   readonly rows?: string;
   readonly engine: Engine;
   readonly setup: VmSetup;
+  /** Run every case in a 16-bit code segment (default operand and address size 16). */
+  readonly code16?: boolean;
   /** The x87 plug-in; undefined = load test/oracle/gen-x87.ts if it exists. */
   readonly x87?: X87Plugin | null;
   /** Mismatching cases kept per row for the report. */
@@ -189,8 +191,8 @@ export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
     const t = performance.now();
     const cases: OracleCase[] = [];
     for (const form of forms) {
-      const rng = new Rng(seedOf(opts.seed, row.name, form.label));
-      const ctx: GenContext = { rng, setup: opts.setup };
+      const rng = new Rng(seedOf(opts.seed, row.name, form.label, opts.code16 ? 'code16' : ''));
+      const ctx: GenContext = { rng, setup: opts.setup, code16: opts.code16 === true };
       let made = 0;
       for (let attempt = 0; made < opts.cases && attempt < opts.cases * 4 + 20; attempt++) {
         try {

@@ -20,10 +20,10 @@ export const TABLE_HEADER = `${'row'.padEnd(18)} ${'class'.padEnd(22)} ${'forms'
 /** A mismatch in full: what ran, from which state, and what differed. */
 export function formatMismatch(m: Mismatch): string {
   const { c } = m;
-  const dis = disassemble(c.code, true, c.eip).text;
+  const dis = disassemble(c.code, !c.code16, c.eip).text;
   const bytes = [...c.code].map((b) => hex(b, 2)).join(' ');
   const lines = [
-    `  ${c.row.name} [${c.form.label}] at ${hex(c.eip)}: ${bytes}   ${dis}`,
+    `  ${c.row.name} [${c.form.label}${c.code16 ? ', 16-bit code' : ''}] at ${hex(c.eip)}: ${bytes}   ${dis}`,
     `    before: ${REG32.map((n, r) => `${n}=${hex(c.regs[r])}`).join(' ')}`,
     `            eflags=${hex(c.eflags)} [${flagNames(c.eflags & 0xfd5)}] ds=${hex(c.sel[0], 4)} es=${hex(c.sel[1], 4)} fs=${hex(c.sel[2], 4)} gs=${hex(c.sel[3], 4)}`,
   ];

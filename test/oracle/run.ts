@@ -8,6 +8,7 @@
  *   --row R           one row by name, or a regular expression over row names
  *   --engine E        interp (default) or dbt (force-translate mode)
  *   --setup S         flat0 (CPL 0, paging off; default) or user3 (CPL 3, paging on)
+ *   --code16          run in a 16-bit code segment (the runner's LDT selector 0x07)
  *   --verbose         print the mismatching cases (disassembly, state, differences)
  *   --examples K      mismatches kept per row for --verbose (default 3)
  *   --progress        print each row as it completes
@@ -16,15 +17,15 @@ import { formatReport, rowLine, TABLE_HEADER } from './report.ts';
 import { runOracle } from './oracle.ts';
 import { SETUPS } from './vm-setup.ts';
 
-const USAGE = 'usage: npm run oracle -- [--seed S] [--cases N] [--row NAME|REGEX] [--engine interp|dbt] [--setup flat0|user3] [--verbose] [--examples K]';
+const USAGE = 'usage: npm run oracle -- [--seed S] [--cases N] [--row NAME|REGEX] [--engine interp|dbt] [--setup flat0|user3] [--code16] [--verbose] [--examples K] [--progress]';
 
 function parse(argv: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  const known = new Set(['seed', 'cases', 'row', 'engine', 'setup', 'verbose', 'examples', 'progress']);
-  const flags = new Set(['verbose', 'progress']);
+  const known = new Set(['seed', 'cases', 'row', 'engine', 'setup', 'verbose', 'examples', 'progress', 'code16']);
+  const flags = new Set(['verbose', 'progress', 'code16']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const m = /^--([a-z]+)(?:=(.*))?$/.exec(a);
+    const m = /^--([a-z0-9]+)(?:=(.*))?$/.exec(a);
     if (!m || !known.has(m[1])) throw new Error(`unknown option '${a}'\n${USAGE}`);
     if (flags.has(m[1])) out[m[1]] = '1';
     else {
@@ -57,10 +58,11 @@ async function main(): Promise<number> {
     rows: a.row,
     engine,
     setup,
+    code16: a.code16 === '1',
     examples: int(a.examples, 3, 'examples'),
     onRow: progress ? (r) => console.log(rowLine(r)) : undefined,
   });
-  console.log(`oracle: engine ${engine}${engine === 'dbt' ? ' (force-translate)' : ''}, setup ${setup.name} (${setup.description})`);
+  console.log(`oracle: engine ${engine}${engine === 'dbt' ? ' (force-translate)' : ''}, setup ${setup.name} (${setup.description})${a.code16 === '1' ? ', 16-bit code segment' : ''}`);
   console.log(formatReport(rep, a.verbose === '1'));
   return rep.failed > 0 ? 1 : 0;
 }

@@ -38,6 +38,8 @@ export interface MemIgnore {
 export interface OracleCase {
   readonly row: Row;
   readonly form: Form;
+  /** Runs in the 16-bit code segment (LDT selector 0x07) instead of the 32-bit one (0x23). */
+  readonly code16?: boolean;
   /** Linear address of the instruction's first byte (CS base is 0). */
   readonly eip: number;
   readonly code: Uint8Array;
@@ -104,6 +106,8 @@ export interface VmSetup {
 export interface GenContext {
   readonly rng: Rng;
   readonly setup: VmSetup;
+  /** Cases run in a 16-bit code segment (default operand and address size 16). */
+  readonly code16?: boolean;
 }
 
 /**

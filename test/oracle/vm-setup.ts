@@ -1,7 +1,8 @@
 /**
  * VM setups for the oracle: the machine state a test instruction runs in. Both mirror the host's
- * view of segmentation (a GDT with the kernel's flat descriptors at the same indices, CS = 0x23,
- * SS = 0x2B), so selector values agree with the native run; they differ in privilege and paging:
+ * view of segmentation (a GDT with the kernel's flat descriptors at the same indices, the runner's
+ * LDT with its 16-bit code segment, CS = 0x23 or 0x07, SS = 0x2B), so selector values agree with
+ * the native run; they differ in privilege and paging:
  *
  * - `flat0`: CPL 0, paging off. The default: it needs nothing from the VMM beyond the core.
  * - `user3`: CPL 3, paging on, the windows identity-mapped as user pages and the GDT as a
@@ -15,29 +16,37 @@
  * IRETs to the case can be added to SETUPS without touching the rest of the oracle.
  */
 import {
-  CR, EFLAGS, EIP, GDTR_BASE, GDTR_LIMIT, LF_OP, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SEGF_G,
-  SEGF_USABLE,
+  CR, EFLAGS, EIP, GDTR_BASE, GDTR_LIMIT, LDTR_BASE, LDTR_FLAGS, LDTR_LIMIT, LDTR_SEL, LF_OP, SEG_CS, SEG_DS, SEG_ES,
+  SEG_FS, SEG_GS, SEG_SS, SEGF_G, SEGF_P, SEGF_USABLE,
 } from '../../translator/abi.ts';
 import type { Cpu } from '../../runtime/cpu.ts';
 import type { Vm } from '../../runtime/vm.ts';
 import {
-  GDT_ADDR, GDT_LIMIT, MIRROR_GDT, PAGE_DIR, PAGE_TABLES, SEL_USER_CS, SEL_USER_DS, WINDOWS, flatDescriptor,
+  GDT_ADDR, GDT_LIMIT, LDT_ADDR, LDT_LIMIT, MIRROR_GDT, MIRROR_LDT, PAGE_DIR, PAGE_TABLES, SEL_CODE16, SEL_LDT,
+  SEL_USER_CS, SEL_USER_DS, WINDOWS, flatDescriptor,
 } from './layout.ts';
+import type { MirrorDescriptor } from './layout.ts';
 import type { OracleCase, VmSetup } from './types.ts';
 
 const CR0_PE = 0x1, CR0_MP = 0x2, CR0_ET = 0x10, CR0_NE = 0x20, CR0_WP = 0x10000, CR0_AM = 0x40000;
 const CR0_PG = 0x80000000 | 0;
 
-/** Writes the mirror GDT into guest RAM. */
-function writeMirrorGdt(vm: Vm): void {
-  const bytes = new Uint8Array(GDT_LIMIT + 1);
+/** Writes a mirror descriptor table into guest RAM. */
+function writeTable(vm: Vm, addr: number, limit: number, entries: readonly MirrorDescriptor[], segLimit: number): void {
+  const bytes = new Uint8Array(limit + 1);
   const dv = new DataView(bytes.buffer);
-  for (const d of MIRROR_GDT) {
-    const [lo, hi] = flatDescriptor(d.attr);
+  for (const d of entries) {
+    const [lo, hi] = flatDescriptor(d.attr, segLimit);
     dv.setInt32(d.index * 8, lo, true);
     dv.setInt32(d.index * 8 + 4, hi, true);
   }
-  vm.writePhys(GDT_ADDR, bytes);
+  vm.writePhys(addr, bytes);
+}
+
+/** Writes the mirror GDT and LDT into guest RAM. */
+function writeMirrorTables(vm: Vm): void {
+  writeTable(vm, GDT_ADDR, GDT_LIMIT, MIRROR_GDT, 0xfffff);
+  writeTable(vm, LDT_ADDR, LDT_LIMIT, MIRROR_LDT, 0xffff);
 }
 
 /**
@@ -46,14 +55,16 @@ function writeMirrorGdt(vm: Vm): void {
  */
 export function loadMirrorSegment(cpu: Cpu, seg: number, sel: number): void {
   const index = sel >> 3;
-  const d = MIRROR_GDT.find((m) => m.index === index);
-  if ((sel & ~3) === 0 || (sel & 4) !== 0 || !d) {
-    if ((sel & ~3) !== 0) throw new Error(`oracle: selector 0x${sel.toString(16)} has no mirror descriptor`);
+  const ldt = (sel & 4) !== 0;
+  const d = (ldt ? MIRROR_LDT : MIRROR_GDT).find((m) => m.index === index);
+  if ((sel & ~3) === 0) {
     cpu.setSegment(seg, sel, 0, 0, 0);
     return;
   }
+  if (!d) throw new Error(`oracle: selector 0x${sel.toString(16)} has no mirror descriptor`);
   const flags = (d.attr & 0xf0ff) | SEGF_USABLE;
-  cpu.setSegment(seg, sel, 0, flags & SEGF_G ? 0xffffffff | 0 : 0xfffff, flags);
+  const limit = ldt ? 0xffff : 0xfffff;
+  cpu.setSegment(seg, sel, 0, flags & SEGF_G ? ((limit << 12) | 0xfff) : limit, flags);
 }
 
 /** Identity page tables: the windows as user read/write pages, the GDT as a supervisor page. */
@@ -87,6 +98,10 @@ function enterCommon(vm: Vm, c: OracleCase, cpl: 0 | 3): void {
   vm.resetFlat32(c.eip, c.regs[4]);
   s[GDTR_BASE >> 2] = GDT_ADDR;
   s[GDTR_LIMIT >> 2] = GDT_LIMIT;
+  s[LDTR_SEL >> 2] = SEL_LDT;
+  s[LDTR_BASE >> 2] = LDT_ADDR;
+  s[LDTR_LIMIT >> 2] = LDT_LIMIT;
+  s[LDTR_FLAGS >> 2] = SEGF_USABLE | SEGF_P | 0x02; // present LDT descriptor, DPL 0
   let cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE;
   if (cpl === 3) {
     cr0 |= CR0_WP | CR0_AM | CR0_PG;
@@ -96,7 +111,7 @@ function enterCommon(vm: Vm, c: OracleCase, cpl: 0 | 3): void {
   s[EFLAGS >> 2] = c.eflags;
   s[LF_OP >> 2] = 0;
   cpu.setCpl(cpl);
-  loadMirrorSegment(cpu, SEG_CS, SEL_USER_CS);
+  loadMirrorSegment(cpu, SEG_CS, c.code16 ? SEL_CODE16 : SEL_USER_CS);
   loadMirrorSegment(cpu, SEG_SS, SEL_USER_DS);
   loadMirrorSegment(cpu, SEG_DS, c.sel[0]);
   loadMirrorSegment(cpu, SEG_ES, c.sel[1]);
@@ -112,7 +127,7 @@ export const FLAT0: VmSetup = {
   name: 'flat0',
   description: 'CPL 0, paging off, host selectors mirrored',
   cpl: 0,
-  init: writeMirrorGdt,
+  init: writeMirrorTables,
   enter: (vm, c) => enterCommon(vm, c, 0),
 };
 
@@ -121,7 +136,7 @@ export const USER3: VmSetup = {
   description: 'CPL 3, paging on (windows identity-mapped as user pages), host selectors mirrored',
   cpl: 3,
   init(vm) {
-    writeMirrorGdt(vm);
+    writeMirrorTables(vm);
     buildPageTables(vm);
   },
   enter: (vm, c) => enterCommon(vm, c, 3),

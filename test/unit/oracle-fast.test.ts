@@ -2,8 +2,9 @@
  * The real-CPU oracle's fast subset (test/oracle): a few seeded cases per row form, run natively
  * as 32-bit code on this host and in the interpreter, full state compared. One test per covered
  * row: it fails on any mismatch and is skipped (with the reason) while the row has no
- * interpreter handler. The CPL-3 setup covers the privilege-dependent rows. Also checks that the
- * oracle notices a wrong handler, and that the encoder agrees with objdump on instruction lengths.
+ * interpreter handler. A second pass runs in a 16-bit code segment; the CPL-3 setup covers the
+ * privilege-dependent rows. Also checks that the oracle notices a wrong handler, and that the
+ * encoder agrees with objdump on instruction lengths.
  *
  * `npm run oracle` is the full run (200 cases per row form). `ORACLE_ENGINE=dbt` runs this subset
  * with the translator in force-translate mode instead of the interpreter.
@@ -63,6 +64,19 @@ describe(`real-CPU oracle, fast subset, CPL 0 (flat0), ${ENGINE}`, () => {
   it('builds the native runner with gcc -m32', () => {
     if (nativeError) throw nativeError;
   });
+  for (const row of selectRows(undefined)) {
+    if (exclusionReason(row, 0)) continue;
+    it(row.name, rowTest(() => rep, row));
+  }
+});
+
+describe(`real-CPU oracle, fast subset, 16-bit code segment, CPL 0 (flat0), ${ENGINE}`, () => {
+  let rep: OracleReport | undefined;
+  beforeAll(async () => {
+    if (nativeError) return;
+    rep = await runOracle({ seed: SEED, cases: 3, engine: ENGINE, setup: FLAT0, code16: true });
+  }, 600_000);
+
   for (const row of selectRows(undefined)) {
     if (exclusionReason(row, 0)) continue;
     it(row.name, rowTest(() => rep, row));
