@@ -280,10 +280,15 @@ const stackHook: Hook = {
   },
 };
 
+/**
+ * ENTER: a frame pointer in the stack window, any size and nesting level. The host write-probes
+ * the bottom of the new frame (ESP - size) before it finishes, an implementation-specific access:
+ * the stack and the whole frame stay inside the mapped window.
+ */
 const enterHook: Hook = {
   prepare(b) {
     const rng = b.rng;
-    b.useStack();
+    b.useStack(true);
     let bp = STACK.addr + 0x1000 + rng.range(0, 0x400);
     if (rng.chance(0.8)) bp &= ~3;
     b.setReg(R_EBP, bp);

@@ -447,6 +447,9 @@ export class CaseBuilder {
       imms: this.imms.map((v) => v ?? 0),
     });
     let code = encode(spec());
+    // Long forms (both size prefixes, a LOCK, a segment override, disp32 and imm32) can exceed
+    // the 15-byte limit; that is the tooLong row's business, not this row's.
+    if (code.length > 15) this.reject('longer than 15 bytes');
     const jIndex = row.ops.findIndex((o) => o === 'Jb' || o === 'Jz');
     if (jIndex >= 0) {
       const slot = row.ops.slice(0, jIndex).filter(isImmOperand).length;
