@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EX_AC, EX_GP, EX_NP, EX_PF, EX_SS, EX_TS } from '../../translator/abi.ts';
@@ -58,6 +58,11 @@ export function buildNative(): string {
     );
   }
   renameSync(tmp, bin); // atomic: concurrent builders all end with a complete binary
+  // Binaries of older sources, unless recent (a concurrent run may still be about to use one).
+  for (const f of readdirSync(BUILD_DIR)) {
+    const p = join(BUILD_DIR, f);
+    if (/^native-[0-9a-f]{16}$/.test(f) && p !== bin && Date.now() - statSync(p).mtimeMs > 3600_000) rmSync(p, { force: true });
+  }
   return bin;
 }
 
