@@ -35,7 +35,7 @@ import {
   TLB_WRITE_MASK,
 } from '../abi.ts';
 import { TABLE, endsBlock } from '../isa/table.ts';
-import { directTarget } from '../scan/region.ts';
+import { directTarget, fallsThrough } from '../scan/region.ts';
 import type { ScannedBlock } from '../scan/scan-block.ts';
 import type { Expr, ModuleBuilder } from '../wasm/backend.ts';
 import {
@@ -106,10 +106,14 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   const done: number[] = [];
   let inlineCount = 0;
   const code32 = c.code32;
+  const loops = loopBlocks(blocks, code32);
   for (const b of blocks) {
     const n = b.insns.length;
     const selfLoop = isSelfLoop(b, code32);
     startSegment(c, segments, b, selfLoop);
+    // Memory accesses in loops get the inline soft-TLB fast path; elsewhere a call is cheaper to
+    // translate (see emit/memory.ts).
+    c.inlineMemory = loops.has(b.eip);
     for (let k = 0; k < n; k++) {
       const insn = b.insns[k];
       const row = TABLE[insn.row];
@@ -153,6 +157,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       if (!isLast) {
         closeSegment(c, segments);
         startSegment(c, segments, null, false);
+        c.inlineMemory = loops.has(b.eip);
       }
     }
     closeSegment(c, segments);
@@ -162,6 +167,54 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   m.addFunction(name, 1, c.vars, body);
   const entries = new Map<number, number>(blockSeg);
   return { entries, insns, doneBefore: Int32Array.from(done), insnCount: insns.length, inlineCount, segments: segments.length };
+}
+
+/**
+ * Blocks on a cycle of the region's control-flow graph (direct jumps and fall-throughs between
+ * its blocks): the strongly connected components with more than one block, or with a self edge.
+ */
+function loopBlocks(blocks: readonly ScannedBlock[], code32: boolean): Set<number> {
+  const index = new Map(blocks.map((b, k) => [b.eip, k]));
+  const succ = blocks.map((b) => {
+    const out: number[] = [];
+    const t = directTarget(b.insns[b.insns.length - 1], code32);
+    if (t !== null && index.has(t)) out.push(index.get(t) as number);
+    if (fallsThrough(b) && index.has(b.endEip)) out.push(index.get(b.endEip) as number);
+    return out;
+  });
+  // Tarjan's algorithm (iterative over at most a few hundred blocks; recursion depth is fine).
+  const n = blocks.length;
+  const order = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack: number[] = [];
+  const result = new Set<number>();
+  let counter = 0;
+  const visit = (v: number): void => {
+    order[v] = low[v] = counter++;
+    stack.push(v);
+    onStack[v] = 1;
+    for (const w of succ[v]) {
+      if (order[w] < 0) {
+        visit(w);
+        low[v] = Math.min(low[v], low[w]);
+      } else if (onStack[w]) {
+        low[v] = Math.min(low[v], order[w]);
+      }
+    }
+    if (low[v] === order[v]) {
+      const comp: number[] = [];
+      let w: number;
+      do {
+        w = stack.pop() as number;
+        onStack[w] = 0;
+        comp.push(w);
+      } while (w !== v);
+      if (comp.length > 1 || succ[v].includes(v)) for (const k of comp) result.add(blocks[k].eip);
+    }
+  };
+  for (let v = 0; v < n; v++) if (order[v] < 0) visit(v);
+  return result;
 }
 
 /** True if the block's only way back to itself is its last instruction's direct jump. */
@@ -180,7 +233,6 @@ function startSegment(c: EmitCtx, segments: Segment[], block: ScannedBlock | nul
   // Several predecessors: the producer of the flags is unknown here.
   c.flagKind = -1;
   c.selfLoopLabel = selfLoop ? `L${c.segment}` : null;
-  c.inlineMemory = selfLoop;
   c.selfLoopEip = block ? block.eip : 0;
   segments.push({ label: `s${c.segment}`, code: [] });
   if (block) {
