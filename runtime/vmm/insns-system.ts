@@ -21,6 +21,7 @@ import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
 import type { Handler, HandlerMap } from '../interp/types.ts';
 import { ea } from '../interp/operands.ts';
+import { REP_CHUNK } from '../interp/string.ts';
 import { clearTs, readCr, readDr, writeCr, writeDr } from './control-regs.ts';
 import { cpuid } from './cpuid.ts';
 import { checkIoPermission } from './io.ts';
@@ -179,7 +180,10 @@ function outAcc(size: (i: Insn) => 1 | 2 | 4, toDx: boolean): Handler {
  * (E)CX != 0. Each iteration checks the destination's segment and page for writing before it
  * reads the port, so a fault loses no device data; (E)DI and (E)CX are updated per iteration,
  * so a fault leaves the instruction restartable where it stopped. The permission check happens
- * once, before the first iteration (also with a zero count).
+ * before the first iteration (also with a zero count). At most REP_CHUNK iterations run per
+ * call; an unfinished instruction restarts itself (cpu.next = its own EIP), like the string
+ * instructions, so a count near 2^32 cannot keep the host busy and interrupts are taken
+ * between the chunks. Each chunk is one VMM exit.
  */
 function ins(size: (i: Insn) => 1 | 2 | 4): Handler {
   return (cpu, i) => {
@@ -190,9 +194,13 @@ function ins(size: (i: Insn) => 1 | 2 | 4): Handler {
     const s = cpu.s;
     const rep = (i.prefixes & (P_REP | P_REPNE)) !== 0;
     const mask = i.a32 ? -1 : 0xffff;
-    for (;;) {
+    for (let k = 0; ; k++) {
       let count = s[R_ECX] & mask;
       if (rep && count === 0) return;
+      if (k === REP_CHUNK) {
+        cpu.next = i.eip;
+        return;
+      }
       const di = s[R_EDI] & mask;
       const lin = cpu.linWrite(SEG_ES, di, n);
       cpu.checkWrite(lin, n);
@@ -219,9 +227,13 @@ function outs(size: (i: Insn) => 1 | 2 | 4): Handler {
     const s = cpu.s;
     const rep = (i.prefixes & (P_REP | P_REPNE)) !== 0;
     const mask = i.a32 ? -1 : 0xffff;
-    for (;;) {
+    for (let k = 0; ; k++) {
       let count = s[R_ECX] & mask;
       if (rep && count === 0) return;
+      if (k === REP_CHUNK) {
+        cpu.next = i.eip;
+        return;
+      }
       const si = s[R_ESI] & mask;
       const lin = cpu.linRead(i.seg, si, n);
       const v = n === 1 ? cpu.read8(lin) : n === 2 ? cpu.read16(lin) : cpu.read32(lin);
