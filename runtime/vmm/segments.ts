@@ -23,7 +23,7 @@ import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
 import { setArithFlags } from '../lazy-flags.ts';
-import { ea, peek, push, readE, rmwLin, setReg, SZ16, SZ32, vsize } from '../interp/operands.ts';
+import { ea, peek, push, readE, setReg, SZ16, SZ32, vsize } from '../interp/operands.ts';
 import type { Handler, HandlerMap } from '../interp/types.ts';
 import {
   descBase, descDpl, descIsConforming, descIsReadable, descIsWritableData, descLimit, descPresent,
@@ -183,16 +183,21 @@ function loadFarPointer(seg: number): Handler {
   };
 }
 
-/** ARPL r/m16, r16: raises the destination selector's RPL to the source's; ZF tells whether it did. */
+/**
+ * ARPL r/m16, r16: raises the destination selector's RPL to the source's; ZF tells whether it did.
+ * A memory destination is read first and written only when its RPL changes, as the processor
+ * does: an unchanged selector in a read-only segment or page raises no fault, and a page fault
+ * on the read has a read error code.
+ */
 const arplEwGw: Handler = (cpu, i) => {
   if (!isProtected(cpu) || isV86(cpu)) fault(EX_UD);
   const src = cpu.u16[i.reg << 1];
-  const lin = i.mod === 3 ? 0 : rmwLin(cpu, i, SZ16);
-  const dest = i.mod === 3 ? cpu.u16[i.rm << 1] : cpu.read16(lin);
+  const off = i.mod === 3 ? 0 : ea(cpu, i);
+  const dest = i.mod === 3 ? cpu.u16[i.rm << 1] : cpu.read16(cpu.linRead(i.seg, off, 2));
   if ((dest & 3) < (src & 3)) {
     const v = (dest & ~3) | (src & 3);
     if (i.mod === 3) cpu.u16[i.rm << 1] = v;
-    else cpu.write16(lin, v);
+    else cpu.write16(cpu.linWrite(i.seg, off, 2), v);
     setArithFlags(cpu.s, F_ZF, F_ZF);
   } else {
     setArithFlags(cpu.s, F_ZF, 0);
