@@ -61,13 +61,17 @@ function pusha(cpu: Cpu, i: Insn): void {
   setSp(cpu, spMinus(cpu, sp, 8 * n));
 }
 
-/** POPA: the reverse of PUSHA; the stored ESP slot is skipped. All reads happen first. */
+/**
+ * POPA: the reverse of PUSHA. All reads happen first, in stack order; the stored ESP slot is
+ * read too (the processor does, so a fault there is reported with its address) but discarded.
+ */
 function popa(cpu: Cpu, i: Insn): void {
   const sz = vsize(i);
   const n = sz === SZ32 ? 4 : 2;
   const edi = peek(cpu, sz, 0);
   const esi = peek(cpu, sz, n);
   const ebp = peek(cpu, sz, 2 * n);
+  peek(cpu, sz, 3 * n);
   const ebx = peek(cpu, sz, 4 * n);
   const edx = peek(cpu, sz, 5 * n);
   const ecx = peek(cpu, sz, 6 * n);
