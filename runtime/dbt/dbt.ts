@@ -37,7 +37,7 @@ import { makeSharedHelpers, runInsn } from './helpers.ts';
 import type { DbtPending, SharedHelpers } from './helpers.ts';
 
 /** Default tier-up threshold: executions of a block before its region is translated. */
-export const DEFAULT_THRESHOLD = 1000;
+export const DEFAULT_THRESHOLD = 3000;
 /** Most warm blocks remembered per page as extra entries of its next region. */
 const MAX_WARM_ENTRIES = 32;
 /** Default memory budget of the region cache (estimated bytes). */
