@@ -53,8 +53,7 @@ function aluToLocals(c: EmitCtx, op: number, sz: number, a: Expr, b: Expr): Expr
   c.usesFlags = true;
   const withCarry = op === ADC || op === SBB;
   if (withCarry) c.emit(m.set(L_LFC, carryFlag(c)));
-  c.emit(m.set(L_LFA, a), m.set(L_LFB, b));
-  c.emit(m.set(L_LFR, compute(c, op, sz, m.get(L_LFA), m.get(L_LFB), withCarry ? m.get(L_LFC) : null)));
+  c.emit(m.set(L_LFR, compute(c, op, sz, m.tee(L_LFA, a), m.tee(L_LFB, b), withCarry ? m.get(L_LFC) : null)));
   setKind(c, KIND[op], sz);
   return m.get(L_LFR);
 }

@@ -129,16 +129,14 @@
             (br $flush)
            )
           )
-          (local.set $10
-           (local.get $1)
-          )
-          (local.set $11
-           (local.get $1)
-          )
           (local.set $12
            (i32.xor
-            (local.get $10)
-            (local.get $11)
+            (local.tee $10
+             (local.get $1)
+            )
+            (local.tee $11
+             (local.get $1)
+            )
            )
           )
           (local.set $9
@@ -150,16 +148,14 @@
           (local.set $2
            (i32.const 100)
           )
-          (local.set $10
-           (local.get $1)
-          )
-          (local.set $11
-           (local.get $2)
-          )
           (local.set $12
            (i32.add
-            (local.get $10)
-            (local.get $11)
+            (local.tee $10
+             (local.get $1)
+            )
+            (local.tee $11
+             (local.get $2)
+            )
            )
           )
           (local.set $9
@@ -168,16 +164,14 @@
           (local.set $1
            (local.get $12)
           )
-          (local.set $10
-           (local.get $1)
-          )
-          (local.set $11
-           (i32.const 85)
-          )
           (local.set $12
            (i32.xor
-            (local.get $10)
-            (local.get $11)
+            (local.tee $10
+             (local.get $1)
+            )
+            (local.tee $11
+             (i32.const 85)
+            )
            )
           )
           (local.set $9
@@ -263,16 +257,14 @@
             (br $flush)
            )
           )
-          (local.set $10
-           (local.get $1)
-          )
-          (local.set $11
-           (local.get $2)
-          )
           (local.set $12
            (i32.add
-            (local.get $10)
-            (local.get $11)
+            (local.tee $10
+             (local.get $1)
+            )
+            (local.tee $11
+             (local.get $2)
+            )
            )
           )
           (local.set $9
@@ -281,16 +273,14 @@
           (local.set $1
            (local.get $12)
           )
-          (local.set $10
-           (local.get $1)
-          )
-          (local.set $11
-           (i32.const 85)
-          )
           (local.set $12
            (i32.xor
-            (local.get $10)
-            (local.get $11)
+            (local.tee $10
+             (local.get $1)
+            )
+            (local.tee $11
+             (i32.const 85)
+            )
            )
           )
           (local.set $9

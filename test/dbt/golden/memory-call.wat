@@ -289,16 +289,14 @@
              (i32.const 28)
             )
            )
-           (local.set $10
-            (local.get $1)
-           )
-           (local.set $11
-            (local.get $24)
-           )
            (local.set $12
             (i32.add
-             (local.get $10)
-             (local.get $11)
+             (local.tee $10
+              (local.get $1)
+             )
+             (local.tee $11
+              (local.get $24)
+             )
             )
            )
            (local.set $9

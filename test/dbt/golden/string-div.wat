@@ -511,16 +511,14 @@
          (br_if $smc
           (local.get $23)
          )
-         (local.set $10
-          (local.get $3)
-         )
-         (local.set $11
-          (local.get $3)
-         )
          (local.set $12
           (i32.xor
-           (local.get $10)
-           (local.get $11)
+           (local.tee $10
+            (local.get $3)
+           )
+           (local.tee $11
+            (local.get $3)
+           )
           )
          )
          (local.set $9

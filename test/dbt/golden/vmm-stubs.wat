@@ -182,20 +182,18 @@
            )
            (br $stub)
           )
-          (local.set $10
-           (i32.and
-            (local.get $1)
-            (i32.const 255)
-           )
-          )
-          (local.set $11
-           (i32.const 1)
-          )
           (local.set $12
            (i32.and
             (i32.add
-             (local.get $10)
-             (local.get $11)
+             (local.tee $10
+              (i32.and
+               (local.get $1)
+               (i32.const 255)
+              )
+             )
+             (local.tee $11
+              (i32.const 1)
+             )
             )
             (i32.const 255)
            )
