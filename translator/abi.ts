@@ -308,6 +308,11 @@ export const HELPERS = {
   interp: { params: ['i32'], result: 'i32', effects: 'state' },
   /** testcc(cc): condition code cc (0..15) from the lazy-flags record in memory, 0 or 1. */
   testcc: { params: ['i32'], result: 'i32', effects: 'reads-flags' },
+  /**
+   * flags(0): materializes the lazy-flags record in memory into EFLAGS (LF_OP = LF_NONE) and
+   * returns EFLAGS; for instructions that keep some status flags and change others.
+   */
+  flags: { params: ['i32'], result: 'i32', effects: 'reads-flags' },
   /** rd8/rd16/rd32(lin, segk): a read after a soft-TLB miss (segk: see packSegK). */
   rd8: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
   rd16: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
