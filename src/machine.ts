@@ -15,7 +15,7 @@ export type Engine = 'dbt' | 'interp';
 export interface MachineOptions {
   /** Guest RAM in bytes: a multiple of 4 KiB between 2 MiB and 1792 MiB. Default 128 MiB. */
   memory?: number;
-  /** The kernel: a Linux bzImage. */
+  /** The kernel: a Linux bzImage, or a multiboot v1 image (as `qemu -kernel` accepts). */
   kernel: Uint8Array;
   /** An initial ramdisk for Linux. */
   initrd?: Uint8Array;
@@ -99,6 +99,8 @@ function validate(opts: MachineOptions): void {
 export class Machine {
   /** The serial console (COM1): guest output, and input to the guest. */
   readonly serial: { readonly output: Readable; readonly input: Writable };
+  /** What the guest writes to the debug console port 0xE9 (QEMU's `-debugcon`). */
+  readonly debugConsole: Readable = new PassThrough();
   /** Resolves when the machine stops running, for whatever reason. */
   readonly exited: Promise<MachineExit>;
 
@@ -137,6 +139,7 @@ export class Machine {
       forceTranslate: opts.forceTranslate ?? false,
       onReset: opts.onReset ?? 'reboot',
       onSerialOutput: (bytes) => self?.onOutput(bytes),
+      onDebugOutput: (bytes) => (self?.debugConsole as PassThrough | undefined)?.write(Buffer.from(bytes)),
     });
     // Load the translator (binaryen) now, so that the guest starts on the chosen engine.
     await pc.vm.prepare();
@@ -248,6 +251,7 @@ export class Machine {
     if (this.exitInfo) return;
     this.exitInfo = e;
     this.out.end();
+    (this.debugConsole as PassThrough).end();
     this.rejectWaiters();
     this.resolveExit(e);
   }

@@ -35,6 +35,7 @@ import { SystemPorts } from '../devices/system-ports.ts';
 import { Uart16550 } from '../devices/uart.ts';
 import { MachineHalt } from '../fault.ts';
 import { loadLinux } from '../loaders/linux.ts';
+import { findMultibootHeader, loadMultiboot } from '../loaders/multiboot.ts';
 import type { LinuxLayout } from '../loaders/linux.ts';
 import { Vm } from '../vm.ts';
 import type { Engine } from '../vm.ts';
@@ -43,7 +44,7 @@ import { PcBus } from './bus.ts';
 export interface PcMachineOptions {
   /** Guest RAM in bytes (default 128 MiB). */
   memory?: number;
-  /** A bzImage. */
+  /** A Linux bzImage, or a multiboot v1 image (booted like `qemu -kernel`). */
   kernel: Uint8Array;
   initrd?: Uint8Array;
   cmdline?: string;
@@ -115,7 +116,7 @@ export class PcMachine {
   readonly clock: Clock;
   readonly memory: number;
   private devs!: PcDevices;
-  private layoutValue!: LinuxLayout;
+  private layoutValue: LinuxLayout | null = null;
   private readonly opts: PcMachineOptions;
   private serialOut: number[] = [];
   private debugOut: number[] = [];
@@ -147,8 +148,8 @@ export class PcMachine {
     return this.devs;
   }
 
-  /** Where the loader put the kernel, initrd, zero page and command line. */
-  get layout(): LinuxLayout {
+  /** Where the Linux loader put the kernel, initrd, zero page and command line (null for multiboot). */
+  get layout(): LinuxLayout | null {
     return this.layoutValue;
   }
 
@@ -187,8 +188,20 @@ export class PcMachine {
     this.vm.cpu.io = bus;
     this.vm.irq = pic;
     this.bootIcount = this.vm.cpu.icount;
+    const k = this.opts.kernel;
+    // Like `qemu -kernel`: a bzImage boots by the Linux boot protocol, anything else with a
+    // multiboot v1 header by multiboot (the initrd, if any, becomes its one module).
+    const isBzImage = k.length > 0x206 && k[0x202] === 0x48 && k[0x203] === 0x64 && k[0x204] === 0x72 && k[0x205] === 0x53;
+    if (!isBzImage && findMultibootHeader(k)) {
+      loadMultiboot(this.vm, k, {
+        ...(this.opts.cmdline !== undefined ? { cmdline: this.opts.cmdline } : {}),
+        ...(this.opts.initrd ? { modules: [{ data: this.opts.initrd }] } : {}),
+      });
+      this.layoutValue = null;
+      return;
+    }
     this.layoutValue = loadLinux(this.vm, {
-      kernel: this.opts.kernel,
+      kernel: k,
       ...(this.opts.initrd ? { initrd: this.opts.initrd } : {}),
       ...(this.opts.cmdline !== undefined ? { cmdline: this.opts.cmdline } : {}),
     });

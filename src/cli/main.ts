@@ -122,6 +122,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     io.stdin.on('data', onInput);
     io.stdin.resume();
     machine.serial.output.on('data', (b: Buffer) => io.stdout.write(b));
+    machine.debugConsole.on('data', (b: Buffer) => io.stdout.write(b));
     if (args.exitOn) {
       machine.waitFor(args.exitOn).then(
         () => {
