@@ -17,7 +17,7 @@ import type { Insn } from '../../translator/decoder/insn.ts';
 import { CLASS_OF_ROW } from '../code-cache.ts';
 import type { Cpu } from '../cpu.ts';
 import { HANDLERS } from '../interp/dispatch.ts';
-import { testCC } from '../lazy-flags.ts';
+import { materializeFlags, testCC } from '../lazy-flags.ts';
 
 const I_EIP = EIP >> 2;
 const I_MODE = MODE >> 2;
@@ -79,6 +79,10 @@ export function makeSharedHelpers(cpu: Cpu, p: DbtPending): SharedHelpers {
   };
   return {
     testcc: (cc) => (testCC(s, cc) ? 1 : 0),
+    flags: () => {
+      materializeFlags(s);
+      return s[I_EFLAGS];
+    },
     rd8: (lin, segk) => read(lin, segk, 1),
     rd16: (lin, segk) => read(lin, segk, 2),
     rd32: (lin, segk) => read(lin, segk, 4),

@@ -14,7 +14,7 @@ import { Rng, genCase, genSequence } from './gen.ts';
 import { diff, makeVm, runCase } from './harness.ts';
 
 /** Rows that go through the interp stub, to exercise the flush/reload protocol. */
-const STUB_SAMPLE = ['btEvGv', 'bsfGvEv', 'rolEvIb', 'rcrEv1', 'shldEvGvIb', 'pushf', 'popf', 'lahf', 'sahf', 'clc', 'stc', 'cmc', 'cpuid', 'pusha', 'popa', 'bswapZd', 'xaddEvGv', 'cmpxchgEvGv', 'daa', 'aamIb'];
+const STUB_SAMPLE = ['rcrEv1', 'rclEbCL', 'shldEvGvIb', 'shrdEvGvCL', 'pushf', 'popf', 'lahf', 'sahf', 'clc', 'stc', 'cmc', 'cpuid', 'pusha', 'popa', 'cmpxchg8bMq', 'daa', 'aamIb'];
 const CASES_PER_ROW = 12;
 
 let interp: Vm;
@@ -50,17 +50,19 @@ describe('translator vs interpreter', () => {
 
 describe('translator vs interpreter: random sequences', () => {
   const missing = new Set(dispatchProblems().missing);
-  const rows = [...inlineRowNames(), ...STUB_SAMPLE].filter((n) => !missing.has(n)).map((n) => TABLE.find((r) => r.name === n)).filter((r) => r !== undefined);
-  // Flags are compared in full, except those MUL/IMUL leave undefined (the interpreter keeps the
-  // old SF ZF AF PF there, the translator records them from the product: both are allowed).
+  // MUL/IMUL leave SF ZF AF PF undefined, and the engines differ there (the interpreter keeps
+  // the old flags, the translator takes them from the product: both are allowed). A later SETcc
+  // or Jcc could turn that into a register difference, so sequences leave them out; their
+  // defined results are checked row by row above.
+  const rows = [...inlineRowNames(), ...STUB_SAMPLE].filter((n) => !missing.has(n) && !/^i?mul/.test(n))
+    .map((n) => TABLE.find((r) => r.name === n)).filter((r) => r !== undefined);
   it.each([false, true])('loop %s', (loop) => {
     const rng = new Rng(loop ? 0xbeef : 0xcafe);
     for (let k = 0; k < 60; k++) {
       const c = genSequence(rng, rows, 3 + rng.int(12), loop);
       const a = runCase(interp, c, 20_000);
       const b = runCase(dbt, c, 20_000);
-      const undef = (c.rows ?? []).filter((r) => r.name.startsWith('mul') || r.name.startsWith('imul')).reduce((m, r) => m | r.flagsUndefined, 0);
-      expect(diff(a, b, (F_ARITH | F_DF) & ~undef), `${c.text}\n regs ${c.regs.map((v) => (v >>> 0).toString(16)).join(' ')}`).toEqual([]);
+      expect(diff(a, b, F_ARITH | F_DF), `${c.text}\n regs ${c.regs.map((v) => (v >>> 0).toString(16)).join(' ')}`).toEqual([]);
     }
   });
 });

@@ -151,6 +151,47 @@ function unaryE(c: EmitCtx, i: Insn, sz: number, f: Unary): void {
   u.flags(res);
 }
 
+// ------------------------------------------------------------------------------ XADD / CMPXCHG
+/** XADD E, G: E = E + G and G = old E; flags of the addition. */
+function xadd(c: EmitCtx, i: Insn, sz: number): void {
+  if (i.mod === 3) {
+    const dst = c.save(c.reg(i.rm, sz));
+    const r = aluToLocals(c, ADD, sz, dst, c.reg(i.reg, sz));
+    c.emit(c.setReg(i.reg, sz, dst));
+    c.emit(c.setReg(i.rm, sz, r));
+    return;
+  }
+  const acc = rmwLinear(c, sz, operandLinear(c, i, 1 << sz, true));
+  const dst = c.save(acc.read);
+  const src = c.save(c.reg(i.reg, sz));
+  const r = c.save(compute(c, ADD, sz, dst, src, null));
+  c.emit(acc.write(r));
+  recordFlags(c, LFK_ADD, sz, dst, src, r);
+  c.emit(c.setReg(i.reg, sz, dst));
+}
+
+/**
+ * CMPXCHG E, G: compare the accumulator with E; equal: E = G, else accumulator = E. A memory
+ * destination is written either way (with its old value on failure), as on hardware.
+ */
+function cmpxchg(c: EmitCtx, i: Insn, sz: number): void {
+  const { m, i32 } = c;
+  const accum = c.save(c.reg(R_EAX, sz));
+  if (i.mod === 3) {
+    const dst = c.save(c.reg(i.rm, sz));
+    const src = c.save(c.reg(i.reg, sz));
+    aluToLocals(c, CMP, sz, accum, dst);
+    c.emit(m.if(i32.eq(accum, dst), c.setReg(i.rm, sz, src), c.setReg(R_EAX, sz, dst)));
+    return;
+  }
+  const acc = rmwLinear(c, sz, operandLinear(c, i, 1 << sz, true));
+  const dst = c.save(acc.read);
+  const eq = c.save(i32.eq(accum, dst));
+  c.emit(acc.write(m.select(eq, c.reg(i.reg, sz), dst)));
+  recordFlags(c, LFK_SUB, sz, accum, dst, mask(c, sz, i32.sub(accum, dst)));
+  c.emit(m.if(i32.eqz(eq), c.setReg(R_EAX, sz, dst)));
+}
+
 const inc = incDec(false);
 const dec = incDec(true);
 
@@ -177,6 +218,11 @@ export const ALU_EMITTERS: EmitterMap = {
   testEvGv: (c, i) => test(c, i, vsize(i), c.reg(i.reg, vsize(i))),
   testALIb: (c, i) => testAcc(c, SZ8, imm(c, i, SZ8)),
   testeAXIz: (c, i) => testAcc(c, vsize(i), imm(c, i, vsize(i))),
+
+  xaddEbGb: (c, i) => xadd(c, i, SZ8),
+  xaddEvGv: (c, i) => xadd(c, i, vsize(i)),
+  cmpxchgEbGb: (c, i) => cmpxchg(c, i, SZ8),
+  cmpxchgEvGv: (c, i) => cmpxchg(c, i, vsize(i)),
 
   cbw: (c, i) => {
     const { i32 } = c;

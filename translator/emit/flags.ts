@@ -16,7 +16,8 @@
  */
 import type { Insn } from '../decoder/insn.ts';
 import {
-  EFLAGS, F_DF, LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SHIFT, LFK_SUB,
+  EFLAGS, F_ARITH, F_CF, F_DF, F_OF, F_PF, F_SF, F_ZF, LF_NONE, LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC,
+  LFK_SBB, LFK_SHIFT, LFK_SUB,
 } from '../abi.ts';
 import type { Expr } from '../wasm/backend.ts';
 import { L_LFA, L_LFB, L_LFC, L_LFOP, L_LFR, SIZE_BITS, SZ16, SZ32, SZ8 } from './context.ts';
@@ -60,6 +61,12 @@ function ccByHelper(c: EmitCtx, cc: number): Expr {
   return m.block(null, [...c.flushFlags(), m.call('testcc', [i32.const(cc)])], m.i32Type);
 }
 
+/** An EFLAGS bit from the state block (when the record is LF_NONE, EFLAGS holds the flags). */
+function memFlag(c: EmitCtx, bit: number): Expr {
+  const { i32 } = c;
+  return i32.and(i32.shr_u(i32.load(EFLAGS, 4, i32.const(0)), i32.const(31 - Math.clz32(bit))), i32.const(1));
+}
+
 function lfa(c: EmitCtx): Expr { return c.m.get(L_LFA); }
 function lfb(c: EmitCtx): Expr { return c.m.get(L_LFB); }
 function lfr(c: EmitCtx): Expr { return c.m.get(L_LFR); }
@@ -82,15 +89,18 @@ export function carryFlag(c: EmitCtx): Expr {
     case LFK_SBB: return m.select(lfc(c), i32.le_u(lfa(c), lfb(c)), i32.lt_u(lfa(c), lfb(c)));
     case LFK_LOGIC: return i32.const(0);
     case LFK_INC: case LFK_DEC: case LFK_SHIFT: return i32.and(lfc(c), i32.const(1));
+    case LF_NONE: return memFlag(c, F_CF);
     default: return ccByHelper(c, 2);
   }
 }
 
 function zeroFlag(c: EmitCtx): Expr {
+  if (c.flagKind === LF_NONE) return memFlag(c, F_ZF);
   return c.flagKind < 0 ? ccByHelper(c, 4) : c.i32.eqz(lfr(c));
 }
 
 function signFlag(c: EmitCtx): Expr {
+  if (c.flagKind === LF_NONE) return memFlag(c, F_SF);
   return c.flagKind < 0 ? ccByHelper(c, 8) : signOf(c, lfr(c));
 }
 
@@ -103,12 +113,14 @@ function overflowFlag(c: EmitCtx): Expr {
       return signOf(c, i32.and(i32.xor(lfa(c), lfb(c)), i32.xor(lfa(c), lfr(c))));
     case LFK_SHIFT: return i32.and(i32.shr_u(lfc(c), i32.const(1)), i32.const(1));
     case LFK_LOGIC: return i32.const(0);
+    case LF_NONE: return memFlag(c, F_OF);
     default: return ccByHelper(c, 0);
   }
 }
 
 function parityFlag(c: EmitCtx): Expr {
   const { i32 } = c;
+  if (c.flagKind === LF_NONE) return memFlag(c, F_PF);
   if (c.flagKind < 0) return ccByHelper(c, 10);
   return i32.eqz(i32.and(i32.popcnt(i32.and(lfr(c), i32.const(0xff))), i32.const(1)));
 }
@@ -153,7 +165,9 @@ export function condition(c: EmitCtx, cc: number): Expr {
   switch (cc >> 1) {
     case 0: r = overflowFlag(c); break;
     case 1: r = carryFlag(c); break;
-    case 2: return neg ? i32.ne(lfr(c), i32.const(0)) : i32.eqz(lfr(c));
+    case 2:
+      if (c.flagKind === LF_NONE) { r = zeroFlag(c); break; }
+      return neg ? i32.ne(lfr(c), i32.const(0)) : i32.eqz(lfr(c));
     case 3: r = i32.or(carryFlag(c), zeroFlag(c)); break;
     case 4: r = signFlag(c); break;
     case 5: r = parityFlag(c); break;
@@ -161,6 +175,44 @@ export function condition(c: EmitCtx, cc: number): Expr {
     default: r = i32.or(zeroFlag(c), i32.xor(signFlag(c), overflowFlag(c))); break;
   }
   return neg ? i32.eqz(r) : r;
+}
+
+// ------------------------------------------------------------------------------ materialized flags
+/**
+ * Makes EFLAGS in the state block authoritative (the record becomes LF_NONE) and returns its value
+ * (a stable read). Used by instructions that change some status flags and keep the others
+ * (rotates, BT*). A known record is evaluated inline; an unknown one by the `flags` helper.
+ */
+export function materializeFlags(c: EmitCtx): Expr {
+  const { m, i32 } = c;
+  c.usesFlags = true;
+  const load = (): Expr => i32.load(EFLAGS, 4, i32.const(0));
+  if (c.flagKind === LF_NONE) return c.save(load());
+  let e: Expr;
+  if (c.flagKind < 0) {
+    e = c.save(m.block(null, [...c.flushFlags(), m.call('flags', [i32.const(0)])], m.i32Type));
+  } else {
+    const kind = c.flagKind;
+    const af = kind === LFK_LOGIC || kind === LFK_SHIFT ? i32.const(0)
+      : i32.and(i32.xor(i32.xor(lfa(c), lfb(c)), lfr(c)), i32.const(0x10));
+    let arith = i32.or(carryFlag(c), af);
+    arith = i32.or(arith, i32.shl(parityFlag(c), i32.const(2)));
+    arith = i32.or(arith, i32.shl(zeroFlag(c), i32.const(6)));
+    arith = i32.or(arith, i32.shl(signFlag(c), i32.const(7)));
+    arith = i32.or(arith, i32.shl(overflowFlag(c), i32.const(11)));
+    e = c.save(i32.or(i32.and(load(), i32.const(~F_ARITH)), arith));
+    c.emit(i32.store(EFLAGS, 4, i32.const(0), e));
+  }
+  c.emit(m.set(L_LFOP, i32.const(LF_NONE)));
+  c.flagKind = LF_NONE;
+  return e;
+}
+
+/** Replaces the status flags in `mask` with `value` (bits in EFLAGS positions), keeping the rest. */
+export function setArithFlags(c: EmitCtx, mask: number, value: Expr): void {
+  const { i32 } = c;
+  const e = materializeFlags(c);
+  c.emit(i32.store(EFLAGS, 4, i32.const(0), i32.or(i32.and(e, i32.const(~mask)), value)));
 }
 
 // ------------------------------------------------------------------------------ SETcc / CMOVcc

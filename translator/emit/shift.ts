@@ -4,20 +4,20 @@
  * (not even flags). CF is the last bit shifted out; OF, undefined for counts other than 1, is
  * made deterministic exactly as runtime/interp/shift.ts does (SHL: MSB(result) XOR CF, SHR: XOR
  * of the result's two top bits, SAR: 0). Results are recorded as a LFK_SHIFT lazy record with CF
- * and OF in LF_C. Rotates (which keep SF ZF AF PF) and the double shifts run in the
- * interpreter.
+ * and OF in LF_C. ROL/ROR keep SF ZF AF PF: they materialize the flags and replace CF and OF
+ * (flags.ts). RCL/RCR and the double shifts run in the interpreter.
  */
 import type { Insn } from '../decoder/insn.ts';
-import { R_ECX } from '../abi.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { SIZE_BITS, SZ8 } from './context.ts';
+import { F_CF, F_OF, R_ECX } from '../abi.ts';
+import { SIZE_BITS, SZ32, SZ8 } from './context.ts';
 import type { EmitCtx } from './context.ts';
 import { mask, vsize } from './alu.ts';
-import { setShiftFlags } from './flags.ts';
+import { setArithFlags, setShiftFlags } from './flags.ts';
 import { operandLinear, rmwLinear } from './memory.ts';
 import type { EmitterMap } from './types.ts';
 
-type Kind = 'shl' | 'shr' | 'sar';
+type Kind = 'shl' | 'shr' | 'sar' | 'rol' | 'ror';
 
 /** Result and CF|OF<<1 of shifting `v` (masked to `sz`) by nonzero `n` (both side-effect free). */
 function shiftOf(c: EmitCtx, kind: Kind, sz: number, v: Expr, n: Expr): { res: Expr; cfOf: Expr } {
@@ -43,6 +43,33 @@ function shiftOf(c: EmitCtx, kind: Kind, sz: number, v: Expr, n: Expr): { res: E
   return { res, cfOf: i32.and(i32.shr_s(sv, n1), c.const(1)) };
 }
 
+/**
+ * Result and CF | OF << 11 (EFLAGS positions) of rotating `v` by nonzero `n` (ROL/ROR change only
+ * CF and OF; the count is taken modulo the width for the rotation, as in runtime/interp/shift.ts).
+ */
+function rotateOf(c: EmitCtx, kind: 'rol' | 'ror', sz: number, v: Expr, n: Expr): { res: Expr; cfOf: Expr } {
+  const { i32 } = c;
+  const w = SIZE_BITS[sz];
+  const top = c.const(w - 1);
+  let res: Expr;
+  if (sz === SZ32) {
+    res = c.save(kind === 'rol' ? i32.rotl(v, n) : i32.rotr(v, n));
+  } else {
+    const k = c.save(i32.and(n, top));
+    const l = kind === 'rol' ? i32.shl(v, k) : i32.shr_u(v, k);
+    const r = kind === 'rol' ? i32.shr_u(v, i32.sub(c.const(w), k)) : i32.shl(v, i32.sub(c.const(w), k));
+    res = c.save(mask(c, sz, i32.or(l, r)));
+  }
+  const msb = i32.and(i32.shr_u(res, top), c.const(1));
+  if (kind === 'rol') {
+    const cf = c.save(i32.and(res, c.const(1)));
+    return { res, cfOf: i32.or(cf, i32.shl(i32.xor(msb, cf), c.const(11))) };
+  }
+  const cf = c.save(msb);
+  const next = i32.and(i32.shr_u(res, c.const(w - 2)), c.const(1));
+  return { res, cfOf: i32.or(cf, i32.shl(i32.xor(cf, next), c.const(11))) };
+}
+
 /** Shift of E by `count` (an immediate, 1, or CL). */
 function emitShift(c: EmitCtx, i: Insn, kind: Kind, sz: number, count: 'imm' | 'one' | 'cl'): void {
   const { m, i32 } = c;
@@ -50,6 +77,14 @@ function emitShift(c: EmitCtx, i: Insn, kind: Kind, sz: number, count: 'imm' | '
   const acc = mem ? rmwLinear(c, sz, operandLinear(c, i, 1 << sz, true)) : null;
   const v = c.save(acc ? acc.read : c.reg(i.rm, sz));
   const apply = (n: Expr): Expr[] => c.capture(() => {
+    if (kind === 'rol' || kind === 'ror') {
+      const { res, cfOf } = rotateOf(c, kind, sz, v, n);
+      const flags = c.save(cfOf);
+      if (acc) c.emit(acc.write(res));
+      setArithFlags(c, F_CF | F_OF, flags);
+      if (!acc) c.emit(c.setReg(i.rm, sz, res));
+      return;
+    }
     const { res, cfOf } = shiftOf(c, kind, sz, v, n);
     const flags = c.save(cfOf);
     if (acc) c.emit(acc.write(res));
@@ -80,6 +115,8 @@ function family(name: string, kind: Kind): EmitterMap {
 }
 
 export const SHIFT_EMITTERS: EmitterMap = {
+  ...family('rol', 'rol'),
+  ...family('ror', 'ror'),
   ...family('shl', 'shl'),
   ...family('sal', 'shl'),
   ...family('shr', 'shr'),

@@ -7,6 +7,7 @@
 import type { Insn } from '../decoder/insn.ts';
 import { TABLE } from '../isa/table.ts';
 import { ALU_EMITTERS } from './alu.ts';
+import { BIT_EMITTERS } from './bit.ts';
 import { CONTROL_EMITTERS } from './control.ts';
 import { emitCld, emitCmovcc, emitSetcc, emitStd } from './flags.ts';
 import { MOVE_EMITTERS } from './move.ts';
@@ -27,7 +28,7 @@ const FLAGS_EMITTERS: EmitterMap = {
 
 const FAMILIES: readonly EmitterMap[] = [
   ALU_EMITTERS, MOVE_EMITTERS, STACK_EMITTERS, CONTROL_EMITTERS, SHIFT_EMITTERS, MULDIV_EMITTERS,
-  STRING_EMITTERS, FLAGS_EMITTERS,
+  STRING_EMITTERS, FLAGS_EMITTERS, BIT_EMITTERS,
 ];
 
 /** Forms an emitter does not handle, by row name. */

@@ -16,6 +16,7 @@
  (import "vm" "mem" (memory $0 0 65536))
  (import "vm" "interp" (func $interp (param i32) (result i32)))
  (import "vm" "testcc" (func $testcc (param i32) (result i32)))
+ (import "vm" "flags" (func $flags (param i32) (result i32)))
  (import "vm" "rd8" (func $rd8 (param i32 i32) (result i32)))
  (import "vm" "rd16" (func $rd16 (param i32 i32) (result i32)))
  (import "vm" "rd32" (func $rd32 (param i32 i32) (result i32)))
