@@ -232,6 +232,7 @@ export class Vm {
             } catch (e) {
               const r = this.handleThrow(e, executed);
               if (r) return r;
+              budget--; // see below: a delivered exception consumes budget
             }
           } else if (s[I_INHIBIT] !== 0) {
             s[I_EXIT] = 1; // the shadow ends after one instruction: look again then
@@ -279,6 +280,10 @@ export class Vm {
       } catch (e) {
         const r = this.handleThrow(e, cpu.icount - start);
         if (r) return r;
+        // Each delivered exception consumes one unit of budget although it retires no
+        // instruction: a handler that faults at once (e.g. an IVT entry at FFFF:FFFF, whose
+        // fetch crosses the CS limit) loops through deliveries alone, and run() must return.
+        budget--;
       }
     }
     return { reason: 'budget', executed: cpu.icount - start };
