@@ -448,10 +448,10 @@ export class Dbt implements DbtPending {
   /** The code cache dropped `b` (its page was written, or the cache was cleared). */
   onBlockDropped(b: Block): void {
     const page = b.phys >>> 12;
+    this.warm.delete(page);
     const list = this.byPage.get(page);
     if (!list) return;
     this.pageWrites.set(page, (this.pageWrites.get(page) ?? 0) + 1);
-    this.warm.delete(page);
     // Every mode's regions of the page: the bytes changed for all of them.
     for (const r of list) {
       if (!r.dead) this.stats.invalidations++;
