@@ -269,7 +269,7 @@ function readImm(insn: Insn, fetch: ByteFetcher, p: number, eip: number, code: n
 /** 32-bit ModRM/SIB addressing (SDM vol. 2, table 2-2 and 2-3). Returns the new position or OVERLONG. */
 function decodeEa32(insn: Insn, fetch: ByteFetcher, p: number, eip: number): number {
   const mod = insn.mod;
-  let rm = insn.rm;
+  const rm = insn.rm;
   let base = rm;
   if (rm === 4) {
     if (p - eip >= MAX_INSN_LEN) return OVERLONG;
@@ -278,7 +278,6 @@ function decodeEa32(insn: Insn, fetch: ByteFetcher, p: number, eip: number): num
     const idx = (sib >> 3) & 7;
     insn.index = idx === 4 ? -1 : idx;
     base = sib & 7;
-    rm = base;
     if (base === 5 && mod === 0) base = -1; // disp32, no base
   } else if (rm === 5 && mod === 0) {
     base = -1; // disp32 absolute
