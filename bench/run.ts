@@ -79,18 +79,24 @@ async function main(): Promise<void> {
         const instructions = loaded.run();
         const { seconds, rme } = measure(`${w.name}/${e.name}`, loaded, args.time);
         const t = loaded.translation();
-        const s: Sample = { workload: w.name, engine: e.name, instructions, seconds, rme, blocks: t?.blocks ?? 0, translateMs: t?.ms ?? 0 };
+        const s: Sample = {
+          workload: w.name, engine: e.name, instructions, seconds, rme, blocks: t?.blocks ?? 0, translateMs: t?.ms ?? 0,
+          steadyUsPerBlock: t?.steadyUsPerBlock ?? null,
+        };
         samples.push(s);
         const mips = instructions / seconds / 1e6;
-        const tr = t && t.blocks ? `  translate ${((t.ms * 1000) / t.blocks).toFixed(0)} us/block (${t.blocks} blocks)` : '';
+        const tr = t && t.blocks
+          ? `  translate ${(t.steadyUsPerBlock ?? NaN).toFixed(0)} us/block steady, ${((t.ms * 1000) / t.blocks).toFixed(0)} in the run (${t.blocks} blocks)`
+          : '';
         console.log(`run ${run + 1}/${args.runs}  ${w.name.padEnd(12)} ${e.name.padEnd(7)} ${mips.toFixed(1).padStart(8)} MIPS ±${rme.toFixed(1)}%${tr}`);
       }
     }
   }
   const recs = records(samples);
-  console.log('\nworkload      engine      MIPS (median, min..max)   translate us/block');
+  console.log('\nworkload      engine      MIPS (median, min..max)   translate us/block: steady, in the run');
   for (const r of recs) {
-    console.log(`${r.workload.padEnd(13)} ${r.engine.padEnd(7)} ${r.mips.toFixed(1).padStart(10)} (${r.mipsMin.toFixed(1)}..${r.mipsMax.toFixed(1)})`.padEnd(50) + (r.translateUsPerBlock === null ? '' : r.translateUsPerBlock.toFixed(0)));
+    const tr = r.translateUsPerBlock === null ? '' : `${r.translateUsPerBlock.toFixed(0)}, ${(r.translateUsPerBlockInRun ?? NaN).toFixed(0)}`;
+    console.log(`${r.workload.padEnd(13)} ${r.engine.padEnd(7)} ${r.mips.toFixed(1).padStart(10)} (${r.mipsMin.toFixed(1)}..${r.mipsMax.toFixed(1)})`.padEnd(50) + tr);
   }
   if (engines.some((e) => e.name === 'dbt') && engines.some((e) => e.name === 'interp')) {
     console.log('\ntranslator / interpreter (median of per-run ratios, min..max):');

@@ -9,8 +9,11 @@ import type { Workload } from './workloads.ts';
 export interface Loaded {
   /** Runs the workload once from its start; returns the guest instructions executed. */
   run(): number;
-  /** Translation statistics, for engines that translate. */
-  translation(): { blocks: number; ms: number } | null;
+  /**
+   * Translation statistics, for engines that translate: blocks translated and milliseconds spent
+   * during the runs, and the steady-state cost (median us per block of re-translating them).
+   */
+  translation(): { blocks: number; ms: number; steadyUsPerBlock: number | null } | null;
 }
 
 export interface BenchEngine {

@@ -15,6 +15,8 @@ export interface Sample {
   /** Translation: blocks translated and milliseconds spent (cumulative for the engine's VM). */
   blocks: number;
   translateMs: number;
+  /** Steady-state translation cost (median us per block of re-translating the same regions). */
+  steadyUsPerBlock: number | null;
 }
 
 /** The JSON record per (workload, engine): the median over runs, plus the spread. */
@@ -22,7 +24,10 @@ export interface BenchRecord {
   workload: string;
   engine: string;
   mips: number;
+  /** Steady-state translation time per block (median over runs), microseconds. */
   translateUsPerBlock: number | null;
+  /** Translation time per block as it happened during the runs (median over runs). */
+  translateUsPerBlockInRun: number | null;
   mipsMin: number;
   mipsMax: number;
   runs: number;
@@ -47,11 +52,14 @@ export function records(samples: readonly Sample[]): BenchRecord[] {
   return [...groups.values()].map((g) => {
     const mips = g.map(mipsOf);
     const last = g[g.length - 1];
+    const steady = g.map((s) => s.steadyUsPerBlock).filter((v): v is number => v !== null);
+    const inRun = g.filter((s) => s.blocks > 0).map((s) => (s.translateMs * 1000) / s.blocks);
     return {
       workload: last.workload,
       engine: last.engine,
       mips: median(mips),
-      translateUsPerBlock: last.blocks > 0 ? (last.translateMs * 1000) / last.blocks : null,
+      translateUsPerBlock: steady.length ? median(steady) : null,
+      translateUsPerBlockInRun: inRun.length ? median(inRun) : null,
       mipsMin: Math.min(...mips),
       mipsMax: Math.max(...mips),
       runs: g.length,

@@ -36,7 +36,8 @@ export async function runOnVm(engine: Engine, w: Workload, image: Uint8Array, fo
     },
     translation() {
       const st = vm.stats().dbt;
-      return st ? { blocks: st.blocks, ms: st.translateMs } : null;
+      if (!st || !vm.dbt) return null;
+      return { blocks: st.blocks, ms: st.translateMs, steadyUsPerBlock: vm.dbt.measureTranslation(15) };
     },
   };
 }

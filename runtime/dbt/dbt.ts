@@ -38,6 +38,8 @@ import type { DbtPending, SharedHelpers } from './helpers.ts';
 
 /** Default tier-up threshold: executions of a block before its region is translated. */
 export const DEFAULT_THRESHOLD = 3000;
+/** Translations remembered for `measureTranslation`. */
+const MAX_RECENT = 64;
 /** Most warm blocks remembered per page as extra entries of its next region. */
 const MAX_WARM_ENTRIES = 32;
 /** Default memory budget of the region cache (estimated bytes). */
@@ -140,6 +142,8 @@ export class Dbt implements DbtPending {
   private chain: (() => Block | null) | null = null;
   /** Times each physical page's regions were invalidated by writes (self-modifying code). */
   private readonly pageWrites = new Map<number, number>();
+  /** The last translations' inputs, for `measureTranslation`. */
+  private readonly recent: { page: CodePage; entries: number[]; mode: number; accept?: (eip: number) => boolean }[] = [];
   /** Warm blocks (a quarter of the threshold) per physical page, entries of its next region. */
   private readonly warm = new Map<number, Set<Block>>();
   private clock = 0;
@@ -373,6 +377,8 @@ export class Dbt implements DbtPending {
     }
     const blocks = formRegion(page, entries, this.limits, accept);
     if (blocks.length === 0) return null;
+    if (this.recent.length >= MAX_RECENT) this.recent.shift();
+    this.recent.push({ page: { ...page, u8: cpu.u8 }, entries, mode, accept });
     for (const blk of blocks) {
       let len = 0;
       for (const i of blk.insns) len += i.len;
@@ -458,6 +464,32 @@ export class Dbt implements DbtPending {
       this.drop(r);
     }
     this.byPage.delete(page);
+  }
+
+  /**
+   * Steady-state translation cost: translates again (without installing anything) the regions
+   * of the last translations, `rounds` times, and returns the median microseconds per block of
+   * a round. Benchmarks report it next to the in-run time, which includes whatever else the
+   * host was doing (GC, other processes) while those translations happened.
+   */
+  measureTranslation(rounds: number): number | null {
+    const backend = this.backend;
+    if (!backend || this.recent.length === 0) return null;
+    const perBlock: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      let blocks = 0;
+      const t0 = performance.now();
+      for (const q of this.recent) {
+        const bs = formRegion(q.page, q.entries, this.limits, q.accept);
+        const mod = translateRegions(backend, [{ blocks: bs, mode: q.mode }]);
+        const imports = this.importsFor(mod.regions[0].insns);
+        new WebAssembly.Instance(new WebAssembly.Module(mod.bytes as Uint8Array<ArrayBuffer>), { [WASM_IMPORT_MODULE]: imports });
+        blocks += bs.length;
+      }
+      perBlock.push(((performance.now() - t0) * 1000) / blocks);
+    }
+    perBlock.sort((a, b) => a - b);
+    return perBlock[perBlock.length >> 1];
   }
 
   /** Drops every region and forgets page history (reset). */
