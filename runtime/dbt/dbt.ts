@@ -141,7 +141,7 @@ export class Dbt implements DbtPending {
   private current: CompiledRegion | null = null;
   private chain: (() => Block | null) | null = null;
   /** Times each physical page's regions were invalidated by writes (self-modifying code). */
-  private readonly pageWrites = new Map<number, number>();
+  private readonly pageWrites: Uint16Array;
   /** The last translations' inputs, for `measureTranslation`. */
   private readonly recent: { page: CodePage; entries: number[]; mode: number; accept?: (eip: number) => boolean }[] = [];
   /** Warm blocks (a quarter of the threshold) per physical page, entries of its next region. */
@@ -163,6 +163,7 @@ export class Dbt implements DbtPending {
     this.validate = opts.validate ?? false;
     this.regionScope = opts.regionScope ?? 'reachable';
     this.shared = makeSharedHelpers(cpu, this);
+    this.pageWrites = new Uint16Array(cpu.codePages.length);
   }
 
   currentDead(): boolean {
@@ -312,7 +313,7 @@ export class Dbt implements DbtPending {
    * iteration (cf. Adams & Agesen's adaptive translation of instructions that keep trapping).
    */
   private thresholdFor(page: number): number {
-    const n = this.pageWrites.get(page) ?? 0;
+    const n = page < this.pageWrites.length ? this.pageWrites[page] : 0;
     if (n < 2) return this.threshold;
     return Math.max(this.threshold, 64) * 2 ** Math.min(n - 1, 20);
   }
@@ -457,7 +458,7 @@ export class Dbt implements DbtPending {
     this.warm.delete(page);
     const list = this.byPage.get(page);
     if (!list) return;
-    this.pageWrites.set(page, (this.pageWrites.get(page) ?? 0) + 1);
+    if (page < this.pageWrites.length && this.pageWrites[page] < 0xffff) this.pageWrites[page]++;
     // Every mode's regions of the page: the bytes changed for all of them.
     for (const r of list) {
       if (!r.dead) this.stats.invalidations++;
@@ -496,7 +497,7 @@ export class Dbt implements DbtPending {
   clear(): void {
     for (const list of this.byPage.values()) for (const r of list) this.drop(r);
     this.byPage.clear();
-    this.pageWrites.clear();
+    this.pageWrites.fill(0);
     this.warm.clear();
   }
 }
