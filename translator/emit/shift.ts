@@ -103,6 +103,37 @@ function emitShift(c: EmitCtx, i: Insn, kind: Kind, sz: number, count: 'imm' | '
   c.flagKind = -1;
 }
 
+/**
+ * SHLD/SHRD Ev, Gv, Ib/CL with a 32-bit operand size (table.ts leaves the 16-bit forms, whose
+ * counts above 16 have host-specific results, to the interpreter): the destination shifted by
+ * the masked count, filled from the source register; flags as runtime/interp/shift.ts sets them.
+ */
+function emitDouble(c: EmitCtx, i: Insn, left: boolean, count: 'imm' | 'cl'): void {
+  const { m, i32 } = c;
+  const acc = i.mod !== 3 ? rmwLinear(c, SZ32, operandLinear(c, i, 4, true)) : null;
+  const a = c.save(acc ? acc.read : c.reg(i.rm, SZ32));
+  const b = c.save(c.reg(i.reg, SZ32));
+  const apply = (n: Expr): Expr[] => c.capture(() => {
+    const inv = i32.sub(c.const(32), n);
+    const res = c.save(left ? i32.or(i32.shl(a, n), i32.shr_u(b, inv)) : i32.or(i32.shr_u(a, n), i32.shl(b, inv)));
+    const cf = c.save(i32.and(left ? i32.shr_u(a, inv) : i32.shr_u(a, i32.sub(n, c.const(1))), c.const(1)));
+    const top = i32.shr_u(res, c.const(31));
+    const of = left ? i32.xor(top, cf) : i32.and(i32.xor(top, i32.shr_u(res, c.const(30))), c.const(1));
+    const flags = c.save(i32.or(cf, i32.shl(of, c.const(1))));
+    if (acc) c.emit(acc.write(res));
+    setShiftFlags(c, SZ32, res, flags);
+    if (!acc) c.emit(c.setReg(i.rm, SZ32, res));
+  });
+  if (count === 'imm') {
+    const n = i.imm & 31;
+    if (n !== 0) c.emit(...apply(c.const(n)));
+    return;
+  }
+  const n = c.save(i32.and(c.reg(R_ECX, SZ8), c.const(31)));
+  c.emit(m.if(n, m.block(null, apply(n))));
+  c.flagKind = -1;
+}
+
 function family(name: string, kind: Kind): EmitterMap {
   return {
     [`${name}EbIb`]: (c, i) => emitShift(c, i, kind, SZ8, 'imm'),
@@ -121,4 +152,8 @@ export const SHIFT_EMITTERS: EmitterMap = {
   ...family('sal', 'shl'),
   ...family('shr', 'shr'),
   ...family('sar', 'sar'),
+  shldEvGvIb: (c, i) => emitDouble(c, i, true, 'imm'),
+  shldEvGvCL: (c, i) => emitDouble(c, i, true, 'cl'),
+  shrdEvGvIb: (c, i) => emitDouble(c, i, false, 'imm'),
+  shrdEvGvCL: (c, i) => emitDouble(c, i, false, 'cl'),
 };

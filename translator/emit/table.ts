@@ -35,6 +35,11 @@ const FAMILIES: readonly EmitterMap[] = [
 const DECLINES: Readonly<Record<string, (i: Insn) => boolean>> = {
   // POP to memory computes its address with the incremented ESP: left to the interpreter.
   popEv: (i) => i.mod !== 3,
+  // 16-bit double shifts: counts above 16 give host-specific results the interpreter models.
+  shldEvGvIb: (i) => !i.o32,
+  shldEvGvCL: (i) => !i.o32,
+  shrdEvGvIb: (i) => !i.o32,
+  shrdEvGvCL: (i) => !i.o32,
 };
 
 function build(): readonly (Emitter | null)[] {
