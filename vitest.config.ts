@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Boot tests each run a whole VM flat out: one at a time on a 2-core CI machine.
+    fileParallelism: process.env.WASMVISOR_TEST_BOOT !== '1',
   },
 });

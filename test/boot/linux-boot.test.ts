@@ -49,22 +49,24 @@ describe.skipIf(skip)('Debian 12 i386 kernel boots to a busybox shell under the 
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  /** Sends a command and returns what it printed (between the echoed command line and the end marker). */
+  /**
+   * Runs a command and returns its output. The output goes to a file first and is printed between
+   * two markers that the shell computes, so neither the terminal's echo of the command line nor
+   * line-editing redraws can be mistaken for output.
+   */
   let serial = 0;
   async function shell(cmd: string): Promise<string> {
-    // The marker is computed by the shell, so the echoed command line cannot match it.
     const n = ++serial;
-    const marker = `__done_${n * 1000 + 7}__`;
-    const wait = machine.waitFor(new RegExp(`${marker}\\r?\\n`), { timeoutMs: 120_000 });
+    const begin = `__begin_${n * 1000 + 1}__`;
+    const end = `__end_${n * 1000 + 2}__`;
+    const wait = machine.waitFor(new RegExp(`${end}\\r?\\n`), { timeoutMs: 120_000 });
     const before = machine.consoleText().length;
-    machine.write(`${cmd}; echo __done_$((${n}*1000+7))__\n`);
+    machine.write(`${cmd} > /tmp/out 2>&1; echo __begin_$((${n}*1000+1))__; cat /tmp/out; echo __end_$((${n}*1000+2))__\n`);
     await wait;
-    const lines = machine.consoleText().slice(before).split(/\r?\n/);
-    // The terminal echoes the command line first (possibly after prompt redraws): output starts
-    // after the line that shows the marker's unevaluated form.
-    const echo = lines.findIndex((l) => l.includes(`__done_$((${n}*1000+7))__`));
-    const end = lines.findIndex((l) => l.startsWith(marker));
-    return lines.slice(echo + 1, end).join('\n');
+    const text = machine.consoleText().slice(before).replace(/\r/g, '');
+    const a = text.indexOf(`${begin}\n`);
+    const b = text.indexOf(end, a);
+    return text.slice(a + begin.length + 1, b).replace(/\n$/, '');
   }
 
   it('reaches the shell marker and prompt', async () => {
