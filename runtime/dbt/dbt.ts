@@ -16,7 +16,7 @@
  * runtime/README.md for how the threshold was measured.
  */
 import {
-  BUDGET, DBT_INSN, DBT_NCTL, DBT_NSTUB, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST, F_IF,
+  BUDGET, DBT_INSN, DBT_NCTL, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST, F_IF,
   F_RF, F_TF, INHIBIT_IRQ, MODE_CS32, RAM_OFFSET, SEG_CS,
   WASM_IMPORT_MODULE, WASM_MEMORY_NAME,
 } from '../../translator/abi.ts';
@@ -52,7 +52,6 @@ const I_EXIT = EXIT_REQUEST >> 2;
 const I_INHIBIT = INHIBIT_IRQ >> 2;
 const I_INSN = DBT_INSN >> 2;
 const I_NCTL = DBT_NCTL >> 2;
-const I_NSTUB = DBT_NSTUB >> 2;
 
 export interface DbtOptions {
   /** Translate a block the first time it runs (tests). */
@@ -123,6 +122,7 @@ const UNTRANSLATABLE = { untranslatable: true } as const;
 export class Dbt implements DbtPending {
   pending: unknown = null;
   faultK = 0;
+  stubRuns = 0;
   readonly stats: DbtStats = {
     regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0, chained: 0,
     invalidations: 0, evictions: 0, cacheBytes: 0, liveRegions: 0, exits: {},
@@ -231,6 +231,7 @@ export class Dbt implements DbtPending {
     const s = cpu.s;
     s[I_BUDGET] = budget;
     this.current = region;
+    const runs0 = this.stubRuns;
     let code: number;
     try {
       code = region.fn(entry.seg);
@@ -249,7 +250,7 @@ export class Dbt implements DbtPending {
       executed += region.doneBefore[k] + 1;
       s[I_EIP] = region.mode & MODE_CS32 ? (i.eip + i.len) | 0 : (i.eip + i.len) & 0xffff;
     }
-    const inline = executed - s[I_NSTUB];
+    const inline = executed - (this.stubRuns - runs0);
     const nctl = s[I_NCTL];
     cpu.icount += inline;
     this.classCounts[CLASS_IDS.innocuous] += inline - nctl;

@@ -35,6 +35,8 @@ export interface DbtPending {
   currentDead(): boolean;
   /** Per-class instruction counters (the Vm's classCounts). */
   readonly classCounts: Float64Array;
+  /** Instructions completed by the interp helper (compiled code subtracts them from its inline count). */
+  stubRuns: number;
 }
 
 /** The helpers shared by every region (all but `interp`, which needs the region's instructions). */
@@ -138,6 +140,7 @@ export function runInsn(cpu: Cpu, p: DbtPending, insn: Insn, k: number): number 
   }
   s[I_EIP] = cpu.next;
   p.classCounts[CLASS_OF_ROW[insn.row]]++;
+  p.stubRuns++;
   cpu.icount++;
   // Back to the run loop on a transfer, a mode change, invalidated code, HLT, an interrupt
   // shadow, single-stepping, a change of IF (an interrupt may now be deliverable), or a request.

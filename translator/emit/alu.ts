@@ -45,29 +45,44 @@ function compute(c: EmitCtx, op: number, sz: number, a: Expr, b: Expr, cin: Expr
 }
 
 /**
- * Flags and result of `op a, b` straight into the LF* locals (no fault may follow): returns the
- * result as a read of LF_RES.
+ * `op a, b` with its flags straight into the LF* locals (no fault may follow), the result into
+ * register `dest` (-1: CMP/TEST, no result). A dead record (liveness.ts) is not recorded.
  */
-function aluToLocals(c: EmitCtx, op: number, sz: number, a: Expr, b: Expr): Expr {
+function aluToReg(c: EmitCtx, op: number, sz: number, a: Expr, b: Expr, dest: number): void {
   const { m } = c;
-  c.usesFlags = true;
   const withCarry = op === ADC || op === SBB;
+  if (!c.flagsLive) {
+    if (dest >= 0) c.emit(c.setReg(dest, sz, compute(c, op, sz, a, b, withCarry ? carryFlag(c) : null)));
+    return;
+  }
+  c.usesFlags = true;
   if (withCarry) c.emit(m.set(L_LFC, carryFlag(c)));
-  c.emit(m.set(L_LFR, compute(c, op, sz, m.tee(L_LFA, a), m.tee(L_LFB, b), withCarry ? m.get(L_LFC) : null)));
+  const res = compute(c, op, sz, m.tee(L_LFA, a), m.tee(L_LFB, b), withCarry ? m.get(L_LFC) : null);
+  if (dest >= 0 && sz === SZ32) {
+    c.emit(c.setReg(dest, SZ32, m.tee(L_LFR, res)));
+  } else {
+    c.emit(m.set(L_LFR, res));
+    if (dest >= 0) c.emit(c.setReg(dest, sz, m.get(L_LFR)));
+  }
   setKind(c, KIND[op], sz);
-  return m.get(L_LFR);
+}
+
+/** `op a, b` with flags recorded when live; returns the result as a stable read. */
+function aluValue(c: EmitCtx, op: number, sz: number, a: Expr, b: Expr): Expr {
+  if (!c.flagsLive) return c.save(compute(c, op, sz, a, b, op === ADC || op === SBB ? carryFlag(c) : null));
+  aluToReg(c, op, sz, a, b, -1);
+  return c.m.get(L_LFR);
 }
 
 /** `op E, b` with E a register or memory (read-modify-write; CMP only reads). */
 function aluE(c: EmitCtx, i: Insn, op: number, sz: number, b: Expr): void {
   if (i.mod === 3) {
-    const r = aluToLocals(c, op, sz, c.reg(i.rm, sz), b);
-    if (op !== CMP) c.emit(c.setReg(i.rm, sz, r));
+    aluToReg(c, op, sz, c.reg(i.rm, sz), b, op === CMP ? -1 : i.rm);
     return;
   }
   if (op === CMP) {
     const a = c.save(readLinear(c, sz, operandLinear(c, i, 1 << sz, false)));
-    aluToLocals(c, op, sz, a, b);
+    aluToReg(c, op, sz, a, b, -1);
     return;
   }
   const acc = rmwLinear(c, sz, operandLinear(c, i, 1 << sz, true));
@@ -81,8 +96,7 @@ function aluE(c: EmitCtx, i: Insn, op: number, sz: number, b: Expr): void {
 
 /** `op reg, b` with a register destination. */
 function aluR(c: EmitCtx, op: number, sz: number, r: number, b: Expr): void {
-  const res = aluToLocals(c, op, sz, c.reg(r, sz), b);
-  if (op !== CMP) c.emit(c.setReg(r, sz, res));
+  aluToReg(c, op, sz, c.reg(r, sz), b, op === CMP ? -1 : r);
 }
 
 function makeAlu(op: number): Record<string, Emitter> {
@@ -106,23 +120,23 @@ function makeAlu(op: number): Record<string, Emitter> {
 // ------------------------------------------------------------------------------ TEST
 function test(c: EmitCtx, i: Insn, sz: number, b: Expr): void {
   const a = i.mod === 3 ? c.reg(i.rm, sz) : c.save(readRM(c, i, sz));
-  aluToLocals(c, AND, sz, a, b);
+  aluToReg(c, AND, sz, a, b, -1);
 }
 
 function testAcc(c: EmitCtx, sz: number, b: Expr): void {
-  aluToLocals(c, AND, sz, c.reg(R_EAX, sz), b);
+  aluToReg(c, AND, sz, c.reg(R_EAX, sz), b, -1);
 }
 
 // ------------------------------------------------------------------------------ INC/DEC/NOT/NEG
+/** A unary operation: its result from `a`, and the statements recording its flags (when live). */
 type Unary = (c: EmitCtx, sz: number, a: Expr) => { res: Expr; flags: (res: Expr) => void };
 
-/** INC/DEC keep CF: the old CF goes to LF_C (computed from the old record first). */
+/** INC/DEC keep CF: the old CF goes to LF_C (computed from the old record, before it changes). */
 function incDec(dec: boolean): Unary {
   return (c, sz, a) => {
     const { i32 } = c;
-    const cf = c.save(carryFlag(c));
     const res = mask(c, sz, dec ? i32.sub(a, c.const(1)) : i32.add(a, c.const(1)));
-    return { res, flags: (r) => recordFlags(c, dec ? LFK_DEC : LFK_INC, sz, a, c.const(1), r, cf) };
+    return { res, flags: (r) => recordFlags(c, dec ? LFK_DEC : LFK_INC, sz, a, c.const(1), r, c.save(carryFlag(c))) };
   };
 }
 
@@ -134,6 +148,10 @@ const negOp: Unary = (c, sz, a) => ({
 });
 
 function unaryReg(c: EmitCtx, r: number, sz: number, f: Unary): void {
+  if (!c.flagsLive || f === notOp) {
+    c.emit(c.setReg(r, sz, f(c, sz, c.reg(r, sz)).res));
+    return;
+  }
   const a = c.save(c.reg(r, sz));
   const u = f(c, sz, a);
   const res = c.save(u.res);
@@ -156,7 +174,7 @@ function unaryE(c: EmitCtx, i: Insn, sz: number, f: Unary): void {
 function xadd(c: EmitCtx, i: Insn, sz: number): void {
   if (i.mod === 3) {
     const dst = c.save(c.reg(i.rm, sz));
-    const r = aluToLocals(c, ADD, sz, dst, c.reg(i.reg, sz));
+    const r = aluValue(c, ADD, sz, dst, c.reg(i.reg, sz));
     c.emit(c.setReg(i.reg, sz, dst));
     c.emit(c.setReg(i.rm, sz, r));
     return;
@@ -180,7 +198,7 @@ function cmpxchg(c: EmitCtx, i: Insn, sz: number): void {
   if (i.mod === 3) {
     const dst = c.save(c.reg(i.rm, sz));
     const src = c.save(c.reg(i.reg, sz));
-    aluToLocals(c, CMP, sz, accum, dst);
+    aluToReg(c, CMP, sz, accum, dst, -1);
     c.emit(m.if(i32.eq(accum, dst), c.setReg(i.rm, sz, src), c.setReg(R_EAX, sz, dst)));
     return;
   }

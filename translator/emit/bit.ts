@@ -29,14 +29,15 @@ function apply(c: EmitCtx, op: number, v: Expr, bit: Expr): Expr {
 
 function btE(c: EmitCtx, i: Insn, op: number, fromReg: boolean): void {
   const { i32 } = c;
+  if (i.mod === 3 && op === BT && !c.flagsLive) return;
   const sz = vsize(i);
   const width = sz === SZ16 ? 15 : 31;
   const offset = c.save(fromReg ? c.reg(i.reg, sz) : c.const(i.imm & 0xff));
   const bit = c.save(i32.and(offset, c.const(width)));
   if (i.mod === 3) {
     const v = c.save(c.reg(i.rm, sz));
-    const cf = c.save(i32.and(i32.shr_u(v, bit), c.const(1)));
-    setArithFlags(c, F_CF, cf);
+    // BT with a dead CF (liveness.ts) does nothing at all.
+    if (c.flagsLive) setArithFlags(c, F_CF, c.save(i32.and(i32.shr_u(v, bit), c.const(1))));
     if (op !== BT) c.emit(c.setReg(i.rm, sz, sz === SZ32 ? apply(c, op, v, bit) : i32.and(apply(c, op, v, bit), c.const(0xffff))));
     return;
   }
@@ -66,6 +67,10 @@ function bitScan(c: EmitCtx, i: Insn, reverse: boolean): void {
   const sz = vsize(i);
   const v = c.save(readRM(c, i, sz));
   const index = reverse ? i32.sub(c.const(31), i32.clz(v)) : i32.ctz(v);
+  if (!c.flagsLive) {
+    c.emit(m.if(v, c.setReg(i.reg, sz, index)));
+    return;
+  }
   const zero = c.save(i32.eqz(v));
   setArithFlags(c, F_ZF, i32.shl(zero, c.const(6)));
   c.emit(m.if(i32.eqz(zero), c.setReg(i.reg, sz, index)));

@@ -17,7 +17,7 @@
  */
 import type { Insn } from '../decoder/insn.ts';
 import {
-  EXIT_CONTINUE, EXIT_REQUEST, LF_A, LF_B, LF_C, LF_OP, LF_RES, REGS,
+  EXIT_REQUEST, LF_A, LF_B, LF_C, LF_OP, LF_RES, REGS,
   MODE_CS32, MODE_FLAT, MODE_SS32,
 } from '../abi.ts';
 import type { Expr, I32Ops, I64Ops, ModuleBuilder, ValType } from '../wasm/backend.ts';
@@ -30,32 +30,42 @@ export const L_LFA = 10;
 export const L_LFB = 11;
 export const L_LFR = 12;
 export const L_LFC = 13;
-/** Segment to dispatch to at the loop head. */
+/** Segment to dispatch to at the loop head (after the interp stub: -1 leaves the region). */
 export const L_PC = 14;
-/** EIP to store on exit. */
+/** EIP to store on exit (the value an exit carries to `$exit`). */
 export const L_EIP = 15;
-/** Exit code to return. */
+/** Exit code to return; zero-initialized, so it stays EXIT_CONTINUE unless a path sets it. */
 export const L_CODE = 16;
 /** Instructions left in the slice (state BUDGET). */
 export const L_BUDGET = 17;
-/** Control-class instructions run inline, and instructions run by the interp helper. */
+/** Control-class instructions run inline. */
 export const L_NCTL = 18;
-export const L_NSTUB = 19;
-/** Region instruction index passed to the interp helper. */
-export const L_ARG = 20;
+/** Region instruction index carried to the interp stub (-1: a plain exit), then its result. */
+export const L_ARG = 19;
 /** Soft-TLB masks for reads and writes (state TLB_READ_MASK / TLB_WRITE_MASK). */
-export const L_RMASK = 21;
-export const L_WMASK = 22;
+export const L_RMASK = 20;
+export const L_WMASK = 21;
 /** Set when a write hit a page of the running region's code (finish the instruction, then exit). */
-export const L_SMC = 23;
+export const L_SMC = 22;
+/** Region index of the instruction whose write hit the region's code (the value `$smc` carries). */
+export const L_SMCK = 23;
 const FIRST_TEMP = 24;
 
-/** Labels of the region function's skeleton (see region.ts). */
+/**
+ * Labels of the region function's skeleton (see region.ts). `$exit`, `$stub` and `$smc` are
+ * blocks with an i32 result, so that one `br` with a value leaves: the EIP to continue at, the
+ * instruction to run through the interp helper, the instruction that wrote the region's code.
+ */
 export const LBL_TOP = 'top';
 export const LBL_STUB = 'stub';
-export const LBL_FLUSH = 'flush';
+export const LBL_EXIT = 'exit';
 export const LBL_SMC = 'smc';
-export const LBL_DONE = 'done';
+export const LBL_OUT = 'out';
+
+/** The label of segment `k`'s block: `br` to it continues at the start of segment k (region.ts). */
+export function segmentLabel(k: number): string {
+  return `s${k}`;
+}
 
 /** Size codes, as in runtime/lazy-flags.ts. */
 export const SZ8 = 0;
@@ -114,6 +124,11 @@ export class EmitCtx {
   done = 0;
   /** The instruction has a slow-path write that may hit the running region's code. */
   mayWriteCode = false;
+  /**
+   * The flags record the instruction leaves can be observed (liveness.ts); when false its
+   * emitter records nothing (and keeps `flagKind`, which still describes the locals).
+   */
+  flagsLive = true;
   /** Index of the current segment, and the label of its self-loop if it has one. */
   segment = 0;
   selfLoopLabel: string | null = null;
@@ -295,9 +310,9 @@ export class EmitCtx {
   /** Exit leaving the current instruction undone (an inline fault): state as before it, EIP = its address. */
   faultExit(code: number): Expr {
     const { m, i32 } = this;
-    const s: Expr[] = [m.set(L_EIP, i32.const(this.insn.eip))];
+    const s: Expr[] = [];
     if (this.done) s.push(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(this.done))));
-    s.push(m.set(L_CODE, i32.const(code)), m.br(LBL_FLUSH));
+    s.push(m.set(L_CODE, i32.const(code)), m.br(LBL_EXIT, undefined, i32.const(this.insn.eip)));
     return m.block(null, s);
   }
 
@@ -317,10 +332,20 @@ export class EmitCtx {
    * After an instruction whose write may have hit this region's code: leave before running
    * stale code (the runtime continues after instruction `insnIndex`).
    */
-  smcAfter(): Expr[] {
+  smcAfter(): Expr {
     const { m, i32 } = this;
     this.usesSmc = true;
-    return [m.set(L_ARG, i32.const(this.insnIndex)), m.br(LBL_SMC, m.get(L_SMC))];
+    return m.drop(m.br(LBL_SMC, m.get(L_SMC), i32.const(this.insnIndex)));
+  }
+
+  /**
+   * A write that is the last effect of its instruction: `hit` (the write's WR_* result) leaves
+   * the region right away when the write hit the region's code.
+   */
+  smcExitIf(hit: Expr): Expr {
+    const { m, i32 } = this;
+    this.usesSmc = true;
+    return m.drop(m.br(LBL_SMC, hit, i32.const(this.insnIndex)));
   }
 
   /**
@@ -331,20 +356,24 @@ export class EmitCtx {
     const { m, i32 } = this;
     const s: Expr[] = [];
     if (!retired) s.push(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(this.done + 1))));
-    s.push(m.set(L_EIP, nextEip), m.set(L_CODE, i32.const(EXIT_CONTINUE)), m.br(LBL_FLUSH));
-    return m.if(m.get(L_SMC), m.block(null, s));
+    s.push(m.br(LBL_EXIT, undefined, nextEip));
+    return m.if(m.get(L_SMC), s.length === 1 ? s[0] : m.block(null, s));
   }
 
   /** Exit to the run loop, continuing at `eip` (the instruction has been retired). */
   exitTo(eip: Expr): Expr {
+    return this.m.br(LBL_EXIT, undefined, eip);
+  }
+
+  /** Exit to the run loop at `eip` if `cond` holds (a statement). */
+  exitIf(cond: Expr, eip: number): Expr {
     const { m, i32 } = this;
-    return m.block(null, [m.set(L_EIP, eip), m.set(L_CODE, i32.const(EXIT_CONTINUE)), m.br(LBL_FLUSH)]);
+    return m.drop(m.br(LBL_EXIT, cond, i32.const(eip)));
   }
 
   /** Exit at `eip` if the run loop asked for control (interrupts, stop). */
   private exitRequestCheck(eip: number): Expr {
-    const { m, i32 } = this;
-    return m.if(i32.load(EXIT_REQUEST, 4, i32.const(0)), this.exitTo(i32.const(eip)));
+    return this.exitIf(this.i32.load(EXIT_REQUEST, 4, this.i32.const(0)), eip);
   }
 
   /**
@@ -361,20 +390,28 @@ export class EmitCtx {
     }
     if (seg <= this.segment) return [this.exitRequestCheck(target), m.set(L_PC, i32.const(seg)), m.br(LBL_TOP)];
     if (seg === this.segment + 1 && last) return [];
-    return [m.set(L_PC, i32.const(seg)), m.br(LBL_TOP)];
+    // A later segment starts where its label's block ends (region.ts): branch there directly.
+    return [m.br(segmentLabel(seg))];
   }
 
   /** Continues at a computed CS offset (RET, JMP r/m): compared with likely targets, else an exit. */
   gotoDynamic(target: Expr): Expr[] {
     const { m, i32 } = this;
-    const out: Expr[] = [m.set(L_EIP, target)];
-    for (const t of this.layout.dynamicTargets) {
-      const seg = this.layout.segmentAt(t);
-      out.push(m.if(i32.eq(m.get(L_EIP), i32.const(t)), m.block(null, [
-        this.exitRequestCheck(t), m.set(L_PC, i32.const(seg)), m.br(LBL_TOP),
+    const t = this.m.localOf(target);
+    const out: Expr[] = [];
+    let local = t;
+    if (local < 0 || this.layout.dynamicTargets.length === 0) {
+      if (this.layout.dynamicTargets.length === 0) return [this.exitTo(target)];
+      local = L_EIP;
+      out.push(m.set(L_EIP, target));
+    }
+    for (const d of this.layout.dynamicTargets) {
+      const seg = this.layout.segmentAt(d);
+      out.push(m.if(i32.eq(m.get(local), i32.const(d)), seg > this.segment ? m.br(segmentLabel(seg)) : m.block(null, [
+        this.exitRequestCheck(d), m.set(L_PC, i32.const(seg)), m.br(LBL_TOP),
       ])));
     }
-    out.push(m.set(L_CODE, i32.const(EXIT_CONTINUE)), m.br(LBL_FLUSH));
+    out.push(this.exitTo(m.get(local)));
     return out;
   }
 

@@ -33,9 +33,12 @@ function retire(c: EmitCtx, next: Expr): void {
 function branch(c: EmitCtx, i: Insn, cond: Expr): void {
   const { m } = c;
   const t = target(c, i);
-  const taken = c.save(cond);
+  // Retiring touches only the budget and counter locals, never what a condition reads.
   retire(c, c.nextEip());
-  c.emit(m.if(taken, m.block(null, c.goto(t, false)), m.block(null, c.goto(c.next, true))));
+  const arm = (s: Expr[]): Expr | undefined => (s.length === 0 ? undefined : s.length === 1 ? s[0] : m.block(null, s));
+  const taken = c.goto(t, false);
+  const fall = c.goto(c.next, true);
+  c.emit(m.if(cond, arm(taken) ?? m.nop(), arm(fall)));
 }
 
 function jcc(c: EmitCtx, i: Insn): void {

@@ -224,7 +224,7 @@ export function emitSetcc(c: EmitCtx, i: Insn): void {
   } else {
     // The address (and its fault) comes first; the flags are only read.
     const lin = saveLin(c, operandLinear(c, i, 1, true));
-    c.emit(writeLinear(c, SZ8, lin, condition(c, cc)));
+    c.emit(writeLinear(c, SZ8, lin, condition(c, cc), true));
   }
 }
 

@@ -168,13 +168,24 @@ export function readLinear(c: EmitCtx, sz: number, l: Lin): Expr {
   return init === null ? access : m.block(null, [init, access], m.i32Type);
 }
 
-/** Writes `v` (masked to `sz`) at linear address `linExpr`: a statement. */
-export function writeLinear(c: EmitCtx, sz: number, l: Lin, v: Expr): Expr {
-  const { m } = c;
-  if (!c.inlineMemory) {
+/**
+ * Writes `v` (masked to `sz`) at linear address `l`: a statement. `final` says the write is the
+ * instruction's last effect, so a write into the region's own code may leave at once (else it
+ * is remembered in L_SMC and checked after the instruction).
+ */
+export function writeLinear(c: EmitCtx, sz: number, l: Lin, v: Expr, final = false): Expr {
+  const { m, i32 } = c;
+  const slow = (lin: Expr, val: Expr): Expr => {
+    const call = m.call(WR[sz], [lin, val, i32.const(packSegK(c.insnIndex, l.seg))]);
+    if (final) return c.smcExitIf(call);
     c.mayWriteCode = true;
-    const st = m.callInternal(accessor(c, 'st', sz), [l.addr, v, c.i32.const(packSegK(c.insnIndex, l.seg))]);
-    return m.if(st, m.set(L_SMC, c.i32.const(1)));
+    return m.if(call, m.set(L_SMC, i32.const(1)));
+  };
+  if (!c.inlineMemory) {
+    const st = m.callInternal(accessor(c, 'st', sz), [l.addr, v, i32.const(packSegK(c.insnIndex, l.seg))]);
+    if (final) return c.smcExitIf(st);
+    c.mayWriteCode = true;
+    return m.if(st, m.set(L_SMC, i32.const(1)));
   }
   const { local: lin, init } = c.localFor(l.addr);
   const e = c.tmp();
@@ -185,7 +196,7 @@ export function writeLinear(c: EmitCtx, sz: number, l: Lin, v: Expr): Expr {
     out.push(m.set(t, v));
     val = m.get(t);
   }
-  out.push(m.if(tlbHit(c, sz, lin, e, true), storeHost(c, sz, hostAddr(c, lin, e), val), slowWrite(c, sz, m.get(lin), val, l.seg)));
+  out.push(m.if(tlbHit(c, sz, lin, e, true), storeHost(c, sz, hostAddr(c, lin, e), val), slow(m.get(lin), val)));
   return out.length === 1 ? out[0] : m.block(null, out);
 }
 

@@ -13,10 +13,13 @@ import type { Lin } from './memory.ts';
 import type { Expr } from '../wasm/backend.ts';
 import type { EmitterMap } from './types.ts';
 
-/** Writes the r/m operand: a register, or memory (the value is evaluated before the store). */
+/**
+ * Writes the r/m operand: a register, or memory (the value is evaluated before the store). The
+ * write is the instruction's last effect.
+ */
 export function writeRM(c: EmitCtx, i: Insn, sz: number, v: Expr): void {
   if (i.mod === 3) c.emit(c.setReg(i.rm, sz, v));
-  else c.emit(writeLinear(c, sz, operandLinear(c, i, 1 << sz, true), v));
+  else c.emit(writeLinear(c, sz, operandLinear(c, i, 1 << sz, true), v, true));
 }
 
 /** A moffs operand (A0..A3): the displacement is the offset. */
@@ -46,8 +49,8 @@ export const MOVE_EMITTERS: EmitterMap = {
   movGvEv: (c, i) => c.emit(c.setReg(i.reg, vsize(i), readRM(c, i, vsize(i)))),
   movALOb: (c, i) => c.emit(c.setReg(R_EAX, SZ8, readLinear(c, SZ8, moffsLinear(c, i, 1, false)))),
   moveAXOv: (c, i) => { const sz = vsize(i); c.emit(c.setReg(R_EAX, sz, readLinear(c, sz, moffsLinear(c, i, 1 << sz, false)))); },
-  movObAL: (c, i) => c.emit(writeLinear(c, SZ8, moffsLinear(c, i, 1, true), c.reg(R_EAX, SZ8))),
-  movOveAX: (c, i) => { const sz = vsize(i); c.emit(writeLinear(c, sz, moffsLinear(c, i, 1 << sz, true), c.reg(R_EAX, sz))); },
+  movObAL: (c, i) => c.emit(writeLinear(c, SZ8, moffsLinear(c, i, 1, true), c.reg(R_EAX, SZ8), true)),
+  movOveAX: (c, i) => { const sz = vsize(i); c.emit(writeLinear(c, sz, moffsLinear(c, i, 1 << sz, true), c.reg(R_EAX, sz), true)); },
   movZbIb: (c, i) => c.emit(c.setReg(i.reg, SZ8, imm(c, i, SZ8))),
   movZvIv: (c, i) => c.emit(c.setReg(i.reg, vsize(i), imm(c, i, vsize(i)))),
   movEbIb: (c, i) => writeRM(c, i, SZ8, imm(c, i, SZ8)),

@@ -23,9 +23,10 @@ function sext(c: EmitCtx, sz: number, v: Expr): Expr {
   return sz === SZ8 ? c.i32.extend8_s(v) : sz === SZ16 ? c.i32.extend16_s(v) : v;
 }
 
-/** Records CF = OF = `ovf` (0/1) with `low` as the result. */
+/** Records CF = OF = `ovf` (0/1) with `low` as the result (nothing when the record is dead). */
 function mulFlags(c: EmitCtx, sz: number, low: Expr, ovf: Expr): void {
   const { i32 } = c;
+  if (!c.flagsLive) return;
   const o = c.save(ovf);
   setShiftFlags(c, sz, low, i32.or(o, i32.shl(o, c.const(1))));
 }
@@ -65,6 +66,11 @@ function imulG(c: EmitCtx, i: Insn, b: (sz: number) => Expr, aFromE: boolean): v
   const ev = source(c, i, sz);
   const a = aFromE ? ev : c.reg(i.reg, sz);
   const bv = aFromE ? b(sz) : ev;
+  if (!c.flagsLive) {
+    // Only the truncated product: the flags it would set are dead (liveness.ts).
+    c.emit(c.setReg(i.reg, sz, sz === SZ32 ? i32.mul(a, bv) : i32.and(i32.mul(a, bv), c.const(0xffff))));
+    return;
+  }
   if (sz === SZ32) {
     const p = c.tmp64();
     c.emit(m.set(p, i64.mul(i64.extend_s(a), i64.extend_s(bv))));

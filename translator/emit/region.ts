@@ -31,18 +31,18 @@
  */
 import type { Insn } from '../decoder/insn.ts';
 import {
-  BUDGET, DBT_INSN, DBT_NCTL, DBT_NSTUB, EIP, EXIT_AFTER, EXIT_CONTINUE, EXIT_PENDING, STUB_NEXT, TLB_READ_MASK,
-  TLB_WRITE_MASK,
+  BUDGET, DBT_INSN, DBT_NCTL, EIP, EXIT_AFTER, EXIT_PENDING, TLB_READ_MASK, TLB_WRITE_MASK,
 } from '../abi.ts';
 import { TABLE, endsBlock } from '../isa/table.ts';
 import { directTarget, fallsThrough } from '../scan/region.ts';
 import type { ScannedBlock } from '../scan/scan-block.ts';
 import type { Expr, ModuleBuilder } from '../wasm/backend.ts';
 import {
-  EmitCtx, L_ARG, L_BUDGET, L_CODE, L_EIP, L_ENTRY, L_NCTL, L_NSTUB, L_PC, L_RMASK, L_WMASK, LBL_DONE,
-  LBL_FLUSH, LBL_SMC, LBL_STUB, LBL_TOP,
+  EmitCtx, L_ARG, L_BUDGET, L_CODE, L_EIP, L_ENTRY, L_NCTL, L_PC, L_RMASK, L_SMCK, L_WMASK, LBL_EXIT, LBL_OUT,
+  LBL_SMC, LBL_STUB, LBL_TOP, segmentLabel,
 } from './context.ts';
 import type { RegionLayout } from './context.ts';
+import { flagsLiveAfter } from './liveness.ts';
 import { inlineEmitter } from './table.ts';
 
 /**
@@ -110,6 +110,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   for (const b of blocks) {
     const n = b.insns.length;
     const selfLoop = isSelfLoop(b, code32);
+    const live = flagsLiveAfter(b.insns);
     startSegment(c, segments, b, selfLoop);
     // Memory accesses in loops get the inline soft-TLB fast path; elsewhere a call is cheaper to
     // translate (see emit/memory.ts).
@@ -123,6 +124,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       c.insnIndex = index;
       c.next = code32 ? (insn.eip + insn.len) | 0 : (insn.eip + insn.len) & 0xffff;
       c.mayWriteCode = false;
+      c.flagsLive = live[k] !== 0;
       const e = inlineEmitter(insn);
       const isLast = k === n - 1;
       // The interp stub counts the segment's inline instructions before calling the helper.
@@ -130,7 +132,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       if (e !== null) {
         e(c, insn);
         inlineCount++;
-        if (row.cls !== 'control' && c.mayWriteCode) c.emit(...c.smcAfter());
+        if (row.cls !== 'control' && c.mayWriteCode) c.emit(c.smcAfter());
         c.releaseTemps();
         c.done++;
         if (isLast && row.cls !== 'control') {
@@ -150,9 +152,8 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       c.usesStub = true;
       c.emit(
         m.set(L_EIP, i32.const(insn.eip)),
-        m.set(L_ARG, i32.const(index)),
         m.set(L_PC, i32.const(cont)),
-        m.br(LBL_STUB),
+        m.br(LBL_STUB, undefined, i32.const(index)),
       );
       if (!isLast) {
         closeSegment(c, segments);
@@ -234,10 +235,10 @@ function startSegment(c: EmitCtx, segments: Segment[], block: ScannedBlock | nul
   c.flagKind = -1;
   c.selfLoopLabel = selfLoop ? `L${c.segment}` : null;
   c.selfLoopEip = block ? block.eip : 0;
-  segments.push({ label: `s${c.segment}`, code: [] });
+  segments.push({ label: segmentLabel(c.segment), code: [] });
   if (block) {
     // Enter a block only if the budget covers all of it.
-    c.emit(m.if(i32.lt_s(m.get(L_BUDGET), i32.const(block.insns.length)), c.exitTo(i32.const(block.eip))));
+    c.emit(c.exitIf(i32.lt_s(m.get(L_BUDGET), i32.const(block.insns.length)), block.eip));
   }
 }
 
@@ -253,24 +254,33 @@ function assemble(c: EmitCtx, segments: Segment[]): Expr {
   const labels = segments.map((s) => s.label);
   let cur = m.block(labels[0], [m.block('bad', [m.switch(labels, 'bad', m.get(L_PC))]), m.unreachable()]);
   for (let k = 0; k < segments.length; k++) {
-    const next = k + 1 < segments.length ? labels[k + 1] : LBL_STUB;
-    const tail = k + 1 < segments.length ? [] : [m.unreachable()];
-    cur = m.block(next, [cur, ...segments[k].code, ...tail]);
+    const last = k + 1 === segments.length;
+    cur = m.block(last ? null : labels[k + 1], [cur, ...segments[k].code, ...(last ? [m.unreachable()] : [])]);
   }
-  const st = L_ARG;
-  const stub: Expr[] = !c.usesStub ? [] : [
-    ...c.flushState(),
-    i32.store(EIP, 4, i32.const(0), m.get(L_EIP)),
-    m.set(st, m.call('interp', [m.get(L_ARG)])),
-    m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(1))),
-    m.set(L_NSTUB, i32.add(m.get(L_NSTUB), i32.const(1))),
-    m.if(i32.or(i32.ne(m.get(st), i32.const(STUB_NEXT)), i32.lt_s(m.get(L_PC), i32.const(0))),
-      m.block(null, [m.set(L_CODE, i32.const(EXIT_CONTINUE)), m.br(LBL_DONE)])),
-    ...c.reloadState(),
-    m.br(LBL_TOP),
-  ];
-  const loop = m.loop(LBL_TOP, stub.length ? m.block(null, [cur, ...stub]) : cur);
-  const flush = [...c.flushState(), i32.store(EIP, 4, i32.const(0), m.get(L_EIP))];
+  // A write into the region's own code: the instruction completed; the runtime continues after it.
+  if (c.usesSmc) cur = m.block(null, [m.set(L_SMCK, m.block(LBL_SMC, [cur], m.i32Type)), m.set(L_CODE, i32.const(EXIT_AFTER))]);
+  // A helper that throws (a guest fault) lands in catch_all: the locals hold the state as before
+  // the faulting instruction and are stored like at any exit (the runtime sets EIP, which the
+  // flush also stores, from the faulting instruction's index, and rethrows).
+  const guarded = m.tryCatchAll('guard', cur, m.set(L_CODE, i32.const(EXIT_PENDING)));
+  // Every way out of the segments reaches one flush: an exit carries the EIP to continue at,
+  // the interp stub the instruction to run (L_ARG; -1 for an exit).
+  let exits = m.set(L_EIP, m.block(LBL_EXIT, [guarded, m.get(L_EIP)], m.i32Type));
+  if (c.usesStub) exits = m.set(L_ARG, m.block(LBL_STUB, [exits, i32.const(-1)], m.i32Type));
+  const loopBody: Expr[] = [exits, ...c.flushState(), i32.store(EIP, 4, i32.const(0), m.get(L_EIP))];
+  if (c.usesStub) {
+    // The interp stub: the state block is exact; the helper runs the instruction (a fault it
+    // throws leaves the state as before it), then execution resumes at segment L_PC or leaves.
+    loopBody.push(
+      m.br(LBL_OUT, i32.lt_s(m.get(L_ARG), i32.const(0))),
+      m.set(L_ARG, m.tryCatchAll('stubGuard', m.call('interp', [m.get(L_ARG)]),
+        m.block(null, [m.set(L_CODE, i32.const(EXIT_PENDING)), m.br(LBL_OUT)]))),
+      m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(1))),
+      m.br(LBL_OUT, i32.or(m.get(L_ARG), i32.lt_s(m.get(L_PC), i32.const(0)))),
+      ...c.reloadState(),
+      m.br(LBL_TOP),
+    );
+  }
   const prologue: Expr[] = [
     ...c.reloadState(),
     m.set(L_BUDGET, i32.load(BUDGET, 4, i32.const(0))),
@@ -283,19 +293,13 @@ function assemble(c: EmitCtx, segments: Segment[]): Expr {
   }
   prologue.push(m.set(L_PC, m.get(L_ENTRY)));
   const epilogue: Expr[] = [
-    i32.store(DBT_INSN, 4, i32.const(0), m.get(L_ARG)),
     i32.store(BUDGET, 4, i32.const(0), m.get(L_BUDGET)),
     i32.store(DBT_NCTL, 4, i32.const(0), m.get(L_NCTL)),
-    i32.store(DBT_NSTUB, 4, i32.const(0), m.get(L_NSTUB)),
   ];
-  // A helper that throws (a guest fault) lands in catch_all: the locals hold the state as before
-  // the faulting instruction; they are stored like at any exit (the runtime sets EIP, which the
-  // flush also stores, from the faulting instruction's index, and rethrows).
-  const body = c.usesSmc ? m.block(null, [m.block(LBL_SMC, [loop]), m.set(L_CODE, i32.const(EXIT_AFTER))]) : loop;
-  const guarded = m.tryCatchAll('guard', body, m.set(L_CODE, i32.const(EXIT_PENDING)));
+  if (c.usesSmc) epilogue.push(i32.store(DBT_INSN, 4, i32.const(0), m.get(L_SMCK)));
   return m.block(null, [
     ...prologue,
-    m.block(LBL_DONE, [m.block(LBL_FLUSH, [guarded]), ...flush]),
+    m.block(LBL_OUT, [m.loop(LBL_TOP, m.block(null, loopBody))]),
     ...epilogue,
     m.get(L_CODE),
   ], m.i32Type);

@@ -70,10 +70,42 @@ function rotateOf(c: EmitCtx, kind: 'rol' | 'ror', sz: number, v: Expr, n: Expr)
   return { res, cfOf: i32.or(cf, i32.shl(i32.xor(cf, next), c.const(11))) };
 }
 
+/**
+ * The result alone of shifting or rotating `v` (masked to `sz`) by `n` (0..31; `v` and `n` are
+ * read once, except by 8/16-bit rotates, which need stable reads). A zero count gives `v`.
+ */
+function shiftResult(c: EmitCtx, kind: Kind, sz: number, v: Expr, n: Expr): Expr {
+  const { i32 } = c;
+  switch (kind) {
+    case 'shl': return mask(c, sz, i32.shl(v, n));
+    case 'shr': return i32.shr_u(v, n);
+    case 'sar': return mask(c, sz, i32.shr_s(sz === SZ8 ? i32.extend8_s(v) : sz === 1 ? i32.extend16_s(v) : v, n));
+    default: {
+      if (sz === SZ32) return kind === 'rol' ? i32.rotl(v, n) : i32.rotr(v, n);
+      const w = SIZE_BITS[sz];
+      const k = i32.and(n, c.const(w - 1));
+      const k2 = i32.and(n, c.const(w - 1));
+      const l = kind === 'rol' ? i32.shl(v, k) : i32.shr_u(v, k);
+      const r = kind === 'rol' ? i32.shr_u(v, i32.sub(c.const(w), k2)) : i32.shl(v, i32.sub(c.const(w), k2));
+      return mask(c, sz, i32.or(l, r));
+    }
+  }
+}
+
 /** Shift of E by `count` (an immediate, 1, or CL). */
 function emitShift(c: EmitCtx, i: Insn, kind: Kind, sz: number, count: 'imm' | 'one' | 'cl'): void {
   const { m, i32 } = c;
   const mem = i.mod !== 3;
+  if (!mem && !c.flagsLive) {
+    // Nothing observes the flags (liveness.ts): the result alone; a zero count changes nothing.
+    const n = count === 'one' ? 1 : count === 'imm' ? i.imm & 31 : -1;
+    if (n === 0) return;
+    const rot16 = (kind === 'rol' || kind === 'ror') && sz !== SZ32;
+    const v = rot16 ? c.save(c.reg(i.rm, sz)) : c.reg(i.rm, sz);
+    const cnt = n > 0 ? c.const(n) : rot16 ? c.save(i32.and(c.reg(R_ECX, SZ8), c.const(31))) : i32.and(c.reg(R_ECX, SZ8), c.const(31));
+    c.emit(c.setReg(i.rm, sz, shiftResult(c, kind, sz, v, cnt)));
+    return;
+  }
   const acc = mem ? rmwLinear(c, sz, operandLinear(c, i, 1 << sz, true)) : null;
   const v = c.save(acc ? acc.read : c.reg(i.rm, sz));
   const apply = (n: Expr): Expr[] => c.capture(() => {
@@ -113,6 +145,15 @@ function emitDouble(c: EmitCtx, i: Insn, left: boolean, count: 'imm' | 'cl'): vo
   const acc = i.mod !== 3 ? rmwLinear(c, SZ32, operandLinear(c, i, 4, true)) : null;
   const a = c.save(acc ? acc.read : c.reg(i.rm, SZ32));
   const b = c.save(c.reg(i.reg, SZ32));
+  if (!acc && !c.flagsLive) {
+    const n = count === 'imm' ? c.const(i.imm & 31) : c.save(i32.and(c.reg(R_ECX, SZ8), c.const(31)));
+    if (count === 'imm' && (i.imm & 31) === 0) return;
+    const inv = i32.sub(c.const(32), n);
+    const res = left ? i32.or(i32.shl(a, n), i32.shr_u(b, inv)) : i32.or(i32.shr_u(a, n), i32.shl(b, inv));
+    // A zero count would shift the source in by 32 (Wasm masks it to 0): keep the destination.
+    c.emit(count === 'imm' ? c.setReg(i.rm, SZ32, res) : m.if(n, c.setReg(i.rm, SZ32, res)));
+    return;
+  }
   const apply = (n: Expr): Expr[] => c.capture(() => {
     const inv = i32.sub(c.const(32), n);
     const res = c.save(left ? i32.or(i32.shl(a, n), i32.shr_u(b, inv)) : i32.or(i32.shr_u(a, n), i32.shl(b, inv)));

@@ -139,7 +139,8 @@ export class ModuleBuilder {
     return this.m.block(label, children, type);
   }
   loop(label: string, body: Expr): Expr { return this.m.loop(label, body); }
-  br(label: string, cond?: Expr): Expr { return this.m.br(label, cond); }
+  /** `br` / `br_if` to `label`, carrying `value` when the target block has a result. */
+  br(label: string, cond?: Expr, value?: Expr): Expr { return this.m.br(label, cond, value); }
   switch(labels: readonly string[], defaultLabel: string, index: Expr): Expr {
     return this.m.switch(labels, defaultLabel, index);
   }
