@@ -12,6 +12,8 @@ import type { Workload } from './workloads.ts';
 
 export const EAX_TO_EDI = 8;
 const MAX_INSNS = 2_000_000_000;
+/** Blocks re-translated to measure the steady-state translation cost (Dbt.measureTranslation). */
+const STEADY_BLOCKS = 3000;
 
 export async function runOnVm(engine: Engine, w: Workload, image: Uint8Array, forceTranslate = false): Promise<Loaded> {
   const vm = new Vm({ memorySize: w.memorySize, engine, forceTranslate });
@@ -37,7 +39,7 @@ export async function runOnVm(engine: Engine, w: Workload, image: Uint8Array, fo
     translation() {
       const st = vm.stats().dbt;
       if (!st || !vm.dbt) return null;
-      return { blocks: st.blocks, ms: st.translateMs, steadyUsPerBlock: vm.dbt.measureTranslation(15) };
+      return { blocks: st.blocks, ms: st.translateMs, steadyUsPerBlock: vm.dbt.measureTranslation(STEADY_BLOCKS) };
     },
   };
 }

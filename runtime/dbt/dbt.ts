@@ -470,15 +470,18 @@ export class Dbt implements DbtPending {
 
   /**
    * Steady-state translation cost: translates again (without installing anything) the regions
-   * of the last translations, `rounds` times, and returns the median microseconds per block of
-   * a round. Benchmarks report it next to the in-run time, which includes whatever else the
-   * host was doing (GC, other processes) while those translations happened.
+   * of the last translations, round after round until `minBlocks` blocks have been translated
+   * (at least 6 rounds), and returns the median microseconds per block over the second half of
+   * the rounds. V8 compiles binaryen's JS glue and our emitters lazily, and a process's first
+   * few thousand translations cost up to several times the steady state; benchmarks report the
+   * in-run time (which includes that warm-up, GC and other processes) next to this one.
    */
-  measureTranslation(rounds: number): number | null {
+  measureTranslation(minBlocks: number): number | null {
     const backend = this.backend;
     if (!backend || this.recent.length === 0) return null;
     const perBlock: number[] = [];
-    for (let r = 0; r < rounds; r++) {
+    let total = 0;
+    while (total < minBlocks || perBlock.length < 6) {
       let blocks = 0;
       const t0 = performance.now();
       for (const q of this.recent) {
@@ -489,9 +492,10 @@ export class Dbt implements DbtPending {
         blocks += bs.length;
       }
       perBlock.push(((performance.now() - t0) * 1000) / blocks);
+      total += blocks;
     }
-    perBlock.sort((a, b) => a - b);
-    return perBlock[perBlock.length >> 1];
+    const late = perBlock.slice(perBlock.length >> 1).sort((a, b) => a - b);
+    return late[late.length >> 1];
   }
 
   /** Drops every region and forgets page history (reset). */

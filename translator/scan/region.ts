@@ -4,13 +4,15 @@
  * compiles a page plus its direct successors; we stay inside one page, as Blink does, so that a
  * write to the page invalidates exactly the regions built from it).
  *
- * Blocks may overlap (a jump into the middle of a scanned block starts a new block there); the
- * emitter gives every block its own entry. Blocks are returned in address order so that most
- * fall-through edges become fall-through in the emitted code.
+ * A jump into the middle of a scanned block starts a new block there; the earlier block is then
+ * cut short so that it ends where the new one starts and falls through into it ('join'), and no
+ * instruction is translated twice (a loop head reached by fall-through is the common case).
+ * Blocks are returned in address order so that most fall-through edges become fall-through in
+ * the emitted code.
  */
 import type { Insn } from '../decoder/insn.ts';
 import { TABLE } from '../isa/table.ts';
-import { pageOffsetOf, scanBlock } from './scan-block.ts';
+import { CLASS_COUNT, CLASS_INDEX, pageOffsetOf, scanBlock } from './scan-block.ts';
 import type { CodePage, ScannedBlock } from './scan-block.ts';
 
 export interface RegionLimits {
@@ -80,5 +82,19 @@ export function formRegion(
     insns += b.insns.length;
     for (const s of successors(page, b)) if (!byEip.has(s) && accept(s)) queue.push(s);
   }
-  return [...byEip.values()].sort((a, b) => (a.eip >>> 0) - (b.eip >>> 0));
+  const blocks = [...byEip.values()].sort((a, b) => (a.eip >>> 0) - (b.eip >>> 0));
+  return blocks.map((b) => joinAt(b, byEip));
+}
+
+/** `b` cut short before its first instruction (after the first) that starts another block. */
+function joinAt(b: ScannedBlock, starts: ReadonlyMap<number, ScannedBlock>): ScannedBlock {
+  const insns = b.insns;
+  for (let k = 1; k < insns.length; k++) {
+    if (!starts.has(insns[k].eip)) continue;
+    const kept = insns.slice(0, k);
+    const counts = new Array<number>(CLASS_COUNT).fill(0);
+    for (const i of kept) counts[CLASS_INDEX[TABLE[i.row].cls]]++;
+    return { eip: b.eip, phys: b.phys, insns: kept, endEip: insns[k].eip, classCounts: counts, end: 'join' };
+  }
+  return b;
 }

@@ -53,8 +53,11 @@ export interface ScannedBlock {
   readonly endEip: number;
   /** Instructions per class, indexed by CLASS_INDEX. */
   readonly classCounts: readonly number[];
-  /** Why the block ended. */
-  readonly end: 'control' | 'ends' | 'limit' | 'page';
+  /**
+   * Why the block ended: a control transfer, a row that ends blocks, the instruction limit, the
+   * page end, or (regions only, scan/region.ts) the start of another block of the region.
+   */
+  readonly end: 'control' | 'ends' | 'limit' | 'page' | 'join';
 }
 
 /** Thrown by the fetcher at the page end or CS limit; never escapes this module. */

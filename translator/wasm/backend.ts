@@ -111,11 +111,22 @@ export class ModuleBuilder {
   private readonly exports: string[] = [];
   /** local.get expressions made by `get`, by the local they read. */
   private readonly gets = new Map<Expr, number>();
+  /** The i32 local.get expression of each local index, made on first use. */
+  private readonly i32Gets: Expr[] = [];
   private readonly leafIds: ReadonlySet<number>;
 
-  constructor(private readonly b: Binaryen, m: binaryenNs.Module, private readonly onDispose: () => void) {
+  constructor(private readonly b: Binaryen, m: binaryenNs.Module, consts: Map<number, Expr>, private readonly onDispose: () => void) {
     this.m = m;
-    this.i32 = m.i32 as unknown as I32Ops;
+    // i32 constants are leaves: one expression per value serves every use in every module built
+    // in this binaryen module (binaryen's i32.const is its most expensive leaf to make: a
+    // literal built on its stack; emitters make ~4 per guest instruction).
+    const mkConst = m.i32.const;
+    const cachedConst = (v: number): Expr => {
+      let e = consts.get(v);
+      if (e === undefined) consts.set(v, (e = mkConst(v)));
+      return e;
+    };
+    this.i32 = { ...(m.i32 as unknown as I32Ops), const: cachedConst };
     this.i64 = m.i64 as unknown as I64Ops;
     this.none = b.none;
     this.i32Type = b.i32;
@@ -125,6 +136,15 @@ export class ModuleBuilder {
 
   // ------------------------------------------------------------------ locals and control
   get(local: number, type: ValType = this.i32Type): Expr {
+    // A local.get is a leaf too: one expression per i32 local serves every use.
+    if (type === this.i32Type) {
+      let e = this.i32Gets[local];
+      if (e === undefined) {
+        e = this.i32Gets[local] = this.m.local.get(local, type);
+        this.gets.set(e, local);
+      }
+      return e;
+    }
     const e = this.m.local.get(local, type);
     this.gets.set(e, local);
     return e;
@@ -136,7 +156,18 @@ export class ModuleBuilder {
   set(local: number, value: Expr): Expr { return this.m.local.set(local, value); }
   tee(local: number, value: Expr, type: ValType = this.i32Type): Expr { return this.m.local.tee(local, value, type); }
   block(label: string | null, children: readonly Expr[], type: ValType = this.none): Expr {
-    return this.m.block(label, children, type);
+    if (label === null || type !== this.none) return this.m.block(label, children, type);
+    // binaryen types a named value-less block with an unreachable child (one that ends in a
+    // branch) by searching its whole subtree for branches to it; the region skeleton nests one
+    // named block per segment, so that made emitting a region quadratic in its segments. A child
+    // wrapped in `if (1)` is typed none: the block is none, found without a search.
+    let out: Expr[] | null = null;
+    for (let k = 0; k < children.length; k++) {
+      if (this.b.getExpressionType(children[k]) !== this.b.unreachable) continue;
+      out ??= children.slice();
+      out[k] = this.m.if(this.i32.const(1), children[k]);
+    }
+    return this.m.block(label, out ?? children, type);
   }
   loop(label: string, body: Expr): Expr { return this.m.loop(label, body); }
   /** `br` / `br_if` to `label`, carrying `value` when the target block has a result. */
@@ -214,6 +245,8 @@ const RECYCLE_AFTER = 256;
 /** A loaded binaryen: a factory of modules (one at a time). */
 export class WasmBackend {
   private shared: binaryenNs.Module | null = null;
+  /** i32.const expressions of `shared`, by value (valid as long as `shared` lives). */
+  private readonly consts = new Map<number, Expr>();
   private uses = 0;
   private busy = false;
 
@@ -223,12 +256,13 @@ export class WasmBackend {
     if (this.busy) throw new Error('WasmBackend: one module at a time');
     if (this.shared === null || this.uses >= RECYCLE_AFTER) {
       this.shared?.dispose();
+      this.consts.clear();
       this.shared = this.createShared();
       this.uses = 0;
     }
     this.uses++;
     this.busy = true;
-    return new ModuleBuilder(this.b, this.shared, () => { this.busy = false; });
+    return new ModuleBuilder(this.b, this.shared, this.consts, () => { this.busy = false; });
   }
 
   private createShared(): binaryenNs.Module {
@@ -248,6 +282,7 @@ export class WasmBackend {
   dispose(): void {
     this.shared?.dispose();
     this.shared = null;
+    this.consts.clear();
   }
 }
 

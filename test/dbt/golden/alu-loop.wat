@@ -1,9 +1,5 @@
 ;; 00001000  xor eax, eax
 ;; 00001002  mov ecx, 0x64
-;; 00001007  add eax, ecx
-;; 00001009  xor eax, 0x55
-;; 0000100c  dec ecx
-;; 0000100d  jne 0x1007
 ;;
 ;; 00001007  add eax, ecx
 ;; 00001009  xor eax, 0x55
@@ -100,339 +96,297 @@
    (local.get $0)
   )
   (block $out
-   (loop $top
-    (local.set $19
-     (block $stub (result i32)
-      (local.set $15
-       (block $exit (result i32)
-        (try $guard
-         (do
-          (block $s2
-           (block $s1
-            (block $s0
-             (block $bad
-              (br_table $s0 $s1 $s2 $bad
-               (local.get $14)
-              )
-             )
-             (unreachable)
-            )
-            (drop
-             (br_if $exit
-              (i32.const 4096)
-              (i32.lt_s
-               (local.get $17)
-               (i32.const 6)
-              )
-             )
-            )
-            (local.set $1
-             (i32.xor
-              (local.get $1)
-              (local.get $1)
-             )
-            )
-            (local.set $2
-             (i32.const 100)
-            )
-            (local.set $1
-             (i32.add
-              (local.get $1)
-              (local.get $2)
-             )
-            )
-            (local.set $1
-             (local.tee $12
-              (i32.xor
-               (local.tee $10
-                (local.get $1)
+   (if
+    (i32.const 1)
+    (then
+     (loop $top
+      (local.set $19
+       (block $stub (result i32)
+        (local.set $15
+         (block $exit (result i32)
+          (try $guard
+           (do
+            (block $s2
+             (block $s1
+              (block $s0
+               (block $bad
+                (if
+                 (i32.const 1)
+                 (then
+                  (br_table $s0 $s1 $s2 $bad
+                   (local.get $14)
+                  )
+                 )
+                )
                )
-               (local.tee $11
-                (i32.const 85)
-               )
-              )
-             )
-            )
-            (local.set $9
-             (i32.const 22)
-            )
-            (local.set $24
-             (local.get $2)
-            )
-            (local.set $25
-             (i32.sub
-              (local.get $24)
-              (i32.const 1)
-             )
-            )
-            (local.set $13
-             (i32.const 0)
-            )
-            (local.set $10
-             (local.get $24)
-            )
-            (local.set $11
-             (i32.const 1)
-            )
-            (local.set $12
-             (local.get $25)
-            )
-            (local.set $9
-             (i32.const 30)
-            )
-            (local.set $2
-             (local.get $25)
-            )
-            (local.set $17
-             (i32.sub
-              (local.get $17)
-              (i32.const 6)
-             )
-            )
-            (local.set $18
-             (i32.add
-              (local.get $18)
-              (i32.const 1)
-             )
-            )
-            (if
-             (i32.ne
-              (local.get $12)
-              (i32.const 0)
-             )
-             (then
-              (br $s1)
-             )
-             (else
-              (br $s2)
-             )
-            )
-           )
-           (loop $L1
-            (drop
-             (br_if $exit
-              (i32.const 4103)
-              (i32.lt_s
-               (local.get $17)
-               (i32.const 4)
-              )
-             )
-            )
-            (local.set $1
-             (i32.add
-              (local.get $1)
-              (local.get $2)
-             )
-            )
-            (local.set $1
-             (local.tee $12
-              (i32.xor
-               (local.tee $10
-                (local.get $1)
-               )
-               (local.tee $11
-                (i32.const 85)
-               )
-              )
-             )
-            )
-            (local.set $9
-             (i32.const 22)
-            )
-            (local.set $25
-             (local.get $2)
-            )
-            (local.set $24
-             (i32.sub
-              (local.get $25)
-              (i32.const 1)
-             )
-            )
-            (local.set $13
-             (i32.const 0)
-            )
-            (local.set $10
-             (local.get $25)
-            )
-            (local.set $11
-             (i32.const 1)
-            )
-            (local.set $12
-             (local.get $24)
-            )
-            (local.set $9
-             (i32.const 30)
-            )
-            (local.set $2
-             (local.get $24)
-            )
-            (local.set $17
-             (i32.sub
-              (local.get $17)
-              (i32.const 4)
-             )
-            )
-            (local.set $18
-             (i32.add
-              (local.get $18)
-              (i32.const 1)
-             )
-            )
-            (if
-             (i32.ne
-              (local.get $12)
-              (i32.const 0)
-             )
-             (then
-              (drop
-               (br_if $exit
-                (i32.const 4103)
-                (i32.load offset=284
-                 (i32.const 0)
+               (if
+                (i32.const 1)
+                (then
+                 (unreachable)
                 )
                )
               )
-              (br $L1)
+              (drop
+               (br_if $exit
+                (i32.const 4096)
+                (i32.lt_s
+                 (local.get $17)
+                 (i32.const 2)
+                )
+               )
+              )
+              (local.set $1
+               (local.tee $12
+                (i32.xor
+                 (local.tee $10
+                  (local.get $1)
+                 )
+                 (local.tee $11
+                  (local.get $1)
+                 )
+                )
+               )
+              )
+              (local.set $9
+               (i32.const 22)
+              )
+              (local.set $2
+               (i32.const 100)
+              )
+              (local.set $17
+               (i32.sub
+                (local.get $17)
+                (i32.const 2)
+               )
+              )
+             )
+             (loop $L1
+              (drop
+               (br_if $exit
+                (i32.const 4103)
+                (i32.lt_s
+                 (local.get $17)
+                 (i32.const 4)
+                )
+               )
+              )
+              (local.set $1
+               (i32.add
+                (local.get $1)
+                (local.get $2)
+               )
+              )
+              (local.set $1
+               (local.tee $12
+                (i32.xor
+                 (local.tee $10
+                  (local.get $1)
+                 )
+                 (local.tee $11
+                  (i32.const 85)
+                 )
+                )
+               )
+              )
+              (local.set $9
+               (i32.const 22)
+              )
+              (local.set $24
+               (local.get $2)
+              )
+              (local.set $25
+               (i32.sub
+                (local.get $24)
+                (i32.const 1)
+               )
+              )
+              (local.set $13
+               (i32.const 0)
+              )
+              (local.set $10
+               (local.get $24)
+              )
+              (local.set $11
+               (i32.const 1)
+              )
+              (local.set $12
+               (local.get $25)
+              )
+              (local.set $9
+               (i32.const 30)
+              )
+              (local.set $2
+               (local.get $25)
+              )
+              (local.set $17
+               (i32.sub
+                (local.get $17)
+                (i32.const 4)
+               )
+              )
+              (local.set $18
+               (i32.add
+                (local.get $18)
+                (i32.const 1)
+               )
+              )
+              (if
+               (i32.ne
+                (local.get $12)
+                (i32.const 0)
+               )
+               (then
+                (drop
+                 (br_if $exit
+                  (i32.const 4103)
+                  (i32.load offset=284
+                   (i32.const 0)
+                  )
+                 )
+                )
+                (br $L1)
+               )
+              )
              )
             )
+            (drop
+             (br_if $exit
+              (i32.const 4111)
+              (i32.lt_s
+               (local.get $17)
+               (i32.const 1)
+              )
+             )
+            )
+            (local.set $15
+             (i32.const 4111)
+            )
+            (local.set $14
+             (i32.const -1)
+            )
+            (br $stub
+             (i32.const 6)
+            )
+            (unreachable)
            )
-          )
-          (drop
-           (br_if $exit
-            (i32.const 4111)
-            (i32.lt_s
-             (local.get $17)
+           (catch_all
+            (local.set $16
              (i32.const 1)
             )
            )
           )
-          (local.set $15
-           (i32.const 4111)
-          )
-          (local.set $14
-           (i32.const -1)
-          )
-          (br $stub
-           (i32.const 10)
-          )
-          (unreachable)
-         )
-         (catch_all
-          (local.set $16
-           (i32.const 1)
-          )
+          (local.get $15)
          )
         )
-        (local.get $15)
+        (i32.const -1)
        )
       )
-      (i32.const -1)
-     )
-    )
-    (i32.store
-     (i32.const 0)
-     (local.get $1)
-    )
-    (i32.store offset=4
-     (i32.const 0)
-     (local.get $2)
-    )
-    (i32.store offset=40
-     (i32.const 0)
-     (local.get $9)
-    )
-    (i32.store offset=48
-     (i32.const 0)
-     (local.get $10)
-    )
-    (i32.store offset=52
-     (i32.const 0)
-     (local.get $11)
-    )
-    (i32.store offset=44
-     (i32.const 0)
-     (local.get $12)
-    )
-    (i32.store offset=56
-     (i32.const 0)
-     (local.get $13)
-    )
-    (i32.store offset=32
-     (i32.const 0)
-     (local.get $15)
-    )
-    (br_if $out
-     (i32.lt_s
-      (local.get $19)
-      (i32.const 0)
-     )
-    )
-    (local.set $19
-     (try $stubGuard (result i32)
-      (do
-       (call $interp
+      (i32.store
+       (i32.const 0)
+       (local.get $1)
+      )
+      (i32.store offset=4
+       (i32.const 0)
+       (local.get $2)
+      )
+      (i32.store offset=40
+       (i32.const 0)
+       (local.get $9)
+      )
+      (i32.store offset=48
+       (i32.const 0)
+       (local.get $10)
+      )
+      (i32.store offset=52
+       (i32.const 0)
+       (local.get $11)
+      )
+      (i32.store offset=44
+       (i32.const 0)
+       (local.get $12)
+      )
+      (i32.store offset=56
+       (i32.const 0)
+       (local.get $13)
+      )
+      (i32.store offset=32
+       (i32.const 0)
+       (local.get $15)
+      )
+      (br_if $out
+       (i32.lt_s
         (local.get $19)
+        (i32.const 0)
        )
       )
-      (catch_all
-       (local.set $16
+      (local.set $19
+       (try $stubGuard (result i32)
+        (do
+         (call $interp
+          (local.get $19)
+         )
+        )
+        (catch_all
+         (local.set $16
+          (i32.const 1)
+         )
+         (br $out)
+        )
+       )
+      )
+      (local.set $17
+       (i32.sub
+        (local.get $17)
         (i32.const 1)
        )
-       (br $out)
       )
-     )
-    )
-    (local.set $17
-     (i32.sub
-      (local.get $17)
-      (i32.const 1)
-     )
-    )
-    (br_if $out
-     (i32.or
-      (local.get $19)
-      (i32.lt_s
-       (local.get $14)
-       (i32.const 0)
+      (br_if $out
+       (i32.or
+        (local.get $19)
+        (i32.lt_s
+         (local.get $14)
+         (i32.const 0)
+        )
+       )
       )
+      (local.set $1
+       (i32.load
+        (i32.const 0)
+       )
+      )
+      (local.set $2
+       (i32.load offset=4
+        (i32.const 0)
+       )
+      )
+      (local.set $9
+       (i32.load offset=40
+        (i32.const 0)
+       )
+      )
+      (local.set $10
+       (i32.load offset=48
+        (i32.const 0)
+       )
+      )
+      (local.set $11
+       (i32.load offset=52
+        (i32.const 0)
+       )
+      )
+      (local.set $12
+       (i32.load offset=44
+        (i32.const 0)
+       )
+      )
+      (local.set $13
+       (i32.load offset=56
+        (i32.const 0)
+       )
+      )
+      (br $top)
      )
     )
-    (local.set $1
-     (i32.load
-      (i32.const 0)
-     )
-    )
-    (local.set $2
-     (i32.load offset=4
-      (i32.const 0)
-     )
-    )
-    (local.set $9
-     (i32.load offset=40
-      (i32.const 0)
-     )
-    )
-    (local.set $10
-     (i32.load offset=48
-      (i32.const 0)
-     )
-    )
-    (local.set $11
-     (i32.load offset=52
-      (i32.const 0)
-     )
-    )
-    (local.set $12
-     (i32.load offset=44
-      (i32.const 0)
-     )
-    )
-    (local.set $13
-     (i32.load offset=56
-      (i32.const 0)
-     )
-    )
-    (br $top)
    )
   )
   (i32.store offset=288

@@ -214,130 +214,215 @@
    (local.get $0)
   )
   (block $out
-   (loop $top
-    (local.set $19
-     (block $stub (result i32)
-      (local.set $15
-       (block $exit (result i32)
-        (try $guard
-         (do
-          (local.set $23
-           (block $smc (result i32)
-            (block
-             (block $s2
-              (block $s1
-               (block $s0
-                (block $bad
-                 (br_table $s0 $s1 $s2 $bad
-                  (local.get $14)
+   (if
+    (i32.const 1)
+    (then
+     (loop $top
+      (local.set $19
+       (block $stub (result i32)
+        (local.set $15
+         (block $exit (result i32)
+          (try $guard
+           (do
+            (local.set $23
+             (block $smc (result i32)
+              (block
+               (block $s2
+                (block $s1
+                 (block $s0
+                  (block $bad
+                   (if
+                    (i32.const 1)
+                    (then
+                     (br_table $s0 $s1 $s2 $bad
+                      (local.get $14)
+                     )
+                    )
+                   )
+                  )
+                  (if
+                   (i32.const 1)
+                   (then
+                    (unreachable)
+                   )
+                  )
+                 )
+                 (drop
+                  (br_if $exit
+                   (i32.const 4096)
+                   (i32.lt_s
+                    (local.get $17)
+                    (i32.const 6)
+                   )
+                  )
+                 )
+                 (local.set $24
+                  (i32.add
+                   (local.get $5)
+                   (i32.const -4)
+                  )
+                 )
+                 (if
+                  (call $st32
+                   (local.get $24)
+                   (local.get $6)
+                   (i32.const 3)
+                  )
+                  (then
+                   (local.set $22
+                    (i32.const 1)
+                   )
+                  )
+                 )
+                 (local.set $5
+                  (local.get $24)
+                 )
+                 (drop
+                  (br_if $smc
+                   (i32.const 0)
+                   (local.get $22)
+                  )
+                 )
+                 (local.set $6
+                  (local.get $5)
+                 )
+                 (local.set $1
+                  (call $ld32
+                   (i32.add
+                    (local.get $6)
+                    (i32.const 8)
+                   )
+                   (i32.const 19)
+                  )
+                 )
+                 (local.set $24
+                  (call $ld32
+                   (i32.const 36864)
+                   (i32.const 28)
+                  )
+                 )
+                 (local.set $1
+                  (local.tee $12
+                   (i32.add
+                    (local.tee $10
+                     (local.get $1)
+                    )
+                    (local.tee $11
+                     (local.get $24)
+                    )
+                   )
+                  )
+                 )
+                 (local.set $9
+                  (i32.const 6)
+                 )
+                 (drop
+                  (br_if $smc
+                   (i32.const 4)
+                   (call $st32
+                    (i32.const 36868)
+                    (local.get $1)
+                    (i32.const 36)
+                   )
+                  )
+                 )
+                 (local.set $24
+                  (i32.add
+                   (local.get $5)
+                   (i32.const -4)
+                  )
+                 )
+                 (if
+                  (call $st32
+                   (local.get $24)
+                   (i32.const 4118)
+                   (i32.const 43)
+                  )
+                  (then
+                   (local.set $22
+                    (i32.const 1)
+                   )
+                  )
+                 )
+                 (local.set $5
+                  (local.get $24)
+                 )
+                 (local.set $17
+                  (i32.sub
+                   (local.get $17)
+                   (i32.const 6)
+                  )
+                 )
+                 (local.set $18
+                  (i32.add
+                   (local.get $18)
+                   (i32.const 1)
+                  )
+                 )
+                 (if
+                  (local.get $22)
+                  (then
+                   (br $exit
+                    (i32.const 4119)
+                   )
+                  )
+                 )
+                 (if
+                  (i32.const 1)
+                  (then
+                   (br $s2)
+                  )
                  )
                 )
-                (unreachable)
+                (drop
+                 (br_if $exit
+                  (i32.const 4118)
+                  (i32.lt_s
+                   (local.get $17)
+                   (i32.const 1)
+                  )
+                 )
+                )
+                (local.set $15
+                 (i32.const 4118)
+                )
+                (local.set $14
+                 (i32.const -1)
+                )
+                (if
+                 (i32.const 1)
+                 (then
+                  (br $stub
+                   (i32.const 6)
+                  )
+                 )
+                )
                )
                (drop
                 (br_if $exit
-                 (i32.const 4096)
+                 (i32.const 4119)
                  (i32.lt_s
                   (local.get $17)
-                  (i32.const 6)
-                 )
-                )
-               )
-               (local.set $24
-                (i32.add
-                 (local.get $5)
-                 (i32.const -4)
-                )
-               )
-               (if
-                (call $st32
-                 (local.get $24)
-                 (local.get $6)
-                 (i32.const 3)
-                )
-                (then
-                 (local.set $22
                   (i32.const 1)
                  )
                 )
                )
-               (local.set $5
-                (local.get $24)
-               )
-               (drop
-                (br_if $smc
-                 (i32.const 0)
-                 (local.get $22)
-                )
-               )
-               (local.set $6
-                (local.get $5)
-               )
-               (local.set $1
-                (call $ld32
-                 (i32.add
-                  (local.get $6)
-                  (i32.const 8)
-                 )
-                 (i32.const 19)
-                )
-               )
                (local.set $24
                 (call $ld32
-                 (i32.const 36864)
-                 (i32.const 28)
+                 (local.get $5)
+                 (i32.const 59)
                 )
                )
-               (local.set $1
-                (local.tee $12
-                 (i32.add
-                  (local.tee $10
-                   (local.get $1)
-                  )
-                  (local.tee $11
-                   (local.get $24)
-                  )
-                 )
-                )
-               )
-               (local.set $9
-                (i32.const 6)
-               )
-               (drop
-                (br_if $smc
+               (local.set $5
+                (i32.add
+                 (local.get $5)
                  (i32.const 4)
-                 (call $st32
-                  (i32.const 36868)
-                  (local.get $1)
-                  (i32.const 36)
-                 )
                 )
-               )
-               (local.set $24
-                (i32.add
-                 (local.get $5)
-                 (i32.const -4)
-                )
-               )
-               (if
-                (call $st32
-                 (local.get $24)
-                 (i32.const 4118)
-                 (i32.const 43)
-                )
-                (then
-                 (local.set $22
-                  (i32.const 1)
-                 )
-                )
-               )
-               (local.set $5
-                (local.get $24)
                )
                (local.set $17
                 (i32.sub
                  (local.get $17)
-                 (i32.const 6)
+                 (i32.const 1)
                 )
                )
                (local.set $18
@@ -347,223 +432,163 @@
                 )
                )
                (if
-                (local.get $22)
-                (then
-                 (br $exit
-                  (i32.const 4119)
-                 )
-                )
-               )
-               (br $s2)
-              )
-              (drop
-               (br_if $exit
-                (i32.const 4118)
-                (i32.lt_s
-                 (local.get $17)
-                 (i32.const 1)
-                )
-               )
-              )
-              (local.set $15
-               (i32.const 4118)
-              )
-              (local.set $14
-               (i32.const -1)
-              )
-              (br $stub
-               (i32.const 6)
-              )
-             )
-             (drop
-              (br_if $exit
-               (i32.const 4119)
-               (i32.lt_s
-                (local.get $17)
-                (i32.const 1)
-               )
-              )
-             )
-             (local.set $24
-              (call $ld32
-               (local.get $5)
-               (i32.const 59)
-              )
-             )
-             (local.set $5
-              (i32.add
-               (local.get $5)
-               (i32.const 4)
-              )
-             )
-             (local.set $17
-              (i32.sub
-               (local.get $17)
-               (i32.const 1)
-              )
-             )
-             (local.set $18
-              (i32.add
-               (local.get $18)
-               (i32.const 1)
-              )
-             )
-             (if
-              (i32.eq
-               (local.get $24)
-               (i32.const 4118)
-              )
-              (then
-               (drop
-                (br_if $exit
+                (i32.eq
+                 (local.get $24)
                  (i32.const 4118)
-                 (i32.load offset=284
-                  (i32.const 0)
+                )
+                (then
+                 (drop
+                  (br_if $exit
+                   (i32.const 4118)
+                   (i32.load offset=284
+                    (i32.const 0)
+                   )
+                  )
                  )
+                 (local.set $14
+                  (i32.const 1)
+                 )
+                 (br $top)
                 )
                )
-               (local.set $14
-                (i32.const 1)
+               (br $exit
+                (local.get $24)
                )
-               (br $top)
+               (unreachable)
               )
              )
-             (br $exit
-              (local.get $24)
-             )
-             (unreachable)
+            )
+            (local.set $16
+             (i32.const 2)
+            )
+           )
+           (catch_all
+            (local.set $16
+             (i32.const 1)
             )
            )
           )
-          (local.set $16
-           (i32.const 2)
-          )
-         )
-         (catch_all
-          (local.set $16
-           (i32.const 1)
-          )
+          (local.get $15)
          )
         )
-        (local.get $15)
+        (i32.const -1)
        )
       )
-      (i32.const -1)
-     )
-    )
-    (i32.store
-     (i32.const 0)
-     (local.get $1)
-    )
-    (i32.store offset=16
-     (i32.const 0)
-     (local.get $5)
-    )
-    (i32.store offset=20
-     (i32.const 0)
-     (local.get $6)
-    )
-    (i32.store offset=40
-     (i32.const 0)
-     (local.get $9)
-    )
-    (i32.store offset=48
-     (i32.const 0)
-     (local.get $10)
-    )
-    (i32.store offset=52
-     (i32.const 0)
-     (local.get $11)
-    )
-    (i32.store offset=44
-     (i32.const 0)
-     (local.get $12)
-    )
-    (i32.store offset=56
-     (i32.const 0)
-     (local.get $13)
-    )
-    (i32.store offset=32
-     (i32.const 0)
-     (local.get $15)
-    )
-    (br_if $out
-     (i32.lt_s
-      (local.get $19)
-      (i32.const 0)
-     )
-    )
-    (local.set $19
-     (try $stubGuard (result i32)
-      (do
-       (call $interp
+      (i32.store
+       (i32.const 0)
+       (local.get $1)
+      )
+      (i32.store offset=16
+       (i32.const 0)
+       (local.get $5)
+      )
+      (i32.store offset=20
+       (i32.const 0)
+       (local.get $6)
+      )
+      (i32.store offset=40
+       (i32.const 0)
+       (local.get $9)
+      )
+      (i32.store offset=48
+       (i32.const 0)
+       (local.get $10)
+      )
+      (i32.store offset=52
+       (i32.const 0)
+       (local.get $11)
+      )
+      (i32.store offset=44
+       (i32.const 0)
+       (local.get $12)
+      )
+      (i32.store offset=56
+       (i32.const 0)
+       (local.get $13)
+      )
+      (i32.store offset=32
+       (i32.const 0)
+       (local.get $15)
+      )
+      (br_if $out
+       (i32.lt_s
         (local.get $19)
+        (i32.const 0)
        )
       )
-      (catch_all
-       (local.set $16
+      (local.set $19
+       (try $stubGuard (result i32)
+        (do
+         (call $interp
+          (local.get $19)
+         )
+        )
+        (catch_all
+         (local.set $16
+          (i32.const 1)
+         )
+         (br $out)
+        )
+       )
+      )
+      (local.set $17
+       (i32.sub
+        (local.get $17)
         (i32.const 1)
        )
-       (br $out)
       )
-     )
-    )
-    (local.set $17
-     (i32.sub
-      (local.get $17)
-      (i32.const 1)
-     )
-    )
-    (br_if $out
-     (i32.or
-      (local.get $19)
-      (i32.lt_s
-       (local.get $14)
-       (i32.const 0)
+      (br_if $out
+       (i32.or
+        (local.get $19)
+        (i32.lt_s
+         (local.get $14)
+         (i32.const 0)
+        )
+       )
       )
+      (local.set $1
+       (i32.load
+        (i32.const 0)
+       )
+      )
+      (local.set $5
+       (i32.load offset=16
+        (i32.const 0)
+       )
+      )
+      (local.set $6
+       (i32.load offset=20
+        (i32.const 0)
+       )
+      )
+      (local.set $9
+       (i32.load offset=40
+        (i32.const 0)
+       )
+      )
+      (local.set $10
+       (i32.load offset=48
+        (i32.const 0)
+       )
+      )
+      (local.set $11
+       (i32.load offset=52
+        (i32.const 0)
+       )
+      )
+      (local.set $12
+       (i32.load offset=44
+        (i32.const 0)
+       )
+      )
+      (local.set $13
+       (i32.load offset=56
+        (i32.const 0)
+       )
+      )
+      (br $top)
      )
     )
-    (local.set $1
-     (i32.load
-      (i32.const 0)
-     )
-    )
-    (local.set $5
-     (i32.load offset=16
-      (i32.const 0)
-     )
-    )
-    (local.set $6
-     (i32.load offset=20
-      (i32.const 0)
-     )
-    )
-    (local.set $9
-     (i32.load offset=40
-      (i32.const 0)
-     )
-    )
-    (local.set $10
-     (i32.load offset=48
-      (i32.const 0)
-     )
-    )
-    (local.set $11
-     (i32.load offset=52
-      (i32.const 0)
-     )
-    )
-    (local.set $12
-     (i32.load offset=44
-      (i32.const 0)
-     )
-    )
-    (local.set $13
-     (i32.load offset=56
-      (i32.const 0)
-     )
-    )
-    (br $top)
    )
   )
   (i32.store offset=288

@@ -90,266 +90,311 @@
    (local.get $0)
   )
   (block $out
-   (loop $top
-    (local.set $19
-     (block $stub (result i32)
-      (local.set $15
-       (block $exit (result i32)
-        (try $guard
-         (do
-          (block $s6
-           (block $s5
-            (block $s4
-             (block $s3
-              (block $s2
-               (block $s1
-                (block $s0
-                 (block $bad
-                  (br_table $s0 $s1 $s2 $s3 $s4 $s5 $s6 $bad
-                   (local.get $14)
+   (if
+    (i32.const 1)
+    (then
+     (loop $top
+      (local.set $19
+       (block $stub (result i32)
+        (local.set $15
+         (block $exit (result i32)
+          (try $guard
+           (do
+            (block $s6
+             (block $s5
+              (block $s4
+               (block $s3
+                (block $s2
+                 (block $s1
+                  (block $s0
+                   (block $bad
+                    (if
+                     (i32.const 1)
+                     (then
+                      (br_table $s0 $s1 $s2 $s3 $s4 $s5 $s6 $bad
+                       (local.get $14)
+                      )
+                     )
+                    )
+                   )
+                   (if
+                    (i32.const 1)
+                    (then
+                     (unreachable)
+                    )
+                   )
+                  )
+                  (drop
+                   (br_if $exit
+                    (i32.const 4096)
+                    (i32.lt_s
+                     (local.get $17)
+                     (i32.const 2)
+                    )
+                   )
+                  )
+                  (local.set $15
+                   (i32.const 4096)
+                  )
+                  (local.set $14
+                   (i32.const 1)
+                  )
+                  (if
+                   (i32.const 1)
+                   (then
+                    (br $stub
+                     (i32.const 0)
+                    )
+                   )
                   )
                  )
-                 (unreachable)
+                 (local.set $15
+                  (i32.const 4097)
+                 )
+                 (local.set $14
+                  (i32.const 2)
+                 )
+                 (if
+                  (i32.const 1)
+                  (then
+                   (br $stub
+                    (i32.const 1)
+                   )
+                  )
+                 )
                 )
                 (drop
                  (br_if $exit
-                  (i32.const 4096)
+                  (i32.const 4098)
                   (i32.lt_s
                    (local.get $17)
-                   (i32.const 2)
+                   (i32.const 5)
                   )
                  )
                 )
                 (local.set $15
-                 (i32.const 4096)
+                 (i32.const 4098)
                 )
                 (local.set $14
-                 (i32.const 1)
+                 (i32.const 3)
                 )
-                (br $stub
-                 (i32.const 0)
+                (if
+                 (i32.const 1)
+                 (then
+                  (br $stub
+                   (i32.const 2)
+                  )
+                 )
                 )
                )
                (local.set $15
-                (i32.const 4097)
+                (i32.const 4099)
                )
                (local.set $14
-                (i32.const 2)
+                (i32.const 4)
                )
-               (br $stub
+               (if
+                (i32.const 1)
+                (then
+                 (br $stub
+                  (i32.const 3)
+                 )
+                )
+               )
+              )
+              (local.set $12
+               (i32.and
+                (i32.add
+                 (local.tee $10
+                  (i32.and
+                   (local.get $1)
+                   (i32.const 255)
+                  )
+                 )
+                 (local.tee $11
+                  (i32.const 1)
+                 )
+                )
+                (i32.const 255)
+               )
+              )
+              (local.set $1
+               (i32.or
+                (i32.and
+                 (local.get $1)
+                 (i32.const -256)
+                )
+                (local.get $12)
+               )
+              )
+              (local.set $9
+               (i32.const 4)
+              )
+              (local.set $17
+               (i32.sub
+                (local.get $17)
                 (i32.const 1)
                )
               )
-              (drop
-               (br_if $exit
-                (i32.const 4098)
-                (i32.lt_s
-                 (local.get $17)
+              (local.set $15
+               (i32.const 4103)
+              )
+              (local.set $14
+               (i32.const 5)
+              )
+              (if
+               (i32.const 1)
+               (then
+                (br $stub
                  (i32.const 5)
                 )
                )
               )
-              (local.set $15
-               (i32.const 4098)
-              )
-              (local.set $14
-               (i32.const 3)
-              )
-              (br $stub
-               (i32.const 2)
-              )
              )
              (local.set $15
-              (i32.const 4099)
+              (i32.const 4105)
              )
              (local.set $14
-              (i32.const 4)
+              (i32.const 6)
              )
-             (br $stub
-              (i32.const 3)
-             )
-            )
-            (local.set $12
-             (i32.and
-              (i32.add
-               (local.tee $10
-                (i32.and
-                 (local.get $1)
-                 (i32.const 255)
-                )
-               )
-               (local.tee $11
-                (i32.const 1)
-               )
-              )
-              (i32.const 255)
-             )
-            )
-            (local.set $1
-             (i32.or
-              (i32.and
-               (local.get $1)
-               (i32.const -256)
-              )
-              (local.get $12)
-             )
-            )
-            (local.set $9
-             (i32.const 4)
-            )
-            (local.set $17
-             (i32.sub
-              (local.get $17)
+             (if
               (i32.const 1)
+              (then
+               (br $stub
+                (i32.const 6)
+               )
+              )
+             )
+            )
+            (drop
+             (br_if $exit
+              (i32.const 4106)
+              (i32.lt_s
+               (local.get $17)
+               (i32.const 1)
+              )
              )
             )
             (local.set $15
-             (i32.const 4103)
+             (i32.const 4106)
             )
             (local.set $14
-             (i32.const 5)
+             (i32.const -1)
             )
             (br $stub
-             (i32.const 5)
+             (i32.const 7)
             )
+            (unreachable)
            )
-           (local.set $15
-            (i32.const 4105)
-           )
-           (local.set $14
-            (i32.const 6)
-           )
-           (br $stub
-            (i32.const 6)
-           )
-          )
-          (drop
-           (br_if $exit
-            (i32.const 4106)
-            (i32.lt_s
-             (local.get $17)
+           (catch_all
+            (local.set $16
              (i32.const 1)
             )
            )
           )
-          (local.set $15
-           (i32.const 4106)
-          )
-          (local.set $14
-           (i32.const -1)
-          )
-          (br $stub
-           (i32.const 7)
-          )
-          (unreachable)
-         )
-         (catch_all
-          (local.set $16
-           (i32.const 1)
-          )
+          (local.get $15)
          )
         )
-        (local.get $15)
+        (i32.const -1)
        )
       )
-      (i32.const -1)
-     )
-    )
-    (i32.store
-     (i32.const 0)
-     (local.get $1)
-    )
-    (i32.store offset=40
-     (i32.const 0)
-     (local.get $9)
-    )
-    (i32.store offset=48
-     (i32.const 0)
-     (local.get $10)
-    )
-    (i32.store offset=52
-     (i32.const 0)
-     (local.get $11)
-    )
-    (i32.store offset=44
-     (i32.const 0)
-     (local.get $12)
-    )
-    (i32.store offset=56
-     (i32.const 0)
-     (local.get $13)
-    )
-    (i32.store offset=32
-     (i32.const 0)
-     (local.get $15)
-    )
-    (br_if $out
-     (i32.lt_s
-      (local.get $19)
-      (i32.const 0)
-     )
-    )
-    (local.set $19
-     (try $stubGuard (result i32)
-      (do
-       (call $interp
+      (i32.store
+       (i32.const 0)
+       (local.get $1)
+      )
+      (i32.store offset=40
+       (i32.const 0)
+       (local.get $9)
+      )
+      (i32.store offset=48
+       (i32.const 0)
+       (local.get $10)
+      )
+      (i32.store offset=52
+       (i32.const 0)
+       (local.get $11)
+      )
+      (i32.store offset=44
+       (i32.const 0)
+       (local.get $12)
+      )
+      (i32.store offset=56
+       (i32.const 0)
+       (local.get $13)
+      )
+      (i32.store offset=32
+       (i32.const 0)
+       (local.get $15)
+      )
+      (br_if $out
+       (i32.lt_s
         (local.get $19)
+        (i32.const 0)
        )
       )
-      (catch_all
-       (local.set $16
+      (local.set $19
+       (try $stubGuard (result i32)
+        (do
+         (call $interp
+          (local.get $19)
+         )
+        )
+        (catch_all
+         (local.set $16
+          (i32.const 1)
+         )
+         (br $out)
+        )
+       )
+      )
+      (local.set $17
+       (i32.sub
+        (local.get $17)
         (i32.const 1)
        )
-       (br $out)
       )
-     )
-    )
-    (local.set $17
-     (i32.sub
-      (local.get $17)
-      (i32.const 1)
-     )
-    )
-    (br_if $out
-     (i32.or
-      (local.get $19)
-      (i32.lt_s
-       (local.get $14)
-       (i32.const 0)
+      (br_if $out
+       (i32.or
+        (local.get $19)
+        (i32.lt_s
+         (local.get $14)
+         (i32.const 0)
+        )
+       )
       )
+      (local.set $1
+       (i32.load
+        (i32.const 0)
+       )
+      )
+      (local.set $9
+       (i32.load offset=40
+        (i32.const 0)
+       )
+      )
+      (local.set $10
+       (i32.load offset=48
+        (i32.const 0)
+       )
+      )
+      (local.set $11
+       (i32.load offset=52
+        (i32.const 0)
+       )
+      )
+      (local.set $12
+       (i32.load offset=44
+        (i32.const 0)
+       )
+      )
+      (local.set $13
+       (i32.load offset=56
+        (i32.const 0)
+       )
+      )
+      (br $top)
      )
     )
-    (local.set $1
-     (i32.load
-      (i32.const 0)
-     )
-    )
-    (local.set $9
-     (i32.load offset=40
-      (i32.const 0)
-     )
-    )
-    (local.set $10
-     (i32.load offset=48
-      (i32.const 0)
-     )
-    )
-    (local.set $11
-     (i32.load offset=52
-      (i32.const 0)
-     )
-    )
-    (local.set $12
-     (i32.load offset=44
-      (i32.const 0)
-     )
-    )
-    (local.set $13
-     (i32.load offset=56
-      (i32.const 0)
-     )
-    )
-    (br $top)
    )
   )
   (i32.store offset=288
