@@ -46,6 +46,8 @@ const MAX_WARM_ENTRIES = 32;
 export const DEFAULT_CACHE_BUDGET = 64 << 20;
 
 const I_BUDGET = BUDGET >> 2;
+/** Most instructions one region entry may run (BUDGET is an int32). */
+const MAX_REGION_BUDGET = 0x3fffffff;
 const I_EIP = EIP >> 2;
 const I_EFLAGS = EFLAGS >> 2;
 const I_EXIT = EXIT_REQUEST >> 2;
@@ -229,6 +231,9 @@ export class Dbt implements DbtPending {
     region.lastUse = ++this.clock;
     const cpu = this.cpu;
     const s = cpu.s;
+    // BUDGET is an int32 in the state block: a slice of 2^31 or more would wrap negative (the
+    // region would exit at once and under-count); a region never runs anywhere near that long.
+    if (budget > MAX_REGION_BUDGET) budget = MAX_REGION_BUDGET;
     s[I_BUDGET] = budget;
     this.current = region;
     const runs0 = this.stubRuns;

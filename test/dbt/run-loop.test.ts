@@ -93,4 +93,16 @@ describe('run loop with compiled code', () => {
     expect(r.reason).toBe('stopped');
     expect(r.executed).toBeLessThanOrEqual(3);
   });
+
+  it('counts exactly with a budget of 2^31 and more (the int32 BUDGET is clamped per entry)', async () => {
+    // 32-bit flat: mov ecx, 3000000; L: dec ecx; jnz L; hlt  ->  1 + 2 * 3000000 + 1 instructions.
+    const vm = new Vm({ memorySize: 1 << 20, engine: 'dbt', forceTranslate: true });
+    await vm.prepare();
+    vm.resetFlat32(0x1000, 0x8000);
+    vm.writePhys(0x1000, [0xb9, 0xc0, 0xc6, 0x2d, 0x00, 0x49, 0x75, 0xfd, 0xf4]);
+    const r = vm.run(3_000_000_000);
+    expect(r.reason).toBe('halted');
+    expect(r.executed).toBe(2 + 2 * 3_000_000);
+    expect(vm.stats().dbt?.regions).toBeGreaterThan(0);
+  });
 });
