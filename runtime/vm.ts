@@ -75,6 +75,8 @@ export interface RunResult {
 
 /** Slots of the fetch cache (direct-mapped by linear EIP). */
 const FC_BITS = 12;
+/** Fetch-cache value for "no block here: run the instruction uncached" (see fetchBlock). */
+const UNCACHED = new Block(-1, -1, 0, [], 0);
 const FC_SIZE = 1 << FC_BITS;
 
 /**
@@ -141,7 +143,10 @@ export class Vm {
     this.cache.onDrop = dbt
       ? (b) => { this.fcStale = true; dbt.onBlockDropped(b); }
       : () => { this.fcStale = true; };
-    dbt?.setChain(() => this.cachedBlock());
+    dbt?.setChain(() => {
+      const b = this.cachedBlock();
+      return b === UNCACHED ? null : b;
+    });
     this.resetReal();
   }
 
@@ -316,21 +321,23 @@ export class Vm {
     const lin = (cpu.segBase(SEG_CS) + eip) | 0;
     const cached = this.cachedBlock();
     if (cached !== null) {
+      if (cached === UNCACHED) return null;
       this.cache.hits++;
       cached.execCount++;
       return cached;
     }
     const b = this.lookupBlock(eip, lin, csLimit);
-    if (b !== null) {
-      const e = cpu.tlb[lin >>> 12];
-      if ((e & cpu.readMask) === TLB_VALID) {
-        const slot = (lin ^ (lin >>> FC_BITS)) & (FC_SIZE - 1);
-        this.fcLin[slot] = lin;
-        this.fcEip[slot] = eip;
-        this.fcTlb[slot] = e;
-        this.fcMode[slot] = s[I_MODE];
-        this.fcBlock[slot] = b;
-      }
+    const e = cpu.tlb[lin >>> 12];
+    if ((e & cpu.readMask) === TLB_VALID) {
+      // Remembered either way: a block, or that this instruction runs uncached (it crosses its
+      // page), so that a hot one is not scanned for a block again each time. Anything that
+      // could change the answer changes the TLB entry or the mode, or drops blocks (fcStale).
+      const slot = (lin ^ (lin >>> FC_BITS)) & (FC_SIZE - 1);
+      this.fcLin[slot] = lin;
+      this.fcEip[slot] = eip;
+      this.fcTlb[slot] = e;
+      this.fcMode[slot] = s[I_MODE];
+      this.fcBlock[slot] = b ?? UNCACHED;
     }
     return b;
   }

@@ -10,6 +10,7 @@
  */
 import { EIP, EXIT_REQUEST, MODE, SEG_CS } from '../../translator/abi.ts';
 import { decode } from '../../translator/decoder/decode.ts';
+import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Block } from '../code-cache.ts';
 import { CLASS_OF_ROW } from '../code-cache.ts';
 import type { Cpu } from '../cpu.ts';
@@ -48,7 +49,29 @@ export function execBlock(cpu: Cpu, b: Block, max: number, classCounts: Float64A
   return k;
 }
 
-/** Decodes and executes one instruction at CS:EIP without caching it. */
+/** Slots of the per-CPU cache of instructions decoded by `stepUncached`. */
+const UC_SIZE = 64;
+/** Longest instruction (bytes compared to revalidate a cached one). */
+const UC_MAX_LEN = 15;
+
+/**
+ * Instructions `stepUncached` decoded, by CS:EIP slot. An instruction that crosses a page is
+ * not in the code cache (a block depends on one physical page only), and a hot one (a loop
+ * whose body straddles a page boundary: the kernel's XZ decompressor has one) would otherwise
+ * be decoded again on every execution. An entry is reused only when its bytes, fetched again
+ * through the TLB exactly as decoding fetches them, are unchanged: nothing to invalidate.
+ */
+class UncachedInsns {
+  readonly lin = new Int32Array(UC_SIZE);
+  readonly eip = new Int32Array(UC_SIZE);
+  readonly code32 = new Uint8Array(UC_SIZE);
+  readonly bytes = new Uint8Array(UC_SIZE * UC_MAX_LEN);
+  readonly insn: (Insn | null)[] = new Array<Insn | null>(UC_SIZE).fill(null);
+}
+
+const uncachedInsns = new WeakMap<Cpu, UncachedInsns>();
+
+/** Decodes and executes one instruction at CS:EIP without caching it in the code cache. */
 export function stepUncached(cpu: Cpu, classCounts: Float64Array): void {
   const code32 = cpu.code32;
   const csBase = cpu.segBase(SEG_CS);
@@ -57,7 +80,31 @@ export function stepUncached(cpu: Cpu, classCounts: Float64Array): void {
     if ((e >>> 0) > csLimit) fault(13, 0);
     return cpu.read8((csBase + e) | 0);
   };
-  const i = decode(fetch, cpu.eip, code32);
+  let uc = uncachedInsns.get(cpu);
+  if (!uc) uncachedInsns.set(cpu, (uc = new UncachedInsns()));
+  const eip = cpu.eip;
+  const lin = (csBase + eip) | 0;
+  const slot = (lin ^ (lin >>> 6)) & (UC_SIZE - 1);
+  let i = uc.insn[slot];
+  if (i !== null && uc.lin[slot] === lin && uc.eip[slot] === eip && uc.code32[slot] === (code32 ? 1 : 0)) {
+    // Same place and mode: still the same instruction if every byte is (fetched as decode would,
+    // so a fetch fault is raised as it would be).
+    const base = slot * UC_MAX_LEN;
+    for (let k = 0; k < i.len; k++) {
+      if (fetch(code32 ? eip + k : (eip + k) & 0xffff) !== uc.bytes[base + k]) { i = null; break; }
+    }
+  } else {
+    i = null;
+  }
+  if (i === null) {
+    i = decode(fetch, eip, code32);
+    const base = slot * UC_MAX_LEN;
+    for (let k = 0; k < i.len; k++) uc.bytes[base + k] = fetch(code32 ? eip + k : (eip + k) & 0xffff);
+    uc.insn[slot] = i;
+    uc.lin[slot] = lin;
+    uc.eip[slot] = eip;
+    uc.code32[slot] = code32 ? 1 : 0;
+  }
   cpu.next = code32 ? i.eip + i.len : (i.eip + i.len) & 0xffff;
   HANDLERS[i.row](cpu, i);
   cpu.s[I_EIP] = cpu.next;
