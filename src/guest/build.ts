@@ -31,7 +31,7 @@ export const GUEST_MARKER = 'wasmvisor-guest: shell ready';
 export const DEFAULT_CMDLINE = 'console=ttyS0 quiet cryptomgr.notests=1 noisapnp';
 
 /** Version of the manifest format and of the initramfs recipe; bump it to force rebuilds. */
-const MANIFEST_FORMAT = 1;
+const MANIFEST_FORMAT = 2;
 
 const KERNEL_FILE = 'vmlinuz';
 const INITRD_FILE = 'initrd.img';
@@ -143,10 +143,17 @@ export function initScript(installApplets: boolean): string {
     ...(installApplets ? ['/bin/busybox --install -s'] : []),
     'mount -t sysfs sysfs /sys',
     'mount -t devtmpfs devtmpfs /dev',
+    // busybox poweroff, reboot and halt signal PID 1 (USR2, TERM, USR1): do what they ask.
+    "trap 'poweroff -f' USR2",
+    "trap 'reboot -f' TERM",
+    "trap 'halt -f' USR1",
     `echo "${GUEST_MARKER}"`,
     // cttyhack reopens the active console (ttyS0) as the controlling terminal, so job control
-    // and ^C work; when the shell exits we power off instead of letting init die (a panic).
-    'setsid cttyhack sh',
+    // and ^C work. The shell runs in the background so that `wait` (unlike a foreground
+    // command) lets the traps above run at once; when the shell exits we power off instead of
+    // letting init die (a panic).
+    'setsid cttyhack sh &',
+    'wait',
     'echo "wasmvisor-guest: shell exited, powering off"',
     'poweroff -f',
     '',

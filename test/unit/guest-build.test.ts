@@ -86,7 +86,8 @@ describe('initramfs', () => {
     expect(init).toBe(initScript(false));
     expect(init).toContain('mount -t devtmpfs devtmpfs /dev');
     expect(init).toContain(`echo "${GUEST_MARKER}"`);
-    expect(init).toContain('setsid cttyhack sh');
+    expect(init).toContain('setsid cttyhack sh &');
+    expect(init).toContain("trap 'poweroff -f' USR2");
     expect(initScript(true)).toContain('/bin/busybox --install -s');
   });
 
