@@ -37,9 +37,11 @@ describe.skipIf(skip)('Debian 12 i386 kernel boots to a busybox shell under the 
     // Linux unpacks concatenated cpio archives in order: ours adds /bin/guest-program.
     const extra = writeCpio([{ kind: 'file', path: 'bin/guest-program', data: program, mode: 0o755 }]);
     const base = new Uint8Array(readFileSync(guest.initrd));
-    const initrd = new Uint8Array(base.length + extra.length);
+    // Each archive must start 4-byte aligned; the kernel skips the zero padding between them.
+    const at = (base.length + 3) & ~3;
+    const initrd = new Uint8Array(at + extra.length);
     initrd.set(base);
-    initrd.set(extra, base.length);
+    initrd.set(extra, at);
     machine = await Machine.create({ memory: 128 << 20, kernel: new Uint8Array(readFileSync(guest.kernel)), initrd, cmdline: guest.cmdline, engine: 'dbt', onReset: 'stop' });
     await machine.start();
   }, 600_000);
