@@ -31,7 +31,7 @@ export const GUEST_MARKER = 'wasmvisor-guest: shell ready';
 export const DEFAULT_CMDLINE = 'console=ttyS0 quiet cryptomgr.notests=1 noisapnp';
 
 /** Version of the manifest format and of the initramfs recipe; bump it to force rebuilds. */
-const MANIFEST_FORMAT = 2;
+export const MANIFEST_FORMAT = 2;
 
 const KERNEL_FILE = 'vmlinuz';
 const INITRD_FILE = 'initrd.img';

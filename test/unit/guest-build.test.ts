@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildGuest, defaultCacheDir, GUEST_MARKER, initramfsEntries, initScript, verifyGuest } from '../../src/guest/build.ts';
+import { buildGuest, defaultCacheDir, GUEST_MARKER, initramfsEntries, initScript, MANIFEST_FORMAT, verifyGuest } from '../../src/guest/build.ts';
 import { writeCpio } from '../../src/guest/cpio.ts';
 import { main } from '../../src/guest/cli.ts';
 
@@ -174,7 +174,7 @@ describe('buildGuest', () => {
     const members = parseCpio(gunzipSync(readFileSync(g.initrd)));
     expect(members.filter((m) => m.mode >> 12 === 0o12).map((m) => m.name)).toEqual(['bin/ls', 'bin/sh', 'sbin/init', 'usr/bin/env']);
     expect(g.manifest).toMatchObject({
-      format: 1,
+      format: MANIFEST_FORMAT,
       kernel: { file: 'vmlinuz', size: 6, sourcePath: 'boot/vmlinuz-6.1.0-99-686', from: { package: 'linux-image-6.1.0-99-686:i386', version: '1.2-3' } },
       initrd: { file: 'initrd.img', applets: 3, busybox: { package: 'busybox-static:i386', version: '1.2-3' } },
       marker: GUEST_MARKER,

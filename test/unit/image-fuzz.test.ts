@@ -76,7 +76,7 @@ describe('kernel images from hell', () => {
     const outcomes = { loaded: 0, rejected: 0 };
     for (let n = 0; n < 300; n++) {
       const base = n % 2 ? bzImage(r) : multiboot(r);
-      let img = base;
+      let img: Uint8Array;
       const mode = r() % 3;
       if (mode === 0) img = base.subarray(0, r() % base.length);
       else {
