@@ -97,9 +97,17 @@ export function stepUncached(cpu: Cpu, classCounts: Float64Array): void {
     i = null;
   }
   if (i === null) {
-    i = decode(fetch, eip, code32);
+    // Decode, keeping the bytes as they are fetched (offsets 0..14 from EIP, also across a
+    // 16-bit wrap). The slot is emptied first, so a decode that faults leaves no stale entry.
     const base = slot * UC_MAX_LEN;
-    for (let k = 0; k < i.len; k++) uc.bytes[base + k] = fetch(code32 ? eip + k : (eip + k) & 0xffff);
+    const bytes = uc.bytes;
+    uc.insn[slot] = null;
+    i = decode((e) => {
+      const v = fetch(e);
+      const off = (e - eip) & 0xf;
+      if (off < UC_MAX_LEN) bytes[base + off] = v;
+      return v;
+    }, eip, code32);
     uc.insn[slot] = i;
     uc.lin[slot] = lin;
     uc.eip[slot] = eip;
