@@ -1,12 +1,12 @@
 /**
- * Full-state comparison of a native outcome with the VM's: where control went (stub address, or
+ * Full-state comparison of the reference's outcome with the VM's: where control went (stub address, or
  * fault vector, error code and CR2), the eight GPRs, EFLAGS (minus the case's undefined bits and
  * RF, which the processor sets in fault frames), the six selectors, every changed memory byte,
  * and the x87 state through the plug-in.
  */
 import { EX_BP, EX_DB, EX_OF } from '../../translator/abi.ts';
 import { REG32, SEGS } from '../../translator/decoder/disasm.ts';
-import type { OracleCase, Outcome, X87Plugin } from './types.ts';
+import type { Excuse, OracleCase, Outcome, X87Plugin } from './types.ts';
 
 /** EFLAGS bits compared: everything architectural except RF. */
 export const COMPARED_FLAGS = 0x3e7fd7;
@@ -24,7 +24,7 @@ export function flagNames(mask: number): string {
   return FLAG_NAMES.filter(([b]) => mask & b).map(([, n]) => n).join(' ');
 }
 
-/** Vectors delivered as traps: the native EIP is after the instruction. */
+/** Vectors delivered as traps: the reference's EIP is after the instruction. */
 function isTrap(vector: number): boolean {
   return vector === EX_BP || vector === EX_OF || vector === EX_DB;
 }
@@ -42,41 +42,47 @@ export function describeOutcome(o: Outcome): string {
   }
 }
 
-/** Differences between the native (`n`) and VM (`v`) outcomes of case `c`; empty = match. */
-export function compareOutcomes(c: OracleCase, n: Outcome, v: Outcome, x87?: X87Plugin): string[] {
+/**
+ * Differences between the reference's (`n`) and the VM's (`v`) outcomes of case `c`; empty =
+ * match. `ex` leaves out what a known deviation of the reference excuses.
+ */
+export function compareOutcomes(c: OracleCase, n: Outcome, v: Outcome, x87?: X87Plugin, ex?: Excuse): string[] {
+  if (ex?.all) return [];
   const d: string[] = [];
-  if (n.kind !== 'stub' && n.kind !== 'fault') return [`native: ${describeOutcome(n)}`];
+  if (n.kind !== 'stub' && n.kind !== 'fault') return [`ref: ${describeOutcome(n)}`];
   if (v.kind !== 'stub' && v.kind !== 'fault') return [`vm: ${describeOutcome(v)}`];
-  if (n.kind !== v.kind || n.vector !== v.vector || n.errorCode !== v.errorCode) {
-    return [`control: native ${describeOutcome(n)}, vm ${describeOutcome(v)}`];
+  if (n.kind !== v.kind || n.vector !== v.vector || ((n.errorCode ^ v.errorCode) & ~(ex?.errorCode ?? 0)) !== 0) {
+    return [`control: ref ${describeOutcome(n)}, vm ${describeOutcome(v)}`];
   }
   const eipOk = n.eip === v.eip || (n.kind === 'fault' && isTrap(n.vector) && v.eip === c.eip);
-  if (!eipOk) d.push(`control: native ${describeOutcome(n)}, vm ${describeOutcome(v)}`);
-  if (n.kind === 'fault' && n.vector === 14 && ((n.cr2 ^ v.cr2) & (c.cr2Mask ?? -1)) !== 0) {
-    d.push(`cr2: native ${hex(n.cr2)}, vm ${hex(v.cr2)}`);
+  if (!eipOk) d.push(`control: ref ${describeOutcome(n)}, vm ${describeOutcome(v)}`);
+  if (n.kind === 'fault' && n.vector === 14 && ((n.cr2 ^ v.cr2) & (c.cr2Mask ?? -1) & ~(ex?.cr2 ?? 0)) !== 0) {
+    d.push(`cr2: ref ${hex(n.cr2)}, vm ${hex(v.cr2)}`);
   }
   for (let r = 0; r < 8; r++) {
+    if (ex?.regs === 'all' || ex?.regs?.includes(r)) continue;
     const mask = ~(c.regIgnore?.[r] ?? 0);
-    if (((n.regs[r] ^ v.regs[r]) & mask) !== 0) d.push(`${REG32[r]}: native ${hex(n.regs[r])}, vm ${hex(v.regs[r])}`);
+    if (((n.regs[r] ^ v.regs[r]) & mask) !== 0) d.push(`${REG32[r]}: ref ${hex(n.regs[r])}, vm ${hex(v.regs[r])}`);
   }
-  const fx = (n.eflags ^ v.eflags) & COMPARED_FLAGS & ~c.flagsIgnore;
-  if (fx) d.push(`eflags: native ${hex(n.eflags)}, vm ${hex(v.eflags)} (differ in ${flagNames(fx)})`);
+  const fx = (n.eflags ^ v.eflags) & COMPARED_FLAGS & ~c.flagsIgnore & ~(ex?.flags ?? 0);
+  if (fx) d.push(`eflags: ref ${hex(n.eflags)}, vm ${hex(v.eflags)} (differ in ${flagNames(fx)})`);
   for (let s = 0; s < 6; s++) {
-    if (n.sel[s] !== v.sel[s]) d.push(`${SEGS[s]}: native ${hex(n.sel[s], 4)}, vm ${hex(v.sel[s], 4)}`);
+    if (n.sel[s] !== v.sel[s]) d.push(`${SEGS[s]}: ref ${hex(n.sel[s], 4)}, vm ${hex(v.sel[s], 4)}`);
   }
-  const ignored = (a: number): boolean => (c.memIgnore ?? []).some((m) => a >= m.addr && a < m.addr + m.len);
+  const skip = [...(c.memIgnore ?? []), ...(ex?.mem ?? [])];
+  const ignored = (a: number): boolean => skip.some((m) => a >= m.addr && a < m.addr + m.len);
   const addrs = new Set([...n.mem.keys(), ...v.mem.keys()]);
   const bad: string[] = [];
   for (const a of [...addrs].sort((x, y) => x - y)) {
     if (ignored(a)) continue;
     const nb = n.mem.get(a);
     const vb = v.mem.get(a);
-    if (nb !== vb) bad.push(`${hex(a)}: native ${nb === undefined ? 'unchanged' : hex(nb, 2)}, vm ${vb === undefined ? 'unchanged' : hex(vb, 2)}`);
+    if (nb !== vb) bad.push(`${hex(a)}: ref ${nb === undefined ? 'unchanged' : hex(nb, 2)}, vm ${vb === undefined ? 'unchanged' : hex(vb, 2)}`);
   }
   if (bad.length) d.push(`memory (${bad.length} bytes): ${bad.slice(0, 8).join('; ')}${bad.length > 8 ? '; ...' : ''}`);
   if (n.fpu && x87) {
     if (!v.fpu) d.push('x87: the VM produced no FSAVE image');
-    else d.push(...x87.compare(n.fpu, v.fpu, c).map((s) => `x87: ${s}`));
+    else d.push(...x87.compare(n.fpu, v.fpu, c, ex?.x87).map((s) => `x87: ${s}`));
   }
   return d;
 }

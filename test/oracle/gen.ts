@@ -288,6 +288,7 @@ export class CaseBuilder {
       row, form, code16: this.code16, eip: this.eip, code, regs: this.regs, eflags: this.eflags, sel: this.sel, pokes,
       fpu: this.fpu, captureFpu: this.captureFpu || this.fpu !== undefined,
       flagsIgnore: this.flagsIgnore, regIgnore: this.regIgnore, memIgnore: this.memIgnore, cr2Mask: this.cr2Mask,
+      mem: this.memAddr >= 0 && !this.memNoAccess ? { addr: this.memAddr, size: this.memSize } : undefined,
       note: this.notes.length ? this.notes.join('; ') : undefined,
     };
   }

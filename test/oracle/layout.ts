@@ -114,3 +114,33 @@ export function flatDescriptor(attr: number, limit = 0xfffff): [number, number] 
   const hi = ((attr & 0xf0ff) << 8) | (limit & 0xf0000); // limit 19..16, base 31..16 = 0
   return [lo, hi | 0];
 }
+
+/** A descriptor table at its address: the VM setups write these, the bare-metal harness loads them. */
+export interface MirrorTable {
+  readonly kind: 'gdt' | 'ldt';
+  readonly addr: number;
+  readonly bytes: Uint8Array;
+}
+
+function tableBytes(limit: number, entries: readonly MirrorDescriptor[], segLimit: number): Uint8Array {
+  const bytes = new Uint8Array(limit + 1);
+  const dv = new DataView(bytes.buffer);
+  for (const d of entries) {
+    const [lo, hi] = flatDescriptor(d.attr, segLimit);
+    dv.setInt32(d.index * 8, lo, true);
+    dv.setInt32(d.index * 8 + 4, hi, true);
+  }
+  return bytes;
+}
+
+/**
+ * The mirror GDT and LDT as bytes. GDT slots 8 (the TSS) and 10 (the LDT descriptor) stay zero
+ * here: the bare harness fills them with its own, DPL 0 system descriptors, as the host kernel's
+ * GDT has them. At CPL 3 (where every reference runs cases) a DPL-0 system descriptor and an
+ * empty slot give the same results to every instruction that can name them (segment loads and
+ * far transfers #GP(selector), LAR/LSL/VERR/VERW clear ZF).
+ */
+export const MIRROR_TABLES: readonly MirrorTable[] = [
+  { kind: 'gdt', addr: GDT_ADDR, bytes: tableBytes(GDT_LIMIT, MIRROR_GDT, 0xfffff) },
+  { kind: 'ldt', addr: LDT_ADDR, bytes: tableBytes(LDT_LIMIT, MIRROR_LDT, 0xffff) },
+];

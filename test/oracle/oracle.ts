@@ -1,6 +1,6 @@
 /**
- * The oracle run: selects rows, generates cases per (row, form), runs them in batches natively
- * and in the VM, compares, and aggregates per row. Used by the CLI (run.ts) and by the fast
+ * The oracle run: selects rows, generates cases per (row, form), runs them in batches on the
+ * reference (reference.ts: the real CPU or QEMU) and in the VM, compares, and aggregates per row. Used by the CLI (run.ts) and by the fast
  * subset in the default test suite (test/unit/oracle-fast.test.ts).
  *
  * Determinism: each (row, form) draws from its own generator seeded by (seed, row name, form
@@ -13,11 +13,13 @@ import type { Row } from '../../translator/isa/types.ts';
 import { dispatchProblems } from '../../runtime/interp/dispatch.ts';
 import type { Engine } from '../../runtime/vm.ts';
 import { compareOutcomes } from './compare.ts';
+import { explainByDeviations, sdmExclusion, sdmUndefined } from './deviations.ts';
 import { formsOf, exclusionReason } from './forms.ts';
 import { CaseBuilder, EncodeMismatch, GenReject } from './gen.ts';
 import type { Hook } from './gen.ts';
 import { hookFor } from './gen-rows.ts';
-import { buildNative, runNative } from './native.ts';
+import { getReference } from './reference.ts';
+import type { ReferenceKind } from './reference.ts';
 import { Rng } from './rng.ts';
 import type { Form, GenContext, OracleCase, Outcome, RowGenerator, VmSetup, X87Plugin } from './types.ts';
 import { VmRunner } from './vm-run.ts';
@@ -30,6 +32,8 @@ export interface OracleOptions {
   readonly rows?: string;
   readonly engine: Engine;
   readonly setup: VmSetup;
+  /** The reference to compare with (default: reference.ts decides; see referenceKind). */
+  readonly reference?: ReferenceKind;
   /** Run every case in a 16-bit code segment (default operand and address size 16). */
   readonly code16?: boolean;
   /** The x87 plug-in; undefined = load test/oracle/gen-x87.ts if it exists. */
@@ -44,7 +48,8 @@ export type RowStatus = 'ok' | 'mismatch' | 'no-handler' | 'no-generator' | 'gen
 
 export interface Mismatch {
   readonly c: OracleCase;
-  readonly native: Outcome;
+  /** The reference's outcome. */
+  readonly ref: Outcome;
   readonly vm: Outcome;
   readonly diffs: readonly string[];
 }
@@ -55,6 +60,8 @@ export interface RowReport {
   forms: number;
   cases: number;
   mismatches: number;
+  /** Cases that differ only where the reference is known to deviate from the SDM (deviations.ts). */
+  deviations: number;
   /** Cases counted as failed (mismatches, or every planned case of a row that cannot run). */
   failed: number;
   readonly examples: Mismatch[];
@@ -62,11 +69,15 @@ export interface RowReport {
 }
 
 export interface OracleReport {
+  /** The reference the cases ran on (Reference.name). */
+  readonly reference: string;
   readonly rows: RowReport[];
   readonly excluded: { row: Row; reason: string }[];
   passed: number;
   failed: number;
-  readonly timing: { genMs: number; nativeMs: number; vmMs: number; totalMs: number };
+  /** Known reference deviations by id (deviations.ts); not counted as passed. */
+  readonly deviations: Map<string, number>;
+  readonly timing: { genMs: number; referenceMs: number; vmMs: number; totalMs: number };
 }
 
 /** Loads gen-x87.ts's `x87Plugin` if the file exists. */
@@ -120,41 +131,48 @@ export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
   const x87 = opts.x87 === undefined ? await loadX87Plugin() : opts.x87 ?? undefined;
   const generators: RowGenerator[] = [...(x87?.generators ?? []), CORE_GENERATOR];
   const missing = new Set(dispatchProblems().missing);
-  const bin = buildNative();
+  const reference = getReference(opts.reference);
   const runner = new VmRunner({ engine: opts.engine, setup: opts.setup, seed: opts.seed, x87 });
   await runner.prepare();
   const examplesPerRow = opts.examples ?? 3;
-  const report: OracleReport = { rows: [], excluded: [], passed: 0, failed: 0, timing: { genMs: 0, nativeMs: 0, vmMs: 0, totalMs: 0 } };
+  const report: OracleReport = {
+    reference: reference.name, rows: [], excluded: [], passed: 0, failed: 0, deviations: new Map(), timing: { genMs: 0, referenceMs: 0, vmMs: 0, totalMs: 0 },
+  };
 
   let queue: Pending[] = [];
   let queued = 0;
   const finishRow = (r: RowReport): void => {
     if (r.status === 'ok' && r.mismatches > 0) r.status = 'mismatch';
     report.failed += r.failed;
-    report.passed += r.cases - r.mismatches;
+    report.passed += r.cases - r.mismatches - r.deviations;
     opts.onRow?.(r);
   };
   const flush = (): void => {
     const all = queue.flatMap((p) => p.cases);
     let t = performance.now();
-    const native = runNative(bin, all, opts.seed);
-    report.timing.nativeMs += performance.now() - t;
+    const refOut = reference.run(all, opts.seed);
+    report.timing.referenceMs += performance.now() - t;
     t = performance.now();
     let k = 0;
     for (const p of queue) {
       const r = p.report;
       for (const c of p.cases) {
-        const n = native[k++];
+        const n = refOut[k++];
         const v = runner.run(c);
         if (v.kind === 'no-handler') {
           r.status = 'no-handler';
           r.detail = v.message;
         }
-        const diffs = compareOutcomes(c, n, v, x87);
-        if (diffs.length) {
+        const sdm = reference.kind === 'native' ? undefined : sdmUndefined(c);
+        const diffs = compareOutcomes(c, n, v, x87, sdm);
+        const deviation = diffs.length ? explainByDeviations(reference, c, n, v, x87) : undefined;
+        if (deviation) {
+          r.deviations++;
+          report.deviations.set(deviation, (report.deviations.get(deviation) ?? 0) + 1);
+        } else if (diffs.length) {
           r.mismatches++;
           r.failed++;
-          if (r.examples.length < examplesPerRow) r.examples.push({ c, native: n, vm: v, diffs });
+          if (r.examples.length < examplesPerRow) r.examples.push({ c, ref: n, vm: v, diffs });
         }
       }
       finishRow(r);
@@ -165,14 +183,14 @@ export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
   };
 
   for (const row of selectRows(opts.rows)) {
-    const reason = exclusionReason(row, opts.setup.cpl);
+    const reason = exclusionReason(row, opts.setup.cpl) ?? sdmExclusion(row, reference.kind);
     if (reason) {
       report.excluded.push({ row, reason });
       continue;
     }
     const gen = generators.find((g) => g.handles(row));
     const forms = gen?.forms?.(row) ?? formsOf(row);
-    const r: RowReport = { row, status: 'ok', forms: forms.length, cases: 0, mismatches: 0, failed: 0, examples: [] };
+    const r: RowReport = { row, status: 'ok', forms: forms.length, cases: 0, mismatches: 0, deviations: 0, failed: 0, examples: [] };
     report.rows.push(r);
     if (!gen) {
       r.status = 'no-generator';

@@ -12,10 +12,10 @@ const hex = (v: number, w = 8): string => (v >>> 0).toString(16).padStart(w, '0'
 /** One table line for a row. */
 export function rowLine(r: RowReport): string {
   const status = r.status === 'ok' ? 'ok' : r.status;
-  return `${r.row.name.padEnd(18)} ${r.row.cls.padEnd(22)} ${String(r.forms).padStart(5)} ${String(r.cases).padStart(7)} ${String(r.mismatches).padStart(10)}  ${status}`;
+  return `${r.row.name.padEnd(18)} ${r.row.cls.padEnd(22)} ${String(r.forms).padStart(5)} ${String(r.cases).padStart(7)} ${String(r.mismatches).padStart(10)} ${String(r.deviations).padStart(10)}  ${status}`;
 }
 
-export const TABLE_HEADER = `${'row'.padEnd(18)} ${'class'.padEnd(22)} ${'forms'.padStart(5)} ${'cases'.padStart(7)} ${'mismatches'.padStart(10)}  status`;
+export const TABLE_HEADER = `${'row'.padEnd(18)} ${'class'.padEnd(22)} ${'forms'.padStart(5)} ${'cases'.padStart(7)} ${'mismatches'.padStart(10)} ${'deviations'.padStart(10)}  status`;
 
 /** A mismatch in full: what ran, from which state, and what differed. */
 export function formatMismatch(m: Mismatch): string {
@@ -33,11 +33,11 @@ export function formatMismatch(m: Mismatch): string {
   }
   if (c.flagsIgnore) lines.push(`    ignored flags: ${flagNames(c.flagsIgnore)}`);
   if (c.note) lines.push(`    note: ${c.note}`);
-  lines.push(`    native: ${describeOutcome(m.native)}; vm: ${describeOutcome(m.vm)}`);
+  lines.push(`    ref: ${describeOutcome(m.ref)}; vm: ${describeOutcome(m.vm)}`);
   for (const d of m.diffs) lines.push(`    - ${d}`);
   if (m.vm.kind === 'host-error' && m.vm.message) lines.push(...m.vm.message.split('\n').slice(0, 8).map((s) => `      ${s}`));
   lines.push(`    after (vm): ${REG32.map((n, r) => `${n}=${hex(m.vm.regs[r])}`).join(' ')}`);
-  lines.push(`    segs (native): ${SEGS.map((n, s) => `${n}=${hex(m.native.sel[s] ?? 0, 4)}`).join(' ')}`);
+  lines.push(`    segs (ref): ${SEGS.map((n, s) => `${n}=${hex(m.ref.sel[s] ?? 0, 4)}`).join(' ')}`);
   return lines.join('\n');
 }
 
@@ -61,7 +61,12 @@ export function formatReport(rep: OracleReport, verbose: boolean): string {
   }
   const t = rep.timing;
   const cases = rep.rows.reduce((n, r) => n + r.cases, 0);
-  out.push('', `${rep.rows.length} rows, ${cases} cases; generate ${(t.genMs / 1000).toFixed(1)} s, native ${(t.nativeMs / 1000).toFixed(1)} s, vm ${(t.vmMs / 1000).toFixed(1)} s, total ${(t.totalMs / 1000).toFixed(1)} s`);
-  out.push(`${rep.passed} passed, ${rep.failed} failed`);
+  out.push('', `${rep.rows.length} rows, ${cases} cases; generate ${(t.genMs / 1000).toFixed(1)} s, reference ${(t.referenceMs / 1000).toFixed(1)} s, vm ${(t.vmMs / 1000).toFixed(1)} s, total ${(t.totalMs / 1000).toFixed(1)} s`);
+  const devs = [...rep.deviations.values()].reduce((a, b) => a + b, 0);
+  if (devs) {
+    out.push('', 'Known reference deviations (test/oracle/deviations.ts; the reference, not the VM, departs from the SDM):');
+    for (const [id, n] of [...rep.deviations].sort((a, b) => b[1] - a[1])) out.push(`  ${id.padEnd(40)} ${n}`);
+  }
+  out.push(`${rep.passed} passed, ${rep.failed} failed, known reference deviations: ${devs}`);
   return out.join('\n');
 }

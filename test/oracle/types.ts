@@ -60,6 +60,8 @@ export interface OracleCase {
   readonly memIgnore?: readonly MemIgnore[];
   /** Bits of CR2 compared after a #PF (default all). */
   readonly cr2Mask?: number;
+  /** The explicit memory operand (linear address and size), if the instruction has one. */
+  readonly mem?: { readonly addr: number; readonly size: number };
   /** Why something is ignored, or what is special about the case; shown with mismatches. */
   readonly note?: string;
 }
@@ -88,6 +90,31 @@ export interface Outcome {
   fpu?: Uint8Array;
   /** Human-readable detail for harness conditions (host errors, missing handlers). */
   message?: string;
+}
+
+/**
+ * Parts of a comparison that a known deviation of the reference excuses (deviations.ts): the
+ * reference is known to get them wrong, so a difference there is counted as a known reference
+ * deviation instead of a mismatch. Everything not excused is still compared.
+ */
+export interface Excuse {
+  /** Everything: where control went and every part of the state. */
+  readonly all?: boolean;
+  /** Bits of CR2 after a page fault. */
+  readonly cr2?: number;
+  /** Bits of the exception's error code. */
+  readonly errorCode?: number;
+  /** EFLAGS bits. */
+  readonly flags?: number;
+  /** General registers (EAX=0 ... EDI=7), or all of them. */
+  readonly regs?: 'all' | readonly number[];
+  /** Memory bytes. */
+  readonly mem?: readonly MemIgnore[];
+  /**
+   * x87: control word bits, status word bits, tag word bits (FSAVE layout), register values
+   * (bit i = ST(i) after the instruction), or the whole x87 state.
+   */
+  readonly x87?: { readonly cw?: number; readonly sw?: number; readonly tw?: number; readonly st?: number; readonly all?: boolean };
 }
 
 /** A way of preparing the VM for a case (privilege level, paging, descriptor tables). */
@@ -134,6 +161,6 @@ export interface X87Plugin {
   loadVm(cpu: Cpu, image: Uint8Array): void;
   /** The VM's x87 state as an FSAVE image. */
   readVm(cpu: Cpu): Uint8Array;
-  /** Differences between the native and VM images after case `c` (empty = equal). */
-  compare(native: Uint8Array, vm: Uint8Array, c: OracleCase): string[];
+  /** Differences between the reference's and the VM's images after case `c` (empty = equal). */
+  compare(ref: Uint8Array, vm: Uint8Array, c: OracleCase, excuse?: Excuse['x87']): string[];
 }

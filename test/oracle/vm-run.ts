@@ -1,6 +1,6 @@
 /**
  * The VM side of the oracle: one reused Vm per run; per case, the windows are restored (same
- * background as the native runner, LOCK-prefix stubs in the code windows), the setup enters the
+ * background as the references, LOCK-prefix stubs in the code windows), the setup enters the
  * case's state, and the VM runs until a fault (stopOnFault). A #GP(0) outside the instruction
  * inside a code window is a stub: control went there. A bounded instruction budget catches
  * instructions that never stop (REP forms execute as many steps as they iterate).
@@ -11,7 +11,7 @@ import { Vm } from '../../runtime/vm.ts';
 import type { Engine } from '../../runtime/vm.ts';
 import { CODE_WINDOWS, VM_RAM, VM_STUB, WINDOWS, fillBackground } from './layout.ts';
 import type { Window } from './layout.ts';
-import { hasErrorCode } from './native.ts';
+import { hasErrorCode } from './protocol.ts';
 import type { OracleCase, Outcome, VmSetup, X87Plugin } from './types.ts';
 
 /** Instructions a case may execute before it counts as not stopping. */

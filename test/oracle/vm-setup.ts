@@ -22,31 +22,17 @@ import {
 import type { Cpu } from '../../runtime/cpu.ts';
 import type { Vm } from '../../runtime/vm.ts';
 import {
-  GDT_ADDR, GDT_LIMIT, LDT_ADDR, LDT_LIMIT, MIRROR_GDT, MIRROR_LDT, PAGE_DIR, PAGE_TABLES, SEL_CODE16, SEL_LDT,
-  SEL_USER_CS, SEL_USER_DS, WINDOWS, flatDescriptor,
+  GDT_ADDR, GDT_LIMIT, LDT_ADDR, LDT_LIMIT, MIRROR_GDT, MIRROR_LDT, MIRROR_TABLES, PAGE_DIR, PAGE_TABLES, SEL_CODE16, SEL_LDT,
+  SEL_USER_CS, SEL_USER_DS, WINDOWS,
 } from './layout.ts';
-import type { MirrorDescriptor } from './layout.ts';
 import type { OracleCase, VmSetup } from './types.ts';
 
 const CR0_PE = 0x1, CR0_MP = 0x2, CR0_ET = 0x10, CR0_NE = 0x20, CR0_WP = 0x10000, CR0_AM = 0x40000;
 const CR0_PG = 0x80000000 | 0;
 
-/** Writes a mirror descriptor table into guest RAM. */
-function writeTable(vm: Vm, addr: number, limit: number, entries: readonly MirrorDescriptor[], segLimit: number): void {
-  const bytes = new Uint8Array(limit + 1);
-  const dv = new DataView(bytes.buffer);
-  for (const d of entries) {
-    const [lo, hi] = flatDescriptor(d.attr, segLimit);
-    dv.setInt32(d.index * 8, lo, true);
-    dv.setInt32(d.index * 8 + 4, hi, true);
-  }
-  vm.writePhys(addr, bytes);
-}
-
 /** Writes the mirror GDT and LDT into guest RAM. */
 function writeMirrorTables(vm: Vm): void {
-  writeTable(vm, GDT_ADDR, GDT_LIMIT, MIRROR_GDT, 0xfffff);
-  writeTable(vm, LDT_ADDR, LDT_LIMIT, MIRROR_LDT, 0xffff);
+  for (const t of MIRROR_TABLES) vm.writePhys(t.addr, t.bytes);
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SEG_CS, SEGF_DB } from '../../translator/abi.ts';
-import { buildNative } from '../oracle/native.ts';
+import { getReference } from '../oracle/reference.ts';
 import { runOracle } from '../oracle/oracle.ts';
 import { formatMismatch } from '../oracle/report.ts';
 import { USER3 } from '../oracle/vm-setup.ts';
@@ -47,15 +47,21 @@ describe('x87 environment pointers in a 16-bit code segment at CPL 3', () => {
 });
 
 describe('the native runner reruns x87 cases the host disturbed', () => {
-  it('FNSTENV/FNSAVE rows, 16-bit code, CPL 3, with a watchdog tick every 100 µs: no mismatch', async () => {
-    buildNative();
+  const ref = getReference();
+  it('FNSTENV/FNSAVE rows, 16-bit code, CPL 3, with a watchdog tick every 100 µs: no mismatch', async (ctx) => {
+    if (ref.kind !== 'native') {
+      ctx.skip(`the reference is ${ref.name}: the rerun concerns the real-CPU runner's signal and context-switch handling only`);
+      return;
+    }
     const saved = process.env.ORACLE_NATIVE_TICK_US;
     process.env.ORACLE_NATIVE_TICK_US = '100';
     try {
       const rep = await runOracle({ seed: 1, cases: 500, rows: '^(fnstenvMenv|fnsaveMstate)$', engine: 'interp', setup: USER3, code16: true });
       const examples = rep.rows.flatMap((r) => r.examples.map(formatMismatch)).join('\n');
-      expect(rep.passed).toBe(4000);
+      const deviations = [...rep.deviations.values()].reduce((a, b) => a + b, 0);
       expect(rep.failed, examples).toBe(0);
+      // The rest are the probed differences of this processor from a P6 (FCS/FDS, FOP), if any.
+      expect(rep.passed + deviations).toBe(4000);
     } finally {
       if (saved === undefined) delete process.env.ORACLE_NATIVE_TICK_US;
       else process.env.ORACLE_NATIVE_TICK_US = saved;

@@ -1,6 +1,7 @@
 /**
- * Harness for the x87 unit tests: runs the same position-independent 32-bit snippet natively
- * (a tiny gcc -m32 runner, built once into the temp directory) and in a fresh VM, with EBX
+ * Harness for the x87 unit tests: runs the same position-independent 32-bit snippet on the
+ * oracle's reference (test/oracle/reference.ts: the real CPU, or QEMU where the host cannot run
+ * 32-bit code; the snippet is one oracle case in the code window) and in a fresh VM, with EBX
  * pointing at a 1 KiB data buffer, and returns the buffer, EAX, EFLAGS and how the snippet ended
  * (0 = completed, else the exception vector: 16 #MF, 7 #NM, 6 #UD, 13 #GP).
  *
@@ -9,17 +10,20 @@
  * FIP/FOP/FDP pointers, which the oracle cannot see — is compared. Pointer values are addresses,
  * so `normalizePointers` rewrites them relative to the code and buffer bases of each side.
  *
- * The VM side mirrors the host's selectors (CS 0x23, data 0x2B, flat) so FCS/FDS agree.
+ * The VM side mirrors the reference's selectors (CS 0x23, data 0x2B, flat) so FCS/FDS agree.
  */
-import { createHash } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CR, EFLAGS, LF_OP, SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE } from '../../translator/abi.ts';
 import { getEflags } from '../../runtime/lazy-flags.ts';
 import { Vm } from '../../runtime/vm.ts';
+import { rowByName } from '../../translator/isa/table.ts';
 import { f80FromBits } from '../oracle/gen-x87.ts';
+import { CODE, DATA32, SEL_USER_DS, STACK } from '../oracle/layout.ts';
+import { getReference } from '../oracle/reference.ts';
+import type { OracleCase } from '../oracle/types.ts';
 
 export const BUF_SIZE = 1024;
 /** VM addresses. */
@@ -146,116 +150,37 @@ export function runVm(c: X87Case, setup?: (vm: Vm) => void): X87Outcome {
   };
 }
 
-// ------------------------------------------------------------------------------- the native side
-const RUNNER_C = String.raw`
-#include <signal.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
-/* stdin: per case u32 len, code[len], u32 eflags, buf[1024];
-   stdout: per case u32 status, u32 eflags, u32 eax, u32 code, u32 buf, buf[1024]. */
-static sigjmp_buf jb;
-static volatile int sig;
-static void onsig(int s) { sig = s; siglongjmp(jb, 1); }
-static uint8_t buf[1024] __attribute__((aligned(16)));
-static uint32_t io[3];
-static void *codep;
-static void *bufp = buf;
-static int rd(void *p, size_t n) { return fread(p, 1, n, stdin) == n; }
-int main(void) {
-  uint8_t *code = mmap(0, 65536, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = onsig;
-  sa.sa_flags = SA_NODEFER;
-  sigaction(SIGFPE, &sa, 0); sigaction(SIGILL, &sa, 0); sigaction(SIGSEGV, &sa, 0); sigaction(SIGBUS, &sa, 0);
-  uint32_t len;
-  while (rd(&len, 4)) {
-    if (len > 60000 || !rd(code, len) || !rd(&io[0], 4) || !rd(buf, sizeof buf)) return 3;
-    code[len] = 0xc3;
-    codep = code;
-    sig = 0;
-    uint32_t status = 0;
-    if (sigsetjmp(jb, 1) == 0) {
-      __asm__ volatile(
-        "pushal\n\t"
-        "pushl %[fl]\n\tpopfl\n\t"
-        "movl $0x12345678, %%eax\n\t"
-        "movl %[b], %%ebx\n\t"
-        "call *%[c]\n\t"
-        "pushfl\n\tpopl %[flo]\n\t"
-        "movl %%eax, %[eo]\n\t"
-        "popal\n\t"
-        : [flo] "=m"(io[1]), [eo] "=m"(io[2])
-        : [fl] "m"(io[0]), [b] "m"(bufp), [c] "m"(codep)
-        : "memory", "cc");
-    } else {
-      status = sig == SIGFPE ? 16 : sig == SIGILL ? 6 : 13;
-      io[1] = io[2] = 0;
-    }
-    __asm__ volatile("fninit");
-    uint32_t bases[2] = { (uint32_t)(uintptr_t)code, (uint32_t)(uintptr_t)buf };
-    fwrite(&status, 4, 1, stdout);
-    fwrite(&io[1], 4, 2, stdout);
-    fwrite(bases, 4, 2, stdout);
-    fwrite(buf, 1, sizeof buf, stdout);
-  }
-  fflush(stdout);
-  return 0;
-}
-`;
+// ------------------------------------------------------------------------------- the reference side
+/** Where the sequence runs on the reference: in the oracle's code and data windows. */
+const REF_CODE = CODE.addr + 0x100;
+const REF_BUF = DATA32.addr + 0x400;
+const SEQUENCE_ROW = rowByName('fnop');
 
-let runnerPath: string | undefined;
-
-/** Builds the native runner (once per source version); throws if gcc -m32 is unavailable. */
-function runner(): string {
-  if (runnerPath) return runnerPath;
-  const hash = createHash('sha256').update(RUNNER_C).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), 'wasmvisor-x87');
-  const bin = join(dir, `runner-${hash}`);
-  if (!existsSync(bin)) {
-    mkdirSync(dir, { recursive: true });
-    const src = join(dir, `runner-${hash}.${process.pid}.c`);
-    writeFileSync(src, RUNNER_C);
-    execFileSync('gcc', ['-m32', '-O1', '-fno-pie', '-no-pie', '-o', `${bin}.${process.pid}`, src], { stdio: ['ignore', 'pipe', 'pipe'] });
-    renameSync(`${bin}.${process.pid}`, bin);
-    rmSync(src, { force: true });
-  }
-  runnerPath = bin;
-  return bin;
+/** The sequence as an oracle case: EAX = 12345678h, EBX = the buffer, HLT stubs after the code. */
+function referenceCase(c: X87Case): OracleCase {
+  const regs = new Int32Array(8);
+  regs[0] = 0x12345678;
+  regs[3] = REF_BUF;
+  regs[4] = STACK.addr + 0x1000;
+  return {
+    row: SEQUENCE_ROW, form: { osz: 32, asz: 32, rm: 'none', label: 'sequence' }, eip: REF_CODE, code: c.code, regs,
+    eflags: ((c.eflags ?? 0) & 0x8d5) | 0x202, sel: [SEL_USER_DS, SEL_USER_DS, SEL_USER_DS, SEL_USER_DS],
+    pokes: [{ addr: REF_BUF, bytes: c.buf }], flagsIgnore: 0,
+  };
 }
 
-/** True if the native runner can be built and run (an i386-capable gcc and kernel). */
-export function nativeAvailable(): boolean {
-  try {
-    runner();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Runs cases natively, in one process. */
-export function runNative(cases: readonly X87Case[]): X87Outcome[] {
-  const parts: Buffer[] = [];
-  for (const c of cases) {
-    const h = Buffer.alloc(4);
-    h.writeUInt32LE(c.code.length);
-    const f = Buffer.alloc(4);
-    f.writeUInt32LE((((c.eflags ?? 0) & 0x8d5) | 0x202) >>> 0);
-    parts.push(h, Buffer.from(c.code), f, Buffer.from(c.buf));
-  }
-  const r = spawnSync(runner(), [], { input: Buffer.concat(parts), maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`x87 native runner failed: ${r.status} ${r.stderr?.toString() ?? ''}`);
-  const out = r.stdout;
-  const rec = 20 + BUF_SIZE;
-  return cases.map((_, k) => {
-    const o = out.subarray(k * rec, (k + 1) * rec);
+/** Runs cases on the oracle's reference (reference.ts: the real CPU, or QEMU), in one batch. */
+export function runReference(cases: readonly X87Case[]): X87Outcome[] {
+  const oc = cases.map(referenceCase);
+  const out = getReference().run(oc, 1);
+  return out.map((o, k) => {
+    const c = oc[k];
+    if (o.kind !== 'stub' && o.kind !== 'fault') throw new Error(`x87 sequence ${k}: the reference reports ${o.kind}: ${o.message ?? ''}`);
+    const buf = Uint8Array.from(cases[k].buf);
+    for (const [a, v] of o.mem) if (a >= REF_BUF && a < REF_BUF + BUF_SIZE) buf[a - REF_BUF] = v;
+    const completed = o.kind === 'stub' && o.eip === c.eip + c.code.length;
     return {
-      status: o.readUInt32LE(0), eflags: o.readUInt32LE(4), eax: o.readUInt32LE(8),
-      codeBase: o.readUInt32LE(12), bufBase: o.readUInt32LE(16), buf: new Uint8Array(o.subarray(20)),
+      status: completed ? 0 : o.kind === 'stub' ? -1 : o.vector, eflags: o.eflags, eax: o.regs[0] >>> 0, buf, codeBase: REF_CODE, bufBase: REF_BUF,
     };
   });
 }

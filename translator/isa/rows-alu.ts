@@ -44,7 +44,7 @@ export const ALU_ROWS: readonly RowSpec[] = [
 
   // Group 3 (F6/F7).
   { name: 'testEbIb', mnem: 'test', map: 'one', op: 0xf6, reg: 0, ops: ['Eb', 'Ib'], fw: 'OSZAPC', fu: 'A', cls: 'innocuous' },
-  { name: 'testEbIbAlias', mnem: 'test', map: 'one', op: 0xf6, reg: 1, ops: ['Eb', 'Ib'], fw: 'OSZAPC', fu: 'A', cls: 'innocuous', note: 'undocumented alias of F6 /0' },
+  { name: 'testEbIbAlias', mnem: 'test', map: 'one', op: 0xf6, reg: 1, ops: ['Eb', 'Ib'], fw: 'OSZAPC', fu: 'A', cls: 'innocuous', sdmUndefined: 'encoding', note: 'undocumented alias of F6 /0' },
   { name: 'notEb', mnem: 'not', map: 'one', op: 0xf6, reg: 2, ops: ['Eb'], cls: 'innocuous', lock: true },
   { name: 'negEb', mnem: 'neg', map: 'one', op: 0xf6, reg: 3, ops: ['Eb'], fw: 'OSZAPC', cls: 'innocuous', lock: true },
   { name: 'mulEb', mnem: 'mul', map: 'one', op: 0xf6, reg: 4, ops: ['Eb'], fw: 'OSZAPC', fu: 'SZAP', cls: 'innocuous' },
@@ -52,7 +52,7 @@ export const ALU_ROWS: readonly RowSpec[] = [
   { name: 'divEb', mnem: 'div', map: 'one', op: 0xf6, reg: 6, ops: ['Eb'], fw: 'OSZAPC', fu: 'OSZAPC', cls: 'innocuous' },
   { name: 'idivEb', mnem: 'idiv', map: 'one', op: 0xf6, reg: 7, ops: ['Eb'], fw: 'OSZAPC', fu: 'OSZAPC', cls: 'innocuous' },
   { name: 'testEvIz', mnem: 'test', map: 'one', op: 0xf7, reg: 0, ops: ['Ev', 'Iz'], osz: true, fw: 'OSZAPC', fu: 'A', cls: 'innocuous' },
-  { name: 'testEvIzAlias', mnem: 'test', map: 'one', op: 0xf7, reg: 1, ops: ['Ev', 'Iz'], osz: true, fw: 'OSZAPC', fu: 'A', cls: 'innocuous', note: 'undocumented alias of F7 /0' },
+  { name: 'testEvIzAlias', mnem: 'test', map: 'one', op: 0xf7, reg: 1, ops: ['Ev', 'Iz'], osz: true, fw: 'OSZAPC', fu: 'A', cls: 'innocuous', sdmUndefined: 'encoding', note: 'undocumented alias of F7 /0' },
   { name: 'notEv', mnem: 'not', map: 'one', op: 0xf7, reg: 2, ops: ['Ev'], osz: true, cls: 'innocuous', lock: true },
   { name: 'negEv', mnem: 'neg', map: 'one', op: 0xf7, reg: 3, ops: ['Ev'], osz: true, fw: 'OSZAPC', cls: 'innocuous', lock: true },
   { name: 'mulEv', mnem: 'mul', map: 'one', op: 0xf7, reg: 4, ops: ['Ev'], osz: true, fw: 'OSZAPC', fu: 'SZAP', cls: 'innocuous' },
@@ -79,7 +79,7 @@ export const ALU_ROWS: readonly RowSpec[] = [
   { name: 'aamIb', mnem: 'aam', map: 'one', op: 0xd4, ops: ['Ib'], fw: 'OSZAPC', fu: 'OAC', cls: 'innocuous' },
   { name: 'aadIb', mnem: 'aad', map: 'one', op: 0xd5, ops: ['Ib'], fw: 'OSZAPC', fu: 'OAC', cls: 'innocuous' },
 
-  { name: 'salc', mnem: 'salc', map: 'one', op: 0xd6, ops: [], fr: 'C', cls: 'innocuous', note: 'undocumented: AL = CF ? 0xFF : 0' },
+  { name: 'salc', mnem: 'salc', map: 'one', op: 0xd6, ops: [], fr: 'C', cls: 'innocuous', sdmUndefined: 'encoding', note: 'undocumented: AL = CF ? 0xFF : 0' },
 
   { name: 'xaddEbGb', mnem: 'xadd', map: '0f', op: 0xc0, ops: ['Eb', 'Gb'], fw: 'OSZAPC', cls: 'innocuous', lock: true },
   { name: 'xaddEvGv', mnem: 'xadd', map: '0f', op: 0xc1, ops: ['Ev', 'Gv'], osz: true, fw: 'OSZAPC', cls: 'innocuous', lock: true },

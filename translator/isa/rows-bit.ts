@@ -36,6 +36,6 @@ export const BIT_ROWS: readonly RowSpec[] = [
   // unchanged, and so do we.
   { name: 'bsfGvEv', mnem: 'bsf', map: '0f', op: 0xbc, ops: ['Gv', 'Ev'], osz: true, fw: 'OSZAPC', fu: 'OSAPC', cls: 'innocuous' },
   { name: 'bsrGvEv', mnem: 'bsr', map: '0f', op: 0xbd, ops: ['Gv', 'Ev'], osz: true, fw: 'OSZAPC', fu: 'OSAPC', cls: 'innocuous' },
-  { name: 'bswapZd', mnem: 'bswap', map: '0f', op: 0xc8, plusReg: true, ops: ['Zv'], osz: true, cls: 'innocuous', note: 'with a 16-bit operand size the result is undefined; we clear the word like real hardware' },
+  { name: 'bswapZd', mnem: 'bswap', map: '0f', op: 0xc8, plusReg: true, ops: ['Zv'], osz: true, cls: 'innocuous', sdmUndefined: 'result16', note: 'with a 16-bit operand size the result is undefined; we clear the word like real hardware' },
   ...ccRows(),
 ];

@@ -28,8 +28,26 @@ export const X87_ARITH_OPS = ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 
 /** Integer arithmetic mnemonics in the same order (DA and DE memory forms). */
 const INT_OPS = ['fiadd', 'fimul', 'ficom', 'ficomp', 'fisub', 'fisubr', 'fidiv', 'fidivr'] as const;
 
+/**
+ * The condition codes the SDM leaves undefined after each mnemonic ("FPU Flags Affected" in vol.
+ * 2); comparisons, FXAM, FPREM/FPREM1, FTST, FNINIT, FNSAVE, FLDENV and FRSTOR define them all.
+ */
+const CC_UNDEFINED: Readonly<Record<string, string>> = {
+  ...Object.fromEntries([
+    'fadd', 'faddp', 'fiadd', 'fsub', 'fsubp', 'fisub', 'fsubr', 'fsubrp', 'fisubr', 'fmul', 'fmulp', 'fimul', 'fdiv',
+    'fdivp', 'fidiv', 'fdivr', 'fdivrp', 'fidivr', 'fld', 'fild', 'fbld', 'fld1', 'fldl2t', 'fldl2e', 'fldpi', 'fldlg2',
+    'fldln2', 'fldz', 'fst', 'fstp', 'fist', 'fistp', 'fbstp', 'fxch', 'fchs', 'fabs', 'fsqrt', 'frndint', 'fscale',
+    'f2xm1', 'fyl2x', 'fyl2xp1', 'fpatan', 'fxtract', 'fdecstp', 'fincstp', 'fcmovb', 'fcmove', 'fcmovbe', 'fcmovu',
+    'fcmovnb', 'fcmovne', 'fcmovnbe', 'fcmovnu',
+  ].map((m) => [m, '023'])),
+  ...Object.fromEntries(['fsin', 'fcos', 'fptan', 'fsincos'].map((m) => [m, '03'])),
+  ...Object.fromEntries([
+    'ffree', 'ffreep', 'fnop', 'fldcw', 'fnstcw', 'fnstsw', 'fnstenv', 'fnclex', 'fneni', 'fndisi', 'fnsetpm',
+  ].map((m) => [m, '0123'])),
+};
+
 function x(name: string, mnem: string, op: number, reg: number, ops: readonly Operand[], more: Partial<RowSpec> = {}): RowSpec {
-  return { name, mnem, map: 'one', op, reg, ops, cls: 'innocuous', fpu: true, ...more };
+  return { name, mnem, map: 'one', op, reg, ops, cls: 'innocuous', fpu: true, ccu: CC_UNDEFINED[mnem], ...more };
 }
 /** A memory form. */
 function m(name: string, mnem: string, op: number, reg: number, ops: readonly Operand[], more: Partial<RowSpec> = {}): RowSpec {
@@ -93,7 +111,7 @@ function loadStoreRows(): RowSpec[] {
     r('fstSTi', 'fst', 0xdd, 2, ['STi']),
     r('fstpSTi', 'fstp', 0xdd, 3, ['STi']),
     r('ffreeSTi', 'ffree', 0xdd, 0, ['STi']),
-    r('ffreepSTi', 'ffreep', 0xdf, 0, ['STi'], { note: 'undocumented: FFREE ST(i), then pop' }),
+    r('ffreepSTi', 'ffreep', 0xdf, 0, ['STi'], { sdmUndefined: 'encoding', note: 'undocumented: FFREE ST(i), then pop' }),
     r('fstp1STi', 'fstp', 0xd9, 3, ['STi'], { note: 'reserved alias of FSTP ST(i)' }),
     r('fxch4STi', 'fxch', 0xdd, 1, ['STi'], { note: 'reserved alias of FXCH ST(i)' }),
     r('fxch7STi', 'fxch', 0xdf, 1, ['STi'], { note: 'reserved alias of FXCH ST(i)' }),

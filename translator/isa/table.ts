@@ -40,6 +40,19 @@ export function flagMask(letters: string | undefined): number {
   return m;
 }
 
+const CC_BITS: readonly number[] = [0x100, 0x200, 0x400, 0x4000];
+
+/** Turns condition-code digits such as '023' into x87 status-word bits. */
+export function ccMask(digits: string | undefined): number {
+  let m = 0;
+  for (const ch of digits ?? '') {
+    const bit = CC_BITS[Number(ch)];
+    if (bit === undefined) throw new Error(`unknown condition code '${ch}'`);
+    m |= bit;
+  }
+  return m;
+}
+
 /** Operand kinds that are encoded in a ModRM byte. */
 const MODRM_OPERANDS: ReadonlySet<string> = new Set([
   'Eb', 'Ew', 'Ed', 'Ev', 'Gb', 'Gw', 'Gd', 'Gv', 'Rd', 'Sw', 'Cd', 'Dd', 'STi',
@@ -64,6 +77,7 @@ function build(specs: readonly RowSpec[]): readonly Row[] {
       flagsRead: flagMask(s.fr),
       flagsWritten: flagMask(s.fw),
       flagsUndefined: flagMask(s.fu),
+      fpuUndefined: ccMask(s.ccu),
       modrm,
     });
   });

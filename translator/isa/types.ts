@@ -93,6 +93,17 @@ export interface RowSpec {
   readonly ends?: boolean;
   /** An x87 instruction: subject to CR0.EM/TS (#NM) and pending-exception (#MF) checks. */
   readonly fpu?: boolean;
+  /**
+   * What the SDM leaves undefined beyond the flags in `fu`: `encoding` (the opcode map reserves
+   * it; the row implements what P6 processors do), or `result16` (the destination with a 16-bit
+   * operand size). The oracle compares these against the real CPU only (test/oracle/sdm.ts).
+   */
+  readonly sdmUndefined?: 'encoding' | 'result16';
+  /**
+   * x87 condition codes the SDM leaves undefined after the instruction ("FPU Flags Affected"),
+   * as digits: '023' = C0, C2 and C3. Real processors leave them unchanged.
+   */
+  readonly ccu?: string;
   /** Free-form note shown by the documentation and the disassembler's verbose mode. */
   readonly note?: string;
 }
@@ -104,6 +115,8 @@ export interface Row extends RowSpec {
   readonly flagsRead: number;
   readonly flagsWritten: number;
   readonly flagsUndefined: number;
+  /** `ccu` as x87 status-word bits (C0 0x100, C1 0x200, C2 0x400, C3 0x4000). */
+  readonly fpuUndefined: number;
   /** The encoding has a ModRM byte. */
   readonly modrm: boolean;
 }
