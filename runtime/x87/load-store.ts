@@ -135,9 +135,11 @@ function loadExact(cpu: Cpu, v: number): void {
 
 // ------------------------------------------------------------------------------- stores
 /**
- * Finishes a store to memory: an unmasked IE/OE/UE suppresses it (recording just that flag);
- * otherwise `write` runs (and may fault), then the flags and C1 are committed and ST(0) popped
- * if asked.
+ * Finishes a store to memory: an unmasked IE/OE/UE suppresses it (recording just that flag)
+ * before the operand is even addressed, so a store that does not happen raises no #GP or #PF
+ * (as Intel processors do: the result is known to be unstorable before the write); otherwise
+ * `write` runs (it checks the segment and probes the pages, and may fault), then the flags and
+ * C1 are committed and ST(0) popped if asked.
  */
 function commitStore(cpu: Cpu, flags: number, popAfter: boolean, write: () => void): void {
   if (flags & SW_IE && unmasked(cpu, SW_IE)) {
@@ -165,8 +167,8 @@ function storeSource(cpu: Cpu): number {
 }
 
 function storeWords(cpu: Cpu, i: Insn, n: 2 | 4 | 8, r: StoreResult, popAfter: boolean): void {
-  const lin = writeLin(cpu, i, n);
   commitStore(cpu, r.flags, popAfter, () => {
+    const lin = writeLin(cpu, i, n);
     if (n === 2) cpu.write16(lin, r.lo & 0xffff);
     else cpu.write32(lin, r.lo);
     if (n === 8) cpu.write32((lin + 4) | 0, r.hi);
@@ -174,28 +176,27 @@ function storeWords(cpu: Cpu, i: Insn, n: 2 | 4 | 8, r: StoreResult, popAfter: b
 }
 
 function fstM32(cpu: Cpu, i: Insn, popAfter: boolean): void {
-  const lin = writeLin(cpu, i, 4);
   const src = storeSource(cpu);
   if (src < 0) return;
   const r = storeF32(cpu, src, rc(cpu));
-  commitStore(cpu, r.flags, popAfter, () => cpu.write32(lin, r.lo));
+  commitStore(cpu, r.flags, popAfter, () => cpu.write32(writeLin(cpu, i, 4), r.lo));
 }
 
 function fstM64(cpu: Cpu, i: Insn, popAfter: boolean): void {
-  const lin = writeLin(cpu, i, 8);
   const src = storeSource(cpu);
   if (src < 0) return;
   const r = storeF64(cpu, src);
   commitStore(cpu, r.flags, popAfter, () => {
+    const lin = writeLin(cpu, i, 8);
     cpu.write32(lin, r.lo);
     cpu.write32((lin + 4) | 0, r.hi);
   });
 }
 
 const fstpMf80: Handler = (cpu, i) => {
-  const lin = writeLin(cpu, i, 10);
   const src = storeSource(cpu);
   if (src < 0) return;
+  const lin = writeLin(cpu, i, 10);
   const v = storeF80(cpu, src);
   cpu.write32(lin, v.mlo);
   cpu.write32((lin + 4) | 0, v.mhi);
@@ -206,18 +207,16 @@ const fstpMf80: Handler = (cpu, i) => {
 
 function fist(cpu: Cpu, i: Insn, bits: 16 | 32 | 64, popAfter: boolean): void {
   const n = bits === 16 ? 2 : bits === 32 ? 4 : 8;
-  writeLin(cpu, i, n);
   const src = storeSource(cpu);
   if (src < 0) return;
   storeWords(cpu, i, n, storeInt(cpu, src, bits, rc(cpu)), popAfter);
 }
 
 const fbstpMbcd: Handler = (cpu, i) => {
-  const lin = writeLin(cpu, i, 10);
   const src = storeSource(cpu);
   if (src < 0) return;
   const r = storeBcd(cpu, src, rc(cpu));
-  commitStore(cpu, r.flags, true, () => writeBytes(cpu, lin, r.bytes));
+  commitStore(cpu, r.flags, true, () => writeBytes(cpu, writeLin(cpu, i, 10), r.bytes));
 };
 
 /** FST/FSTP ST(i): a plain copy (no exception for an SNaN: the format does not change). */
