@@ -2,8 +2,9 @@
  * Boot tier: the unmodified Debian 12 i386 kernel with the busybox initramfs, under the
  * translator, through the public Machine API. The guest is built from Debian packages by
  * src/guest/build.ts (cached). A small C program of ours, compiled here with `gcc -m32 -static`
- * and appended to the initramfs as a second cpio archive, runs in the guest and natively; the
- * two outputs must match.
+ * and appended to the initramfs as a second cpio archive, runs in the guest and on the reference
+ * (the real CPU, or qemu-i386 where the host cannot run 32-bit code: test/oracle/reference.ts);
+ * the two outputs must match.
  *
  * Set WASMVISOR_SKIP_BOOT=1 to skip this file (it needs network access to Debian's archive the
  * first time, and about a minute of CPU).
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Machine, buildGuest } from '../../src/index.ts';
 import type { GuestImages } from '../../src/index.ts';
 import { writeCpio } from '../../src/guest/cpio.ts';
+import { runI386Program } from '../oracle/reference.ts';
 
 const skip = process.env.WASMVISOR_SKIP_BOOT === '1';
 const PROMPT = /\/ # /;
@@ -23,7 +25,7 @@ const PROMPT = /\/ # /;
 describe.skipIf(skip)('Debian 12 i386 kernel boots to a busybox shell under the translator', () => {
   let guest: GuestImages;
   let program: Uint8Array;
-  let nativeOutput: string;
+  let expected: { output: string; ranOn: string };
   let machine: Machine;
   let work: string;
 
@@ -33,7 +35,7 @@ describe.skipIf(skip)('Debian 12 i386 kernel boots to a busybox shell under the 
     const exe = join(work, 'guest-program');
     execFileSync('gcc', ['-m32', '-march=i686', '-mno-sse', '-static', '-O2', '-o', exe, join(import.meta.dirname, 'guest-program.c'), '-lm']);
     program = new Uint8Array(readFileSync(exe));
-    nativeOutput = execFileSync(exe, { encoding: 'utf8' });
+    expected = runI386Program(exe);
     // Linux unpacks concatenated cpio archives in order: ours adds /bin/guest-program.
     const extra = writeCpio([{ kind: 'file', path: 'bin/guest-program', data: program, mode: 0o755 }]);
     const base = new Uint8Array(readFileSync(guest.initrd));
@@ -92,9 +94,9 @@ describe.skipIf(skip)('Debian 12 i386 kernel boots to a busybox shell under the 
     for (const f of ['sse', 'sse2', 'mmx', 'pae', 'apic']) expect(flags, f).not.toContain(f);
   }, 180_000);
 
-  it('runs a small C program with the same output as on the real CPU', async () => {
+  it('runs a small C program with the same output as on the reference (real CPU or qemu-i386)', async () => {
     const out = await shell('/bin/guest-program');
-    expect(out.trim()).toBe(nativeOutput.trim());
+    expect(out.trim(), `expected output from ${expected.ranOn}`).toBe(expected.output.trim());
   }, 300_000);
 
   it('powers off on `poweroff` (busybox signals /init, which powers the machine off)', async () => {

@@ -531,19 +531,23 @@ function mergeExcuses(list: readonly Excuse[]): Excuse {
 }
 
 /**
- * The known deviations that explain every difference between `ref` and `vm` in case `c`, joined
- * with '+', or undefined if some difference is not explained (a mismatch).
+ * The known deviations that together explain every difference between `ref` and `vm` in case
+ * `c` (only those needed: each is dropped whose excuse the others make unnecessary), or
+ * undefined if some difference is not explained (a mismatch).
  */
-export function explainByDeviations(reference: Pick<Reference, 'kind' | 'quirks'>, c: OracleCase, ref: Outcome, vm: Outcome, x87?: X87Plugin): string | undefined {
-  const hits: { id: string; ex: Excuse }[] = [];
+export function explainByDeviations(reference: Pick<Reference, 'kind' | 'quirks'>, c: OracleCase, ref: Outcome, vm: Outcome, x87?: X87Plugin): string[] | undefined {
+  let hits: { id: string; ex: Excuse }[] = [];
   for (const d of DEVIATIONS) {
     if (d.reference !== reference.kind || (d.quirk !== undefined && !reference.quirks.has(d.quirk))) continue;
     const ex = d.excuse(c, ref, vm);
     if (ex) hits.push({ id: d.id, ex });
   }
-  if (hits.length === 0) return undefined;
   const base = reference.kind === 'native' ? undefined : sdmUndefined(c);
-  const all = mergeExcuses([...(base ? [base] : []), ...hits.map((h) => h.ex)]);
-  if (compareOutcomes(c, ref, vm, x87, all).length) return undefined;
-  return hits.map((h) => h.id).join('+');
+  const explained = (list: typeof hits): boolean => compareOutcomes(c, ref, vm, x87, mergeExcuses([...(base ? [base] : []), ...list.map((h) => h.ex)])).length === 0;
+  if (hits.length === 0 || !explained(hits)) return undefined;
+  for (const h of [...hits]) {
+    const rest = hits.filter((x) => x !== h);
+    if (rest.length && explained(rest)) hits = rest;
+  }
+  return hits.map((h) => h.id);
 }

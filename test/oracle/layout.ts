@@ -108,6 +108,15 @@ export const LDT_LIMIT = 1 * 8 - 1;
 export const LDT_ADDR = GDT_ADDR + 0x100;
 export const SEL_LDT = 0x50;
 
+/**
+ * The harness's IDT (256 gates, built by the harness itself) and its TSS selector, as the host
+ * kernel's are on the real CPU: the VM setups load IDTR and TR with the same values, so SIDT and
+ * STR agree with the bare-metal reference (the real CPU's are excluded: UMIP).
+ */
+export const IDT_ADDR = GDT_ADDR + 0x800;
+export const IDT_LIMIT = 256 * 8 - 1;
+export const SEL_TSS = 0x40;
+
 /** Builds the 8-byte descriptor for a segment (base 0) with attribute word `attr`. */
 export function flatDescriptor(attr: number, limit = 0xfffff): [number, number] {
   const lo = limit & 0xffff; // limit 15..0, base 15..0 = 0
@@ -115,9 +124,12 @@ export function flatDescriptor(attr: number, limit = 0xfffff): [number, number] 
   return [lo, hi | 0];
 }
 
-/** A descriptor table at its address: the VM setups write these, the bare-metal harness loads them. */
+/**
+ * A descriptor table at its address: the VM setups write these, the bare-metal harness loads them
+ * (the IDT's contents are the harness's own gates: only its place and size are shared).
+ */
 export interface MirrorTable {
-  readonly kind: 'gdt' | 'ldt';
+  readonly kind: 'gdt' | 'ldt' | 'idt';
   readonly addr: number;
   readonly bytes: Uint8Array;
 }
@@ -143,4 +155,5 @@ function tableBytes(limit: number, entries: readonly MirrorDescriptor[], segLimi
 export const MIRROR_TABLES: readonly MirrorTable[] = [
   { kind: 'gdt', addr: GDT_ADDR, bytes: tableBytes(GDT_LIMIT, MIRROR_GDT, 0xfffff) },
   { kind: 'ldt', addr: LDT_ADDR, bytes: tableBytes(LDT_LIMIT, MIRROR_LDT, 0xffff) },
+  { kind: 'idt', addr: IDT_ADDR, bytes: new Uint8Array(IDT_LIMIT + 1) },
 ];

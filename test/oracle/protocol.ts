@@ -76,7 +76,7 @@ export function serialize(cases: readonly OracleCase[], seed: number): Buffer {
   }
   w.u32(MIRROR_TABLES.length);
   for (const t of MIRROR_TABLES) {
-    w.u32(t.kind === 'gdt' ? 0 : 1);
+    w.u32(t.kind === 'gdt' ? 0 : t.kind === 'ldt' ? 1 : 2);
     w.u32(t.addr);
     w.u32(t.bytes.length);
     w.bytes(t.bytes);

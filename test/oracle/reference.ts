@@ -130,7 +130,7 @@ export function probeNative(): ProbeResult {
   const r = spawnSync(bin, ['--probe'], { encoding: 'latin1', timeout: 20_000 });
   const m = /^oracle-native x87-fcs=(\d) x87-fop=(\d) x87-fdp=(\d) x87-fds=(\d) (\S+) ?(.*)$/m.exec(r.stdout ?? '');
   if (r.error || r.status !== 0 || !m) {
-    const why = r.error?.message ?? (r.stderr || r.stdout || `exit status ${r.status}`).trim().split('\n')[0];
+    const why = r.error?.message ?? (r.signal ? `killed by ${r.signal}` : (r.stderr || r.stdout || `exit status ${r.status}`).trim().split('\n')[0]);
     return (probed = { ok: false, reason: `this host does not run i386 programs (${why})` });
   }
   const brand = m[6].trim() || m[5];
@@ -269,6 +269,24 @@ function qemuReference(): Reference {
     return [...run(cases.slice(0, h.done), seed), hungOutcome(), ...run(cases.slice(h.done + 1), seed)];
   };
   return { kind: 'qemu', name: `qemu-system-i386 ${version} (TCG, -cpu ${QEMU_CPU}, bare-metal harness)`, quirks: new Set(), run };
+}
+
+// ------------------------------------------------------------------------------------ programs
+/**
+ * Runs a static i386 Linux program and returns its standard output and what ran it: the real
+ * CPU where the probe succeeds, else QEMU's user-mode emulator `qemu-i386-static` (Debian
+ * qemu-user-static; test/setup/system-deps.sh installs it). For tests that compare a guest
+ * program's output with a reference run (the boot tier).
+ */
+export function runI386Program(exe: string, args: readonly string[] = []): { output: string; ranOn: string } {
+  const p = probeNative();
+  if (p.ok) return { output: execFileSync(exe, args, { encoding: 'utf8' }), ranOn: `native CPU (${p.cpu})` };
+  const r = spawnSync('qemu-i386-static', [exe, ...args], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new Error(`cannot run ${exe}: ${p.reason}, and qemu-i386-static failed (${r.error?.message ?? r.stderr}); install qemu-user-static`);
+  }
+  const v = /version (\d+\.\d+(?:\.\d+)?)/.exec(spawnSync('qemu-i386-static', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+  return { output: r.stdout, ranOn: `qemu-i386 ${v?.[1] ?? ''} (user mode)`.replace('  ', ' ') };
 }
 
 // ------------------------------------------------------------------------------------ choice

@@ -16,13 +16,13 @@
  * IRETs to the case can be added to SETUPS without touching the rest of the oracle.
  */
 import {
-  CR, EFLAGS, EIP, GDTR_BASE, GDTR_LIMIT, LDTR_BASE, LDTR_FLAGS, LDTR_LIMIT, LDTR_SEL, LF_OP, SEG_CS, SEG_DS, SEG_ES,
-  SEG_FS, SEG_GS, SEG_SS, SEGF_G, SEGF_P, SEGF_USABLE,
+  CR, EFLAGS, EIP, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_BASE, LDTR_FLAGS, LDTR_LIMIT, LDTR_SEL, LF_OP, SEG_CS, SEG_DS, SEG_ES,
+  SEG_FS, SEG_GS, SEG_SS, SEGF_G, SEGF_P, SEGF_USABLE, TR_SEL,
 } from '../../translator/abi.ts';
 import type { Cpu } from '../../runtime/cpu.ts';
 import type { Vm } from '../../runtime/vm.ts';
 import {
-  GDT_ADDR, GDT_LIMIT, LDT_ADDR, LDT_LIMIT, MIRROR_GDT, MIRROR_LDT, MIRROR_TABLES, PAGE_DIR, PAGE_TABLES, SEL_CODE16, SEL_LDT,
+  GDT_ADDR, GDT_LIMIT, IDT_ADDR, IDT_LIMIT, LDT_ADDR, LDT_LIMIT, MIRROR_GDT, MIRROR_LDT, MIRROR_TABLES, PAGE_DIR, PAGE_TABLES, SEL_CODE16, SEL_LDT, SEL_TSS,
   SEL_USER_CS, SEL_USER_DS, WINDOWS,
 } from './layout.ts';
 import type { OracleCase, VmSetup } from './types.ts';
@@ -84,6 +84,9 @@ function enterCommon(vm: Vm, c: OracleCase, cpl: 0 | 3): void {
   vm.resetFlat32(c.eip, c.regs[4]);
   s[GDTR_BASE >> 2] = GDT_ADDR;
   s[GDTR_LIMIT >> 2] = GDT_LIMIT;
+  s[IDTR_BASE >> 2] = IDT_ADDR;
+  s[IDTR_LIMIT >> 2] = IDT_LIMIT;
+  s[TR_SEL >> 2] = SEL_TSS;
   s[LDTR_SEL >> 2] = SEL_LDT;
   s[LDTR_BASE >> 2] = LDT_ADDR;
   s[LDTR_LIMIT >> 2] = LDT_LIMIT;

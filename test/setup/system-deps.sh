@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suites need (nasm, a 32-bit gcc, qemu-system-i386),
-# if any is missing. Runs as `npm test`'s pretest step; needs root (or passwordless sudo) only
-# when something is actually missing.
+# Installs the Debian packages the test suites need, if any is missing: nasm; a 32-bit gcc (the
+# oracle's runners and the boot tier's guest program are built with gcc -m32); qemu-system-i386
+# (the system tests, and the oracle's reference on hosts that cannot run 32-bit code); and
+# qemu-i386-static (the boot tier's reference run of its guest program on such hosts). Runs as
+# `npm test`'s pretest step; needs root (or passwordless sudo) only when something is missing.
 set -euo pipefail
 
 need=()
@@ -11,6 +13,7 @@ if ! echo 'int main(void){return 0;}' | gcc -m32 -x c - -o /tmp/.wasmvisor-m32-p
 fi
 rm -f /tmp/.wasmvisor-m32-probe
 command -v qemu-system-i386 >/dev/null 2>&1 || need+=(qemu-system-x86)
+command -v qemu-i386-static >/dev/null 2>&1 || need+=(qemu-user-static)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -163,7 +163,8 @@ struct __attribute__((packed)) pseudo_desc {
 };
 
 static struct tss tss __attribute__((aligned(128)));
-static uint32_t idt[256][2] __attribute__((aligned(8)));
+/* The IDT, at the place the batch gives (layout.ts IDT_ADDR: the VM's IDTR mirrors it). */
+static uint32_t (*idt)[2];
 /* The harness's own stack, and the one the CPU switches to for a trap from CPL 3 (TSS.ESP0). */
 static uint8_t boot_stack[16384] __attribute__((aligned(16), used));
 static uint8_t exc_stack[16384] __attribute__((aligned(16)));
@@ -410,9 +411,10 @@ static void install_tables(void) {
     copy_bytes((void *)tables[k].addr, tables[k].bytes, tables[k].size);
     if (tables[k].kind == TABLE_GDT) { gdt = (uint8_t *)tables[k].addr; gdt_size = tables[k].size; }
     else if (tables[k].kind == TABLE_LDT) { ldt_addr = tables[k].addr; ldt_size = tables[k].size; }
+    else if (tables[k].kind == TABLE_IDT && tables[k].size == 256 * 8) idt = (uint32_t (*)[2])tables[k].addr;
     else die("unknown descriptor table kind");
   }
-  if (!gdt || !ldt_size) die("the batch has no GDT or no LDT");
+  if (!gdt || !ldt_size || !idt) die("the batch lacks the GDT, the LDT or a 256-gate IDT");
   if (gdt_size < (LDT_INDEX + 1) * 8) die("GDT too small for the TSS and LDT slots");
   const uint8_t zero[8] = { 0 };
   if (!same_bytes(gdt + TSS_INDEX * 8, zero, 8) || !same_bytes(gdt + LDT_INDEX * 8, zero, 8)) die("GDT slots 8 and 10 must be free");
@@ -431,7 +433,7 @@ static void install_tables(void) {
     idt[v][1] = (handler & 0xffff0000) | 0x8e00 | (dpl << 13);
   }
   struct pseudo_desc g = { (uint16_t)(gdt_size - 1), (uint32_t)gdt };
-  struct pseudo_desc i = { sizeof idt - 1, (uint32_t)idt };
+  struct pseudo_desc i = { 256 * 8 - 1, (uint32_t)idt };
   __asm__ volatile(
     "lgdt %0\n"
     "ljmp $0x08, $1f\n"

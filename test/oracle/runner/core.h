@@ -16,8 +16,8 @@
  * Protocol (little-endian u32 unless noted; test/oracle/protocol.ts writes and reads it):
  *   batch : magic 'ORC2', nCases, bgSeed, nWindows, { addr, size, kind } * nWindows,
  *           nTables, { kind, addr, size, bytes (padded to 4) } * nTables   (descriptor tables,
- *           kind 0 = GDT, 1 = LDT: the bare harness installs them; the Linux runner has the
- *           host's, which they mirror),
+ *           kind 0 = GDT, 1 = LDT, 2 = IDT (its place and size; the harness makes the gates):
+ *           the bare harness installs them; the Linux runner has the host's, which they mirror),
  *           then nCases case records (read_case).
  *   result: one record per case (write_result).
  *
@@ -69,6 +69,7 @@ struct page {
 
 #define TABLE_GDT 0u
 #define TABLE_LDT 1u
+#define TABLE_IDT 2u
 
 struct table {
   uint32_t kind, addr, size;
