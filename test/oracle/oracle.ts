@@ -42,6 +42,13 @@ export interface OracleOptions {
   readonly examples?: number;
   /** Called as each row completes. */
   readonly onRow?: (r: RowReport) => void;
+  /**
+   * Also run every case on the real CPU and check each known deviation of the (non-native)
+   * reference against it: an excused case on which the VM and the real CPU disagree means the
+   * deviation's precondition is too broad, or the VM is wrong there (OracleReport.contradicted).
+   * Needs a host that runs i386 code.
+   */
+  readonly crossCheck?: boolean;
 }
 
 export type RowStatus = 'ok' | 'mismatch' | 'no-handler' | 'no-generator' | 'generator-error';
@@ -75,6 +82,8 @@ export interface OracleReport {
   readonly excluded: { row: Row; reason: string }[];
   passed: number;
   failed: number;
+  /** With crossCheck: excused cases on which the VM and the real CPU disagree, and some of them. */
+  readonly contradicted: { count: number; examples: { c: OracleCase; ids: string[]; diffs: string[] }[] };
   /** Cases that differ only by known deviations of the reference (deviations.ts); not passed. */
   deviationCases: number;
   /** Those cases by deviation id (a case needing two deviations counts under both). */
@@ -134,11 +143,12 @@ export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
   const generators: RowGenerator[] = [...(x87?.generators ?? []), CORE_GENERATOR];
   const missing = new Set(dispatchProblems().missing);
   const reference = getReference(opts.reference);
+  const cpu = opts.crossCheck ? getReference('native') : undefined;
   const runner = new VmRunner({ engine: opts.engine, setup: opts.setup, seed: opts.seed, x87 });
   await runner.prepare();
   const examplesPerRow = opts.examples ?? 3;
   const report: OracleReport = {
-    reference: reference.name, rows: [], excluded: [], passed: 0, failed: 0, deviationCases: 0, deviations: new Map(), timing: { genMs: 0, referenceMs: 0, vmMs: 0, totalMs: 0 },
+    reference: reference.name, rows: [], excluded: [], passed: 0, failed: 0, deviationCases: 0, deviations: new Map(), contradicted: { count: 0, examples: [] }, timing: { genMs: 0, referenceMs: 0, vmMs: 0, totalMs: 0 },
   };
 
   let queue: Pending[] = [];
@@ -154,6 +164,7 @@ export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
     const all = queue.flatMap((p) => p.cases);
     let t = performance.now();
     const refOut = reference.run(all, opts.seed);
+    const cpuOut = cpu?.run(all, opts.seed);
     report.timing.referenceMs += performance.now() - t;
     t = performance.now();
     let k = 0;
@@ -172,6 +183,14 @@ export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
         if (deviation) {
           r.deviations++;
           for (const id of deviation) report.deviations.set(id, (report.deviations.get(id) ?? 0) + 1);
+          if (cpu && cpuOut) {
+            const real = cpuOut[k - 1];
+            const d = compareOutcomes(c, real, v, x87);
+            if (d.length && !explainByDeviations(cpu, c, real, v, x87)) {
+              report.contradicted.count++;
+              if (report.contradicted.examples.length < 20) report.contradicted.examples.push({ c, ids: deviation, diffs: d });
+            }
+          }
         } else if (diffs.length) {
           r.mismatches++;
           r.failed++;

@@ -66,6 +66,10 @@ export function formatReport(rep: OracleReport, verbose: boolean): string {
     out.push('', 'Known reference deviations, cases per deviation (test/oracle/deviations.ts and README.md: the reference, not the VM, departs from the SDM there):');
     for (const [id, n] of [...rep.deviations].sort((a, b) => b[1] - a[1])) out.push(`  ${id.padEnd(36)} ${n}`);
   }
+  if (rep.contradicted.count) {
+    out.push('', `Known deviations the real CPU contradicts (--cross-check): ${rep.contradicted.count} cases`);
+    for (const x of rep.contradicted.examples) out.push(`  ${x.c.row.name} [${x.ids.join('+')}]: ${x.diffs.join('; ').slice(0, 240)}`);
+  }
   out.push(`${rep.passed} passed, ${rep.failed} failed, known reference deviations: ${rep.deviationCases}`);
   return out.join('\n');
 }

@@ -15,22 +15,28 @@
  *   --verbose         print the mismatching cases (disassembly, state, differences)
  *   --examples K      mismatches kept per row for --verbose (default 3)
  *   --progress        print each row as it completes
+ *   --cross-check     also run every case on the real CPU and report the known deviations of
+ *                     the reference that it contradicts (validates deviations.ts; needs a host
+ *                     that runs i386 code)
+ *   --deviations      print the known deviations of the references (Markdown) and exit
  */
 import { formatReport, rowLine, TABLE_HEADER } from './report.ts';
+import { deviationTable } from './deviations.ts';
 import { runOracle } from './oracle.ts';
 import { REFERENCE_KINDS } from './reference.ts';
 import type { ReferenceKind } from './reference.ts';
 import { SETUPS } from './vm-setup.ts';
 
-const USAGE = 'usage: npm run oracle -- [--seed S] [--cases N] [--row NAME|REGEX] [--engine interp|dbt] [--setup flat0|user3] [--reference native|qemu] [--code16] [--verbose] [--examples K] [--progress]';
+const USAGE = 'usage: npm run oracle -- [--seed S] [--cases N] [--row NAME|REGEX] [--engine interp|dbt] [--setup flat0|user3] [--reference native|qemu] [--code16] [--verbose] [--examples K] [--progress] [--cross-check] [--deviations]';
 
 function parse(argv: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  const known = new Set(['seed', 'cases', 'row', 'engine', 'setup', 'reference', 'verbose', 'examples', 'progress', 'code16']);
-  const flags = new Set(['verbose', 'progress', 'code16']);
+  const known = new Set(['crosscheck', 'deviations', 'seed', 'cases', 'row', 'engine', 'setup', 'reference', 'verbose', 'examples', 'progress', 'code16']);
+  const flags = new Set(['verbose', 'progress', 'code16', 'deviations', 'crosscheck']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const m = /^--([a-z0-9]+)(?:=(.*))?$/.exec(a);
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(a);
+    if (m) m[1] = m[1].replace(/-/g, '');
     if (!m || !known.has(m[1])) throw new Error(`unknown option '${a}'\n${USAGE}`);
     if (flags.has(m[1])) out[m[1]] = '1';
     else {
@@ -51,6 +57,10 @@ function int(v: string | undefined, def: number, name: string): number {
 
 async function main(): Promise<number> {
   const a = parse(process.argv.slice(2));
+  if (a.deviations === '1') {
+    console.log(deviationTable());
+    return 0;
+  }
   const engine = a.engine ?? 'interp';
   if (engine !== 'interp' && engine !== 'dbt') throw new Error(`--engine must be interp or dbt\n${USAGE}`);
   const setup = SETUPS[a.setup ?? 'flat0'];
@@ -66,6 +76,7 @@ async function main(): Promise<number> {
     engine,
     setup,
     reference,
+    crossCheck: a.crosscheck === '1',
     code16: a.code16 === '1',
     examples: int(a.examples, 3, 'examples'),
     onRow: progress ? (r) => console.log(rowLine(r)) : undefined,

@@ -9,12 +9,13 @@
  *   difference is a mismatch.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EX_BR, EX_GP, EX_UD } from '../../translator/abi.ts';
 import { rowByName } from '../../translator/isa/table.ts';
 import { compareOutcomes } from '../oracle/compare.ts';
-import { explainByDeviations } from '../oracle/deviations.ts';
+import { deviationTable, explainByDeviations } from '../oracle/deviations.ts';
 import { CODE, DATA32, SEL_USER_CS, SEL_USER_DS, STACK } from '../oracle/layout.ts';
 import { getReference } from '../oracle/reference.ts';
 import type { OracleCase, Outcome } from '../oracle/types.ts';
@@ -104,5 +105,13 @@ describe('known deviations of QEMU excuse only their own difference', () => {
 
   it('deviations of QEMU never excuse the real CPU', () => {
     expect(explainByDeviations({ kind: 'native', quirks: new Set() }, c, ref, vm)).toBeUndefined();
+  });
+});
+
+describe('test/oracle/README.md', () => {
+  it('lists the known deviations exactly as deviations.ts declares them (npm run oracle -- --deviations)', () => {
+    const readme = readFileSync(join(ROOT, 'test', 'oracle', 'README.md'), 'utf8');
+    const m = /<!-- deviations:begin -->\n([\s\S]*?)\n<!-- deviations:end -->/.exec(readme);
+    expect(m?.[1]).toBe(deviationTable());
   });
 });
