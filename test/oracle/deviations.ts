@@ -430,6 +430,17 @@ export const DEVIATIONS: readonly Deviation[] = [
     },
   },
   {
+    id: 'lock-not-checked',
+    reference: 'qemu',
+    rows: 'invalid (LOCK on an instruction that is not lockable, e.g. MOV or BT with a memory operand)',
+    sdm: 'vol. 2A 2.1.1 and LOCK: #UD when LOCK is used with an instruction not listed as lockable',
+    does: 'executes the instruction as if the prefix were absent',
+    excuse(c, ref, vm) {
+      if (c.row.name !== 'invalid' || ref.kind !== 'stub' || !prefixesOf(c).includes(0xf0)) return undefined;
+      return faultedClean(c, vm, EX_UD, -1) ? { all: true } : undefined;
+    },
+  },
+  {
     id: 'c6-c7-reg-field',
     reference: 'qemu',
     rows: 'invalid (C6 and C7 with ModRM.reg other than 0)',

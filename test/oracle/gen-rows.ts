@@ -14,6 +14,9 @@
  *   implementation-specific (Intel writes 16 bits, others zero-extend);
  * - LAR with a 32-bit operand: bits 19:16 of the result;
  * - PUSHA/POPA faulting part-way: the part the host commits before the fault.
+ * Implementation-specific orders avoided (no case is generated): POP Sreg with a 32-bit operand
+ * whose upper word alone lies on a not-present page (Intel reads only the selector's word), and
+ * BOUND whose upper bound alone does (Intel checks the lower bound before reading the upper).
  */
 import {
   F_AF, F_CF, F_OF, F_PF, F_SF, F_ZF, R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, R_ESP,
@@ -21,8 +24,8 @@ import {
 import { ROW_INVALID, ROW_TOO_LONG, TABLE } from '../../translator/isa/table.ts';
 import type { Row } from '../../translator/isa/types.ts';
 import type { CaseBuilder, Hook } from './gen.ts';
-import { BAD_SELECTORS, DATA_SELECTORS_ANY_CPL, KERNEL_SELECTORS } from './gen.ts';
-import { DATA16, DATA32, STACK } from './layout.ts';
+import { BAD_SELECTORS, DATA_SELECTORS_ANY_CPL, GenReject, KERNEL_SELECTORS } from './gen.ts';
+import { DATA16, DATA32, STACK, windowOf } from './layout.ts';
 
 const ARITH = F_OF | F_SF | F_ZF | F_AF | F_PF | F_CF;
 const F_DF = 0x400;
@@ -211,6 +214,7 @@ const boundHook: Hook = {
       const idx = rng.chance(0.6) && lo <= hi ? lo + Math.floor(rng.u32() / 0x1_0000_0000 * (hi - lo + 1)) : sx(rng.edge(bits));
       b.setRegPart(b.reg!, bits, idx);
     }
+    if (b.pageFaultCase && windowOf(b.memAddr, n) && !windowOf(b.memAddr + n, n)) throw new GenReject('bound read order');
     b.poke(b.memAddr, lo, n);
     b.poke(b.memAddr + n, hi, n);
   },
@@ -357,6 +361,7 @@ function popSegHook(row: Row): Hook {
   return {
     prepare(b) {
       b.useStack();
+      if (b.osz === 32 && STACK.addr + STACK.size - b.regs[R_ESP] === 2) throw new GenReject('pop Sreg read width');
     },
     finish(b) {
       const sel = ss ? stackSelector(b) : dataSelector(b);
