@@ -361,7 +361,8 @@ function popSegHook(row: Row): Hook {
   return {
     prepare(b) {
       b.useStack();
-      if (b.osz === 32 && STACK.addr + STACK.size - b.regs[R_ESP] === 2) throw new GenReject('pop Sreg read width');
+      const left = STACK.addr + STACK.size - b.regs[R_ESP]; // bytes mapped from ESP up
+      if (b.osz === 32 && (left === 2 || left === 3)) throw new GenReject('pop Sreg read width');
     },
     finish(b) {
       const sel = ss ? stackSelector(b) : dataSelector(b);

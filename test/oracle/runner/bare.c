@@ -11,7 +11,7 @@
  * Memory (guest-physical = linear for everything below):
  *   windows (from the batch)     user pages; every other page below 8 MiB is unmapped, so stray
  *                                accesses fault as they do in the VM and in a Linux process
- *   descriptor tables            supervisor pages (the GDT and LDT at layout.ts's addresses)
+ *   descriptor tables            supervisor pages (GDT, LDT and IDT at layout.ts's addresses)
  *   0x800000 ...                 this image (bare.ld): supervisor, except its .user pages
  *   12 MiB ... end of RAM        supervisor 4 MiB pages: the batch and the results
  * The batch and the result area are in a file that QEMU maps as guest RAM (memory-backend-file,
@@ -33,8 +33,6 @@
 
 #define KCODE 0x08
 #define KDATA 0x18
-#define UCODE 0x23
-#define UDATA 0x2b
 #define TSS_INDEX 8
 #define LDT_INDEX 10
 #define TSS_SEL (TSS_INDEX * 8)
