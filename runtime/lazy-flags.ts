@@ -9,7 +9,7 @@
  */
 import {
   EFLAGS, F_AF, F_ARITH, F_CF, F_OF, F_PF, F_SF, F_ZF, LF_A, LF_B, LF_C, LF_NONE, LF_OP, LF_RES,
-  LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SHIFT, LFK_SUB,
+  LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SHIFT, LFK_SUB, SIZE_MASK, SZ16, SZ8,
 } from '../translator/abi.ts';
 
 const I_OP = LF_OP >> 2;
@@ -20,10 +20,6 @@ const I_C = LF_C >> 2;
 const I_FLAGS = EFLAGS >> 2;
 
 /** Size codes used in LF_OP's low two bits. */
-export const SZ8 = 0;
-export const SZ16 = 1;
-export const SZ32 = 2;
-export const SIZE_MASK = [0xff, 0xffff, -1] as const;
 export const SIGN_BIT = [0x80, 0x8000, 0x80000000 | 0] as const;
 
 /** Parity flag lookup: PARITY[b] = F_PF if b has an even number of set bits. */

@@ -18,7 +18,7 @@ import type { DbtOptions, DbtStats } from './dbt/dbt.ts';
 import { ACC_EXEC, Cpu, EMPTY_BUS } from './cpu.ts';
 import type { IoBus } from './cpu.ts';
 import { GuestFault, MachineHalt } from './fault.ts';
-import { execBlock, stepUncached } from './interp/exec.ts';
+import { execBlock, stepUncached } from './interpreter.ts';
 import { SharedMemory } from './memory.ts';
 import { deliverException, deliverInterrupt, deliverSingleStep } from './vmm/interrupts.ts';
 import { INHIBIT_DEBUG } from './vmm/segments.ts';

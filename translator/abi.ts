@@ -221,9 +221,19 @@ export const EX_PF = 14;
 export const EX_MF = 16;
 export const EX_AC = 17;
 
+// ---------------------------------------------------------------- operand sizes
+/** Operand-size codes (lazy-flags records, interpreter and emitters): 8, 16, 32 bits. */
+export const SZ8 = 0;
+export const SZ16 = 1;
+export const SZ32 = 2;
+/** Value mask of each size code. */
+export const SIZE_MASK = [0xff, 0xffff, -1] as const;
+/** Bits of each size code. */
+export const SIZE_BITS = [8, 16, 32] as const;
+
 // ---------------------------------------------------------------- lazy-flags operation codes
 /**
- * LF_OP = (kind << 2) | size, size 0 = 8, 1 = 16, 2 = 32 bits. LF_A, LF_B and LF_RES hold the
+ * LF_OP = (kind << 2) | size (SZ8/SZ16/SZ32). LF_A, LF_B and LF_RES hold the
  * operands and result masked to the size; LF_C holds the carry-in (ADC/SBB), the preserved CF
  * (INC/DEC) or the computed CF and OF (shifts: bit 0 = CF, bit 1 = OF).
  */

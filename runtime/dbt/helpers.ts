@@ -16,7 +16,7 @@ import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import { CLASS_OF_ROW } from '../code-cache.ts';
 import type { Cpu } from '../cpu.ts';
-import { HANDLERS } from '../interp/dispatch.ts';
+import { HANDLERS } from '../dispatch.ts';
 import { materializeFlags, testCC } from '../lazy-flags.ts';
 
 const I_EIP = EIP >> 2;

@@ -3,18 +3,18 @@
  * INC/DEC, NOT/NEG, CBW/CWD, XADD, CMPXCHG, CMPXCHG8B). Flags are recorded lazily
  * (lazy-flags.ts). SDM vol. 2 entries of the same names.
  */
-import { F_ZF, LF_C, LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SUB, R_EAX, R_EBX, R_ECX, R_EDX } from '../../translator/abi.ts';
+import { F_ZF, LF_C, LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SUB, R_EAX, R_EBX, R_ECX, R_EDX, SIZE_MASK, SZ8 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
-import { ALU_OPS } from '../../translator/isa/rows-alu.ts';
+import { ALU, ALU_OPS } from '../../translator/isa/rows-alu.ts';
 import type { Cpu } from '../cpu.ts';
-import { getCF, setArithFlags, setLazy, SIZE_MASK, SZ8 } from '../lazy-flags.ts';
-import { getReg, immOf, memLinRead, readE, rmwLin, readMem, setReg, vsize, writeMem } from './operands.ts';
-import type { Handler } from './types.ts';
+import { getCF, setArithFlags, setLazy } from '../lazy-flags.ts';
+import { getReg, immOf, memLinRead, readE, rmwLin, readMem, setReg, writeMem } from '../insn/operands.ts';
+import type { Handler } from '../insn/handler.ts';
+import { vsize } from '../../translator/decoder/insn.ts';
 
 const I_LF_C = LF_C >> 2;
 
-/** ALU operation numbers (ModRM.reg order of group 1). */
-const ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
+const { ADD, OR, ADC, SBB, AND, SUB, XOR, CMP } = ALU;
 
 /** Performs ALU op `op` on masked operands, records flags, returns the masked result. */
 export function aluOp(cpu: Cpu, op: number, sz: number, a: number, b: number): number {

@@ -14,13 +14,14 @@
  * Undefined flags: BTx change only CF, BSF/BSR only ZF (OF SF AF PF and CF keep their values),
  * which is what the reference host does.
  */
-import { F_CF, F_ZF } from '../../translator/abi.ts';
+import { F_CF, F_ZF, SZ16, SZ8 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import { CONDITIONS } from '../../translator/isa/rows-bit.ts';
 import type { Cpu } from '../cpu.ts';
 import { setArithFlags, testCC } from '../lazy-flags.ts';
-import { ea, getReg, readE, readMem, SZ16, SZ8, setReg, vsize, writeE, writeMem } from './operands.ts';
-import type { HandlerMap } from './types.ts';
+import { ea, getReg, readE, readMem, setReg, writeE, writeMem } from '../insn/operands.ts';
+import type { HandlerMap } from '../insn/handler.ts';
+import { vsize } from '../../translator/decoder/insn.ts';
 
 const BT = 0, BTS = 1, BTR = 2, BTC = 3;
 

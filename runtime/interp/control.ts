@@ -9,14 +9,15 @@
  *   pop and a LOOP's count update happen only once the target is known to be good.
  * - LOOP and JCXZ count with CX or ECX by the address size.
  */
-import { EX_BR, EX_GP, R_ECX, SEG_CS } from '../../translator/abi.ts';
+import { EX_BR, EX_GP, R_ECX, SEG_CS, SZ32 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import { CONDITIONS } from '../../translator/isa/rows-bit.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
 import { getZF, testCC } from '../lazy-flags.ts';
-import { adjustSp, getReg, maskIp, memLinRead, peek, push, readE, readMem, SZ32, vsize } from './operands.ts';
-import type { Handler, HandlerMap } from './types.ts';
+import { adjustSp, getReg, maskIp, memLinRead, peek, push, readE, readMem } from '../insn/operands.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
+import { vsize } from '../../translator/decoder/insn.ts';
 
 /** The target wrapped to the operand size, after the CS limit check. */
 function target(cpu: Cpu, i: Insn, t: number): number {

@@ -10,14 +10,13 @@
  * - XCHG with memory checks writability before reading (it is a locked read-modify-write).
  * - Hint NOPs (0F 18..1F) decode their memory operand but never access it.
  */
-import { F_AF, F_CF, F_DF, F_PF, F_SF, F_ZF, EFLAGS, R_EAX, R_EBX } from '../../translator/abi.ts';
+import { EFLAGS, F_AF, F_CF, F_DF, F_PF, F_SF, F_ZF, R_EAX, R_EBX, SZ16, SZ8 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import { getCF, getEflags, setArithFlags } from '../lazy-flags.ts';
-import {
-  ea, getReg, immOf, readE, readMem, rmwLin, SZ16, SZ8, setReg, vsize, writeE, writeMem,
-} from './operands.ts';
-import type { Handler, HandlerMap } from './types.ts';
+import { ea, getReg, immOf, readE, readMem, rmwLin, setReg, writeE, writeMem } from '../insn/operands.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
+import { vsize } from '../../translator/decoder/insn.ts';
 
 const I_EFLAGS = EFLAGS >> 2;
 /** The flags LAHF/SAHF transfer through AH. */

@@ -14,15 +14,14 @@
  * the hardware computes it), AAA/AAS as the word addition/subtraction AX +- 106h, and DAA/DAS set
  * OF as the signed overflow of the adjustment.
  */
-import {
-  EX_DE, F_AF, F_ARITH, F_CF, F_OF, F_SF, F_ZF, LFK_ADD, LFK_LOGIC, R_EAX, R_EDX,
-} from '../../translator/abi.ts';
+import { EX_DE, F_AF, F_ARITH, F_CF, F_OF, F_SF, F_ZF, LFK_ADD, LFK_LOGIC, R_EAX, R_EDX, SZ16, SZ8 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
 import { getAF, getCF, PARITY, setArithFlags, setLazy } from '../lazy-flags.ts';
-import { getReg, immOf, readE, SZ16, SZ8, setReg, vsize } from './operands.ts';
-import type { HandlerMap } from './types.ts';
+import { getReg, immOf, readE, setReg } from '../insn/operands.ts';
+import type { HandlerMap } from '../insn/handler.ts';
+import { vsize } from '../../translator/decoder/insn.ts';
 
 const F_CO = F_CF | F_OF;
 

@@ -19,13 +19,14 @@
  * - 16-bit SHLD/SHRD with count > 16: the source bits repeat (DEST:SRC:SRC shifted as 48 bits;
  *   P6-family Intel parts use DEST:SRC:DEST instead) and CF = 0 (SHLD also OF = 0).
  */
-import { F_CF, F_OF, LF_C, LFK_SHIFT } from '../../translator/abi.ts';
+import { F_CF, F_OF, LF_C, LFK_SHIFT, SZ32, SZ8 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import { SHIFT_OPS } from '../../translator/isa/rows-shift.ts';
 import type { Cpu } from '../cpu.ts';
 import { getCF, setArithFlags, setLazy } from '../lazy-flags.ts';
-import { getReg, readMem, rmwLin, SZ32, SZ8, setReg, vsize, writeMem } from './operands.ts';
-import type { HandlerMap } from './types.ts';
+import { getReg, readMem, rmwLin, setReg, writeMem } from '../insn/operands.ts';
+import type { HandlerMap } from '../insn/handler.ts';
+import { vsize } from '../../translator/decoder/insn.ts';
 
 const I_LF_C = LF_C >> 2;
 const ROL = 0, ROR = 1, RCL = 2, RCR = 3, SHL = 4, SHR = 5, SAL = 6, SAR = 7;

@@ -12,14 +12,12 @@
  * - PUSH ESP pushes the value before the push; POP ESP loads the popped value; POP Ev with an
  *   ESP-based address computes the address after the increment (SDM "POP").
  */
-import { R_EBP, R_ESP, SEG_SS } from '../../translator/abi.ts';
+import { R_EBP, R_ESP, SEG_SS, SZ16, SZ32 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
-import {
-  adjustSp, getReg, getSp, immOf, peek, pop, push, readE, readMem, SZ16, SZ32, setReg, setSp, vsize,
-  writeE, writeMem,
-} from './operands.ts';
-import type { HandlerMap } from './types.ts';
+import { adjustSp, getReg, getSp, immOf, peek, pop, push, readE, readMem, setReg, setSp, writeE, writeMem } from '../insn/operands.ts';
+import type { HandlerMap } from '../insn/handler.ts';
+import { vsize } from '../../translator/decoder/insn.ts';
 
 /** `sp - delta` wrapped to the stack width. */
 function spMinus(cpu: Cpu, sp: number, delta: number): number {

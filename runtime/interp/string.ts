@@ -6,10 +6,8 @@
  * - The address size selects SI/DI/CX or ESI/EDI/ECX (16-bit forms wrap at 64 KiB and keep the
  *   upper halves); EFLAGS.DF selects the direction. The source (X operand) uses insn.seg (DS or
  *   the override), the destination (Y operand) is always ES.
- * - A repeated instruction runs a bounded number of iterations per handler call; if it is not
- *   finished it sets `cpu.next = insn.eip`, so it restarts (and interrupts can be taken between
- *   the chunks, as on hardware). Registers are updated after every iteration, so a fault in
- *   iteration k leaves exactly k-1 iterations done and EIP at the instruction.
+ * - A repeated instruction runs in bounded chunks and restarts itself (insn/rep.ts, shared with
+ *   INS/OUTS): a fault in iteration k leaves exactly k-1 iterations done, EIP at the instruction.
  * - F2 (REPNE) on MOVS/STOS/LODS repeats like F3, as hardware does; only CMPS/SCAS test ZF
  *   (REPE: continue while ZF = 1; REPNE: while ZF = 0).
  * - Fast paths (REP MOVS/STOS, forward): whole runs that stay inside one 4 KiB page of source
@@ -19,68 +17,36 @@
  *   device access). Overlapping forward copies with the destination inside the source repeat
  *   the pattern element by element, exactly like the iterative definition.
  */
-import { EFLAGS, F_DF, LFK_SUB, R_EAX, R_ECX, R_EDI, R_ESI, SEG_ES, TLB_VALID } from '../../translator/abi.ts';
+import { EFLAGS, F_DF, LFK_SUB, R_EAX, R_EDI, R_ESI, SEG_ES, SIZE_MASK, SZ16, SZ32, SZ8, TLB_VALID } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
-import { P_REP, P_REPNE } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
-import { getZF, setLazy, SIZE_MASK } from '../lazy-flags.ts';
-import { getReg, readMem, SZ16, SZ32, SZ8, setReg, vsize, writeMem } from './operands.ts';
-import type { HandlerMap } from './types.ts';
+import { setLazy } from '../lazy-flags.ts';
+import { advance, idx, repeat, repeated, step } from '../insn/rep.ts';
+import { getReg, readMem, setReg, writeMem } from '../insn/operands.ts';
+import type { HandlerMap } from '../insn/handler.ts';
+import { vsize } from '../../translator/decoder/insn.ts';
 
 const I_EFLAGS = EFLAGS >> 2;
-/** Iterations per handler call on the general (element by element) path. */
-export const REP_CHUNK = 1024;
-/** Bytes per handler call on the typed-array fast paths. */
-export const REP_FAST_BYTES = 64 * 1024;
-
-/** Current index register value (SI/DI or ESI/EDI by the address size), unsigned for 16 bits. */
-function idx(cpu: Cpu, i: Insn, r: number): number {
-  return i.a32 ? cpu.s[r] : cpu.u16[r << 1];
-}
-
-/** Advances an index register by `delta` at the address size. */
-function advance(cpu: Cpu, i: Insn, r: number, delta: number): void {
-  if (i.a32) cpu.s[r] = (cpu.s[r] + delta) | 0;
-  else cpu.u16[r << 1] = cpu.u16[r << 1] + delta;
-}
-
-/** Element step: +size or -size by DF. */
-function step(cpu: Cpu, sz: number): number {
-  return cpu.s[I_EFLAGS] & F_DF ? -(1 << sz) : 1 << sz;
-}
-
-function repeated(i: Insn): boolean {
-  return (i.prefixes & (P_REP | P_REPNE)) !== 0;
-}
-
-function getCount(cpu: Cpu, i: Insn): number {
-  return i.a32 ? cpu.s[R_ECX] : cpu.u16[R_ECX << 1];
-}
-
-function setCount(cpu: Cpu, i: Insn, v: number): void {
-  if (i.a32) cpu.s[R_ECX] = v;
-  else cpu.u16[R_ECX << 1] = v;
-}
 
 // ------------------------------------------------------------------------------ single iterations
 function movsOnce(cpu: Cpu, i: Insn, sz: number): void {
   const n = 1 << sz;
   const v = readMem(cpu, sz, cpu.linRead(i.seg, idx(cpu, i, R_ESI), n));
   writeMem(cpu, sz, cpu.linWrite(SEG_ES, idx(cpu, i, R_EDI), n), v);
-  const d = step(cpu, sz);
+  const d = step(cpu, 1 << sz);
   advance(cpu, i, R_ESI, d);
   advance(cpu, i, R_EDI, d);
 }
 
 function stosOnce(cpu: Cpu, i: Insn, sz: number): void {
   writeMem(cpu, sz, cpu.linWrite(SEG_ES, idx(cpu, i, R_EDI), 1 << sz), getReg(cpu, sz, R_EAX));
-  advance(cpu, i, R_EDI, step(cpu, sz));
+  advance(cpu, i, R_EDI, step(cpu, 1 << sz));
 }
 
 function lodsOnce(cpu: Cpu, i: Insn, sz: number): void {
   const v = readMem(cpu, sz, cpu.linRead(i.seg, idx(cpu, i, R_ESI), 1 << sz));
   setReg(cpu, sz, R_EAX, v);
-  advance(cpu, i, R_ESI, step(cpu, sz));
+  advance(cpu, i, R_ESI, step(cpu, 1 << sz));
 }
 
 /** CMPS: flags of [seg:SI] - [ES:DI]. */
@@ -89,7 +55,7 @@ function cmpsOnce(cpu: Cpu, i: Insn, sz: number): void {
   const a = readMem(cpu, sz, cpu.linRead(i.seg, idx(cpu, i, R_ESI), n));
   const b = readMem(cpu, sz, cpu.linRead(SEG_ES, idx(cpu, i, R_EDI), n));
   setLazy(cpu.s, LFK_SUB, sz, a, b, (a - b) & SIZE_MASK[sz]);
-  const d = step(cpu, sz);
+  const d = step(cpu, 1 << sz);
   advance(cpu, i, R_ESI, d);
   advance(cpu, i, R_EDI, d);
 }
@@ -99,40 +65,10 @@ function scasOnce(cpu: Cpu, i: Insn, sz: number): void {
   const b = readMem(cpu, sz, cpu.linRead(SEG_ES, idx(cpu, i, R_EDI), 1 << sz));
   const a = getReg(cpu, sz, R_EAX);
   setLazy(cpu.s, LFK_SUB, sz, a, b, (a - b) & SIZE_MASK[sz]);
-  advance(cpu, i, R_EDI, step(cpu, sz));
+  advance(cpu, i, R_EDI, step(cpu, 1 << sz));
 }
 
-// ------------------------------------------------------------------------------ repeat drivers
-/** REP for the instructions that do not test ZF (LODS, and MOVS/STOS off the fast path). */
-function repSimple(cpu: Cpu, i: Insn, sz: number, once: (cpu: Cpu, i: Insn, sz: number) => void): void {
-  let count = getCount(cpu, i);
-  for (let k = 0; count !== 0; k++) {
-    if (k === REP_CHUNK) {
-      cpu.next = i.eip;
-      return;
-    }
-    once(cpu, i, sz);
-    count = i.a32 ? (count - 1) | 0 : count - 1;
-    setCount(cpu, i, count);
-  }
-}
-
-/** REPE/REPNE for CMPS and SCAS: stop when the count reaches 0 or ZF fails the prefix's test. */
-function repCompare(cpu: Cpu, i: Insn, sz: number, once: (cpu: Cpu, i: Insn, sz: number) => void): void {
-  const whileZero = (i.prefixes & P_REP) !== 0;
-  let count = getCount(cpu, i);
-  for (let k = 0; count !== 0; k++) {
-    if (k === REP_CHUNK) {
-      cpu.next = i.eip;
-      return;
-    }
-    once(cpu, i, sz);
-    count = i.a32 ? (count - 1) | 0 : count - 1;
-    setCount(cpu, i, count);
-    if (getZF(cpu.s) !== whileZero) return;
-  }
-}
-
+// ------------------------------------------------------------------------------ fast paths
 /**
  * How many whole elements of `n` bytes, starting at offset `off` of segment `seg`, can be
  * accessed as one run: limited by `count`, the 4 KiB page of the linear address `lin`, the
@@ -157,36 +93,24 @@ function hostOf(cpu: Cpu, lin: number, mask: number): number {
   return (e & mask) === TLB_VALID ? ((e & ~0xfff) ^ lin) >>> 0 : -1;
 }
 
+/** REP STOS: forward runs filled with typed arrays (see the file overview), else one by one. */
 function repStos(cpu: Cpu, i: Insn, sz: number): void {
   const n = 1 << sz;
   const forward = (cpu.s[I_EFLAGS] & F_DF) === 0;
-  let count = getCount(cpu, i);
-  let bytes = 0;
-  let slow = 0;
-  while (count !== 0) {
-    if (slow === REP_CHUNK || bytes >= REP_FAST_BYTES) {
-      cpu.next = i.eip;
-      return;
-    }
-    if (forward) {
+  repeat(cpu, i, () => stosOnce(cpu, i, sz), {
+    bytesPerElement: n,
+    fast: (count) => {
+      if (!forward) return 0;
       const di = idx(cpu, i, R_EDI);
       const lin = cpu.linWrite(SEG_ES, di, n);
       const k = runLength(cpu, i, SEG_ES, true, di, lin, n, count);
       const h = k ? hostOf(cpu, lin, cpu.writeMask) : -1;
-      if (h >= 0) {
-        fill(cpu, h, sz, getReg(cpu, sz, R_EAX), k);
-        advance(cpu, i, R_EDI, k * n);
-        count = i.a32 ? (count - k) | 0 : count - k;
-        setCount(cpu, i, count);
-        bytes += k * n;
-        continue;
-      }
-    }
-    stosOnce(cpu, i, sz);
-    count = i.a32 ? (count - 1) | 0 : count - 1;
-    setCount(cpu, i, count);
-    slow++;
-  }
+      if (h < 0) return 0;
+      fill(cpu, h, sz, getReg(cpu, sz, R_EAX), k);
+      advance(cpu, i, R_EDI, k * n);
+      return k;
+    },
+  });
 }
 
 /** Stores `k` copies of the `sz`-sized value `v` at host address `h`. */
@@ -204,18 +128,14 @@ function fill(cpu: Cpu, h: number, sz: number, v: number, k: number): void {
   }
 }
 
+/** REP MOVS: forward runs copied with typed arrays (see the file overview), else one by one. */
 function repMovs(cpu: Cpu, i: Insn, sz: number): void {
   const n = 1 << sz;
   const forward = (cpu.s[I_EFLAGS] & F_DF) === 0;
-  let count = getCount(cpu, i);
-  let bytes = 0;
-  let slow = 0;
-  while (count !== 0) {
-    if (slow === REP_CHUNK || bytes >= REP_FAST_BYTES) {
-      cpu.next = i.eip;
-      return;
-    }
-    if (forward) {
+  repeat(cpu, i, () => movsOnce(cpu, i, sz), {
+    bytesPerElement: n,
+    fast: (count) => {
+      if (!forward) return 0;
       const si = idx(cpu, i, R_ESI);
       const di = idx(cpu, i, R_EDI);
       // Same order of checks as one iteration: the source read, then the destination write.
@@ -225,21 +145,13 @@ function repMovs(cpu: Cpu, i: Insn, sz: number): void {
       if (k) k = Math.min(k, runLength(cpu, i, SEG_ES, true, di, ld, n, k));
       const hs = k ? hostOf(cpu, ls, cpu.readMask) : -1;
       const hd = hs >= 0 ? hostOf(cpu, ld, cpu.writeMask) : -1;
-      if (hd >= 0) {
-        copy(cpu, hd, hs, n, k);
-        advance(cpu, i, R_ESI, k * n);
-        advance(cpu, i, R_EDI, k * n);
-        count = i.a32 ? (count - k) | 0 : count - k;
-        setCount(cpu, i, count);
-        bytes += k * n;
-        continue;
-      }
-    }
-    movsOnce(cpu, i, sz);
-    count = i.a32 ? (count - 1) | 0 : count - 1;
-    setCount(cpu, i, count);
-    slow++;
-  }
+      if (hd < 0) return 0;
+      copy(cpu, hd, hs, n, k);
+      advance(cpu, i, R_ESI, k * n);
+      advance(cpu, i, R_EDI, k * n);
+      return k;
+    },
+  });
 }
 
 /**
@@ -276,17 +188,17 @@ function stos(cpu: Cpu, i: Insn, sz: number): void {
 }
 
 function lods(cpu: Cpu, i: Insn, sz: number): void {
-  if (repeated(i)) repSimple(cpu, i, sz, lodsOnce);
+  if (repeated(i)) repeat(cpu, i, () => lodsOnce(cpu, i, sz));
   else lodsOnce(cpu, i, sz);
 }
 
 function cmps(cpu: Cpu, i: Insn, sz: number): void {
-  if (repeated(i)) repCompare(cpu, i, sz, cmpsOnce);
+  if (repeated(i)) repeat(cpu, i, () => cmpsOnce(cpu, i, sz), { compare: true });
   else cmpsOnce(cpu, i, sz);
 }
 
 function scas(cpu: Cpu, i: Insn, sz: number): void {
-  if (repeated(i)) repCompare(cpu, i, sz, scasOnce);
+  if (repeated(i)) repeat(cpu, i, () => scasOnce(cpu, i, sz), { compare: true });
   else scasOnce(cpu, i, sz);
 }
 

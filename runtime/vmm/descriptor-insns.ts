@@ -12,16 +12,13 @@
  * zero-extended; SMSW the full CR0, as Pentium Pro and later processors do); memory
  * destinations are always 16 bits.
  */
-import {
-  CR, EX_GP, EX_NP, EX_UD, F_ZF, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT,
-  LDTR_BASE, LDTR_FLAGS, LDTR_LIMIT, LDTR_SEL, SEGF_USABLE, TR_BASE, TR_FLAGS, TR_LIMIT, TR_SEL,
-} from '../../translator/abi.ts';
+import { CR, EX_GP, EX_NP, EX_UD, F_ZF, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_BASE, LDTR_FLAGS, LDTR_LIMIT, LDTR_SEL, SEGF_USABLE, SZ16, SZ32, TR_BASE, TR_FLAGS, TR_LIMIT, TR_SEL } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
 import { setArithFlags } from '../lazy-flags.ts';
-import { ea, readE, setReg, SZ16, SZ32 } from '../interp/operands.ts';
-import type { Handler, HandlerMap } from '../interp/types.ts';
+import { ea, readE, setReg } from '../insn/operands.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
 import { writeMsw } from './control-regs.ts';
 import {
   descBase, descDpl, descFlags, descIsCode, descIsConforming, descIsData, descIsSegment, descIsWritableData,

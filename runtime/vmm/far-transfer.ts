@@ -9,12 +9,13 @@
  * Every check runs, and every stack slot is validated, before any register changes; the accessed
  * bits of the descriptors used are set in memory as part of the checks.
  */
-import { EX_GP, EX_NP, EX_SS, EX_TS, R_ESP, SEG_CS, SEG_SS } from '../../translator/abi.ts';
+import { EX_GP, EX_NP, EX_SS, EX_TS, R_ESP, SEG_CS, SEG_SS, SZ16, SZ32 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault, NO_ERROR_CODE } from '../fault.ts';
-import { ea, peek, SZ16, SZ32 } from '../interp/operands.ts';
-import type { Handler, HandlerMap } from '../interp/types.ts';
+import { adjustSp, ea, peek } from '../insn/operands.ts';
+import { checkReturnCode, enterOuterStack, readOuterStack } from './far-return.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
 import {
   descBase, descDpl, descIsCode, descIsConforming, descIsSegment, descLimit, descPresent,
   descSysType, fetchDescriptor, fetchGdtDescriptor, gateOffset, gateParamCount, gateSelector,
@@ -23,8 +24,8 @@ import {
 } from './descriptors.ts';
 import type { Descriptor } from './descriptors.ts';
 import { isProtectedNotV86 } from './eflags.ts';
-import { checkStackSegment, commitSegment, loadSegmentRealV86, nullInaccessibleDataSegments } from './segments.ts';
-import { checkFrame, currentStack, mergeSp, pushFrame, stackOfDescriptor, writeFrame } from './system-stack.ts';
+import { checkStackSegment, commitSegment, loadSegmentRealV86 } from './segments.ts';
+import { checkFrame, currentStack, pushFrame, stackOfDescriptor, writeFrame } from './system-stack.ts';
 import { checkAvailableTss, readTssStack, switchTask, TS_CALL, TS_JMP } from './task-switch.ts';
 
 /** Loads CS from a checked code-segment descriptor with RPL = `cpl` and jumps to `eip`. */
@@ -153,7 +154,6 @@ function throughCallGate(cpu: Cpu, gate: Descriptor, call: boolean): void {
  * outer level may not use become null.
  */
 function farReturn(cpu: Cpu, i: Insn, imm: number): void {
-  const s = cpu.s;
   const sz = i.o32 ? SZ32 : SZ16;
   const n = i.o32 ? 4 : 2;
   let eip = peek(cpu, sz, 0);
@@ -162,44 +162,27 @@ function farReturn(cpu: Cpu, i: Insn, imm: number): void {
   if (!isProtectedNotV86(cpu)) {
     if (eip >>> 0 > cpu.segLimit(SEG_CS)) fault(EX_GP, 0);
     loadSegmentRealV86(cpu, SEG_CS, sel);
-    releaseStack(cpu, 2 * n + imm);
+    adjustSp(cpu, 2 * n + imm);
     cpu.next = eip;
     return;
   }
-  if (isNullSel(sel)) fault(EX_GP, 0);
-  const cd = fetchDescriptor(cpu, sel, EX_GP);
+  const cd = checkReturnCode(cpu, sel);
   const cpl = cpu.cpl;
   const rpl = sel & 3;
-  const dpl = descDpl(cd);
-  if (!descIsCode(cd) || rpl < cpl) fault(EX_GP, selError(sel));
-  if (descIsConforming(cd) ? dpl > rpl : dpl !== rpl) fault(EX_GP, selError(sel));
-  if (!descPresent(cd)) fault(EX_NP, selError(sel));
   if (rpl === cpl) {
     if (eip >>> 0 > descLimit(cd)) fault(EX_GP, 0);
     markAccessed(cpu, cd);
-    releaseStack(cpu, 2 * n + imm);
+    adjustSp(cpu, 2 * n + imm);
     enterCode(cpu, sel, cd, cpl, eip);
     return;
   }
-  // Return to an outer privilege level.
-  let esp = peek(cpu, sz, 2 * n + imm);
-  const ssSel = peek(cpu, sz, 3 * n + imm) & 0xffff;
-  if (!i.o32) esp &= 0xffff;
-  const sd = checkStackSegment(cpu, ssSel, rpl, EX_GP);
+  // Return to an outer privilege level: SS:ESP follow the parameters.
+  const outer = readOuterStack(cpu, i.o32, 2 * n + imm, rpl);
   if (eip >>> 0 > descLimit(cd)) fault(EX_GP, 0);
   markAccessed(cpu, cd);
   cpu.setCpl(rpl);
   enterCode(cpu, sel, cd, rpl, eip);
-  commitSegment(cpu, SEG_SS, ssSel, sd);
-  s[R_ESP] = mergeSp(cpu, esp + imm, cpu.stack32);
-  nullInaccessibleDataSegments(cpu);
-}
-
-/** Adds `n` to the stack pointer (SP or ESP by SS.B). */
-function releaseStack(cpu: Cpu, n: number): void {
-  const s = cpu.s;
-  if (cpu.stack32) s[R_ESP] = (s[R_ESP] + n) | 0;
-  else cpu.u16[R_ESP << 1] = (cpu.u16[R_ESP << 1] + n) & 0xffff;
+  enterOuterStack(cpu, outer, imm);
 }
 
 /** The far pointer of an `Mp` operand: offset (16/32 by operand size) then selector. */

@@ -7,14 +7,11 @@
  * STI opens a one-instruction interrupt shadow when it changes IF from 0 to 1, and asks the run
  * loop to look for a pending interrupt after that instruction (EXIT_REQUEST).
  */
-import {
-  EFLAGS, EX_GP, EXIT_REQUEST, F_AC, F_AF, F_CF, F_DF, F_ID, F_IF, F_IOPL, F_NT, F_OF, F_PF, F_RF,
-  F_SF, F_TF, F_VM, F_ZF, INHIBIT_IRQ, R_ESP,
-} from '../../translator/abi.ts';
+import { EFLAGS, EX_GP, EXIT_REQUEST, F_AC, F_AF, F_CF, F_DF, F_ID, F_IF, F_IOPL, F_NT, F_OF, F_PF, F_RF, F_SF, F_TF, F_VM, F_ZF, INHIBIT_IRQ, R_ESP, SZ16, SZ32 } from '../../translator/abi.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
-import { peek, push, SZ16, SZ32 } from '../interp/operands.ts';
-import type { Handler, HandlerMap } from '../interp/types.ts';
+import { peek, push } from '../insn/operands.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
 import { iopl, isProtected, isV86, readEflags, writeEflags } from './eflags.ts';
 import { INHIBIT_STI } from './segments.ts';
 

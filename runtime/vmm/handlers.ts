@@ -5,7 +5,7 @@
  */
 import { EX_GP, EX_UD } from '../../translator/abi.ts';
 import { fault } from '../fault.ts';
-import type { HandlerMap } from '../interp/types.ts';
+import type { HandlerMap } from '../insn/handler.ts';
 import { PROTECTED_HANDLERS } from './insns-protected.ts';
 import { SYSTEM_MISC_HANDLERS } from './insns-system.ts';
 

@@ -4,7 +4,7 @@
  * descriptor-table instructions and descriptor probes (LAR/LSL/VERR/VERW), SYSENTER/SYSEXIT.
  * Each family lives in its own file; this one only gathers them for dispatch (handlers.ts).
  */
-import type { HandlerMap } from '../interp/types.ts';
+import type { HandlerMap } from '../insn/handler.ts';
 import { DESCRIPTOR_HANDLERS } from './descriptor-insns.ts';
 import { FAR_TRANSFER_HANDLERS } from './far-transfer.ts';
 import { FLAGS_HANDLERS } from './flags-insns.ts';

@@ -13,15 +13,14 @@
  * there too. In real mode CPL is 0 and all of them run.
  */
 import {
-  CPL, CR, EFLAGS, EX_GP, EX_UD, F_DF, F_VM, R_EAX, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, SEG_ES,
+  CPL, CR, EFLAGS, EX_GP, EX_UD, F_VM, R_EAX, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, SEG_ES,
 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
-import { P_REP, P_REPNE } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
-import type { Handler, HandlerMap } from '../interp/types.ts';
-import { ea } from '../interp/operands.ts';
-import { REP_CHUNK } from '../interp/string.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
+import { ea } from '../insn/operands.ts';
+import { advance, idx, repeat, repeated, step } from '../insn/rep.ts';
 import { clearTs, readCr, readDr, writeCr, writeDr } from './control-regs.ts';
 import { cpuid } from './cpuid.ts';
 import { checkIoPermission } from './io.ts';
@@ -177,13 +176,10 @@ function outAcc(size: (i: Insn) => 1 | 2 | 4, toDx: boolean): Handler {
 
 /**
  * INS: port DX → ES:(E)DI. With a REP prefix (F3 or F2, both mean REP here) it repeats while
- * (E)CX != 0. Each iteration checks the destination's segment and page for writing before it
- * reads the port, so a fault loses no device data; (E)DI and (E)CX are updated per iteration,
- * so a fault leaves the instruction restartable where it stopped. The permission check happens
- * before the first iteration (also with a zero count). At most REP_CHUNK iterations run per
- * call; an unfinished instruction restarts itself (cpu.next = its own EIP), like the string
- * instructions, so a count near 2^32 cannot keep the host busy and interrupts are taken
- * between the chunks. Each chunk is one VMM exit.
+ * (E)CX != 0 (insn/rep.ts: bounded chunks, restartable, interrupts between chunks; each chunk is
+ * one VMM exit). The permission check happens before the first iteration (also with a zero
+ * count). Each iteration checks the destination's segment and page for writing before it reads
+ * the port, so a fault loses no device data.
  */
 function ins(size: (i: Insn) => 1 | 2 | 4): Handler {
   return (cpu, i) => {
@@ -191,29 +187,17 @@ function ins(size: (i: Insn) => 1 | 2 | 4): Handler {
     const n = size(i);
     const port = cpu.u16[R_EDX << 1];
     checkIoPermission(cpu, port, n);
-    const s = cpu.s;
-    const rep = (i.prefixes & (P_REP | P_REPNE)) !== 0;
-    const mask = i.a32 ? -1 : 0xffff;
-    for (let k = 0; ; k++) {
-      let count = s[R_ECX] & mask;
-      if (rep && count === 0) return;
-      if (k === REP_CHUNK) {
-        cpu.next = i.eip;
-        return;
-      }
-      const di = s[R_EDI] & mask;
-      const lin = cpu.linWrite(SEG_ES, di, n);
+    const once = (): void => {
+      const lin = cpu.linWrite(SEG_ES, idx(cpu, i, R_EDI), n);
       cpu.checkWrite(lin, n);
       const v = cpu.io.portIn(port, n);
       if (n === 1) cpu.write8(lin, v);
       else if (n === 2) cpu.write16(lin, v);
       else cpu.write32(lin, v);
-      const step = s[I_EFLAGS] & F_DF ? -n : n;
-      s[R_EDI] = (s[R_EDI] & ~mask) | ((di + step) & mask);
-      if (!rep) return;
-      count = (count - 1) & mask;
-      s[R_ECX] = (s[R_ECX] & ~mask) | count;
-    }
+      advance(cpu, i, R_EDI, step(cpu, n));
+    };
+    if (repeated(i)) repeat(cpu, i, once);
+    else once();
   };
 }
 
@@ -224,26 +208,13 @@ function outs(size: (i: Insn) => 1 | 2 | 4): Handler {
     const n = size(i);
     const port = cpu.u16[R_EDX << 1];
     checkIoPermission(cpu, port, n);
-    const s = cpu.s;
-    const rep = (i.prefixes & (P_REP | P_REPNE)) !== 0;
-    const mask = i.a32 ? -1 : 0xffff;
-    for (let k = 0; ; k++) {
-      let count = s[R_ECX] & mask;
-      if (rep && count === 0) return;
-      if (k === REP_CHUNK) {
-        cpu.next = i.eip;
-        return;
-      }
-      const si = s[R_ESI] & mask;
-      const lin = cpu.linRead(i.seg, si, n);
-      const v = n === 1 ? cpu.read8(lin) : n === 2 ? cpu.read16(lin) : cpu.read32(lin);
-      cpu.io.portOut(port, n, v);
-      const step = s[I_EFLAGS] & F_DF ? -n : n;
-      s[R_ESI] = (s[R_ESI] & ~mask) | ((si + step) & mask);
-      if (!rep) return;
-      count = (count - 1) & mask;
-      s[R_ECX] = (s[R_ECX] & ~mask) | count;
-    }
+    const once = (): void => {
+      const lin = cpu.linRead(i.seg, idx(cpu, i, R_ESI), n);
+      cpu.io.portOut(port, n, n === 1 ? cpu.read8(lin) : n === 2 ? cpu.read16(lin) : cpu.read32(lin));
+      advance(cpu, i, R_ESI, step(cpu, n));
+    };
+    if (repeated(i)) repeat(cpu, i, once);
+    else once();
   };
 }
 

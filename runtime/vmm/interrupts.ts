@@ -26,7 +26,7 @@ import {
 } from '../../translator/abi.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault, GuestFault, MachineHalt, NO_ERROR_CODE } from '../fault.ts';
-import type { Handler, HandlerMap } from '../interp/types.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
 import { getOF } from '../lazy-flags.ts';
 import {
   descBase, descDpl, descIsCode, descIsConforming, descLimit, descPresent, descSysType, fetchDescriptor,

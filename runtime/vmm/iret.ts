@@ -8,33 +8,21 @@
  * when CPL <= IOPL, IOPL (and VIF/VIP) only at CPL 0; VM only through the virtual-8086 return.
  * Every check and stack read happens before any register changes.
  */
-import {
-  EX_GP, EX_NP, F_AC, F_AF, F_CF, F_DF, F_ID, F_IF, F_IOPL, F_NT, F_OF, F_PF, F_RF, F_SF, F_TF,
-  F_VIF, F_VIP, F_VM, F_ZF, R_ESP, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS,
-} from '../../translator/abi.ts';
+import { EX_GP, F_AC, F_AF, F_CF, F_DF, F_ID, F_IF, F_IOPL, F_NT, F_OF, F_PF, F_RF, F_SF, F_TF, F_VIF, F_VIP, F_VM, F_ZF, R_ESP, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SZ16, SZ32 } from '../../translator/abi.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
-import { peek, SZ16, SZ32 } from '../interp/operands.ts';
-import type { Handler, HandlerMap } from '../interp/types.ts';
-import {
-  descBase, descDpl, descIsCode, descIsConforming, descLimit, descPresent, fetchDescriptor,
-  isNullSel, loadedFlags, markAccessed, selError,
-} from './descriptors.ts';
+import { adjustSp, peek } from '../insn/operands.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
+import { descBase, descLimit, loadedFlags, markAccessed } from './descriptors.ts';
 import { iopl, isProtected, isV86, readEflags, writeEflags } from './eflags.ts';
-import { checkStackSegment, commitSegment, loadSegmentRealV86, nullInaccessibleDataSegments } from './segments.ts';
-import { mergeSp } from './system-stack.ts';
+import { loadSegmentRealV86 } from './segments.ts';
+import { checkReturnCode, enterOuterStack, readOuterStack } from './far-return.ts';
 import { taskReturn } from './task-switch.ts';
 
 /** Flags any IRET may load (16-bit IRET: their low 16 bits). */
 const IRET_BASIC = F_CF | F_PF | F_AF | F_ZF | F_SF | F_TF | F_DF | F_OF | F_NT;
 /** Real-mode IRETD: everything but VM, VIF, VIP (SDM: tempEFLAGS AND 257FD5H). */
 const REAL_MASK32 = 0x257fd5;
-
-function releaseStack(cpu: Cpu, n: number): void {
-  const s = cpu.s;
-  if (cpu.stack32) s[R_ESP] = (s[R_ESP] + n) | 0;
-  else cpu.u16[R_ESP << 1] = (cpu.u16[R_ESP << 1] + n) & 0xffff;
-}
 
 const iret: Handler = (cpu, i) => {
   cpu.onExit('iret');
@@ -64,13 +52,8 @@ const iret: Handler = (cpu, i) => {
     return;
   }
   if (!i.o32) eip &= 0xffff;
-  if (isNullSel(csSel)) fault(EX_GP, 0);
-  const cd = fetchDescriptor(cpu, csSel, EX_GP);
+  const cd = checkReturnCode(cpu, csSel);
   const rpl = csSel & 3;
-  const dpl = descDpl(cd);
-  if (!descIsCode(cd) || rpl < cpl) fault(EX_GP, selError(csSel));
-  if (descIsConforming(cd) ? dpl > rpl : dpl !== rpl) fault(EX_GP, selError(csSel));
-  if (!descPresent(cd)) fault(EX_NP, selError(csSel));
 
   // EFLAGS image filtered by the returning (old) CPL.
   let mask = IRET_BASIC;
@@ -85,25 +68,20 @@ const iret: Handler = (cpu, i) => {
   if (rpl === cpl) {
     if (eip >>> 0 > descLimit(cd)) fault(EX_GP, 0);
     markAccessed(cpu, cd);
-    releaseStack(cpu, 3 * n);
+    adjustSp(cpu, 3 * n);
     cpu.setSegment(SEG_CS, csSel, descBase(cd), descLimit(cd), loadedFlags(cd));
     writeEflags(cpu, newFlags);
     cpu.next = eip;
     return;
   }
   // Return to an outer privilege level: SS:ESP follow on the stack.
-  let esp = peek(cpu, sz, 3 * n);
-  const ssSel = peek(cpu, sz, 4 * n) & 0xffff;
-  if (!i.o32) esp &= 0xffff;
-  const sd = checkStackSegment(cpu, ssSel, rpl, EX_GP);
+  const outer = readOuterStack(cpu, i.o32, 3 * n, rpl);
   if (eip >>> 0 > descLimit(cd)) fault(EX_GP, 0);
   markAccessed(cpu, cd);
   writeEflags(cpu, newFlags);
   cpu.setCpl(rpl);
   cpu.setSegment(SEG_CS, csSel, descBase(cd), descLimit(cd), loadedFlags(cd));
-  commitSegment(cpu, SEG_SS, ssSel, sd);
-  cpu.s[R_ESP] = mergeSp(cpu, esp, cpu.stack32);
-  nullInaccessibleDataSegments(cpu);
+  enterOuterStack(cpu, outer, 0);
   cpu.next = eip;
 };
 
@@ -122,7 +100,7 @@ function iretReal(cpu: Cpu, o32: boolean, flags: number): void {
   let mask: number;
   if (o32) mask = v86 ? REAL_MASK32 & ~F_IOPL : REAL_MASK32;
   else mask = v86 ? 0xffff & ~F_IOPL : 0xffff;
-  releaseStack(cpu, 3 * n);
+  adjustSp(cpu, 3 * n);
   loadSegmentRealV86(cpu, SEG_CS, csSel);
   writeEflags(cpu, (flags & ~mask) | (popped & mask));
   cpu.next = eip;

@@ -15,22 +15,20 @@
  * clear), so a later access through it raises #GP(0) (cpu.linRead/linWrite). SS may never be
  * null in protected mode (#GP(0)); CS is never loaded here (MOV CS is #UD; far transfers own it).
  */
-import {
-  EX_GP, EX_NP, EX_SS, EX_UD, F_ZF, INHIBIT_IRQ, R_ESP, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS,
-  SEG_SS, SEGF_DPL_SHIFT, SEGF_P, SEGF_S, SEGF_USABLE,
-} from '../../translator/abi.ts';
+import { EX_GP, EX_NP, EX_SS, EX_UD, F_ZF, INHIBIT_IRQ, R_ESP, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SEGF_DPL_SHIFT, SEGF_P, SEGF_S, SEGF_USABLE, SZ16, SZ32 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
 import { setArithFlags } from '../lazy-flags.ts';
-import { ea, peek, push, readE, setReg, SZ16, SZ32, vsize } from '../interp/operands.ts';
-import type { Handler, HandlerMap } from '../interp/types.ts';
+import { ea, peek, push, readE, setReg } from '../insn/operands.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
 import {
   descBase, descDpl, descIsConforming, descIsReadable, descIsWritableData, descLimit, descPresent,
   fetchDescriptor, isNullSel, loadedFlags, markAccessed, selError,
 } from './descriptors.ts';
 import type { Descriptor } from './descriptors.ts';
 import { isProtected, isProtectedNotV86, isV86 } from './eflags.ts';
+import { vsize } from '../../translator/decoder/insn.ts';
 
 /** Attributes of every segment register in virtual-8086 mode. */
 export const V86_SEG_FLAGS = SEGF_USABLE | SEGF_P | SEGF_S | (3 << SEGF_DPL_SHIFT) | 0x03;

@@ -10,7 +10,7 @@ import {
   R_EDX, R_ESP, SEG_CS, SEG_SS, SEGF_ACCESSED, SEGF_DB, SEGF_DPL_SHIFT, SEGF_G, SEGF_P, SEGF_S,
   SEGF_USABLE,
 } from '../../translator/abi.ts';
-import type { Handler, HandlerMap } from '../interp/types.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
 import { fault } from '../fault.ts';
 import { readEflags, writeEflags } from './eflags.ts';
 

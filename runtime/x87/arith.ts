@@ -11,7 +11,7 @@
 import type { Insn } from '../../translator/decoder/insn.ts';
 import { X87_ARITH_OPS } from '../../translator/isa/rows-x87.ts';
 import type { Cpu } from '../cpu.ts';
-import type { Handler } from '../interp/types.ts';
+import type { Handler } from '../insn/handler.ts';
 import {
   SLOT_TMP, SW_DE, SW_IE, SW_PE, SW_ZE, copySlot, isEmpty, pop, quietSlot, raise, rc, setC1, setIndefinite, setSlot,
   setSlotBits, slotHi, slotIsNaN, slotIsSNaN, slotLo, slotVal, st, stackFault,

@@ -10,7 +10,7 @@
 import { F_ARITH, F_CF, F_PF, F_ZF } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
-import type { Handler } from '../interp/types.ts';
+import type { Handler } from '../insn/handler.ts';
 import { setArithFlags } from '../lazy-flags.ts';
 import {
   SLOT_TMP, SW_C0, SW_C1, SW_C2, SW_C3, SW_DE, SW_IE, SW_SF, TAG_EMPTY, getTag, pop, raise, setC1, setCC, setSlot,

@@ -13,7 +13,7 @@
 import { MODE, MODE_PE, MODE_VM86, R_EAX } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
-import type { Handler } from '../interp/types.ts';
+import type { Handler } from '../insn/handler.ts';
 import {
   PTR, TAG_EMPTY, clearExceptions, getCw, getSw, initFpu, rc, setCw, setSlotBits, setSw, setTag,
   slotHi, slotLo, st,

@@ -25,7 +25,7 @@ import {
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
-import { ea } from '../interp/operands.ts';
+import { ea } from '../insn/operands.ts';
 
 // ------------------------------------------------------------------------------- word layouts
 /** Status-word exception flags (SDM vol. 1, 8.1.3). */

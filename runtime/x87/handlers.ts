@@ -10,7 +10,7 @@
  *    control instructions (the FN* forms, FLDCW, FLDENV, FRSTOR, WAIT).
  */
 import { FPU_SW } from '../../translator/abi.ts';
-import type { Handler, HandlerMap } from '../interp/types.ts';
+import type { Handler, HandlerMap } from '../insn/handler.ts';
 import { ARITH_HANDLERS } from './arith.ts';
 import { COMPARE_HANDLERS } from './compare.ts';
 import { CONTROL_HANDLERS } from './control.ts';

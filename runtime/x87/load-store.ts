@@ -14,7 +14,7 @@
  */
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
-import type { Handler } from '../interp/types.ts';
+import type { Handler } from '../insn/handler.ts';
 import { getCF, getPF, getZF } from '../lazy-flags.ts';
 import {
   RC_CHOP, RC_DOWN, RC_NEAREST, SLOT_TMP, SW_C1, SW_DE, SW_IE, SW_OE, SW_UE, TAG_EMPTY, copySlot,

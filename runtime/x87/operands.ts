@@ -7,7 +7,7 @@
  */
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
-import { ea } from '../interp/operands.ts';
+import { ea } from '../insn/operands.ts';
 import { SLOT_TMP } from './fpu.ts';
 import { loadF32, loadF64, loadInt } from './formats.ts';
 

@@ -7,7 +7,7 @@
  * (see README.md), and clear C0, C1, C3 as it does.
  */
 import type { Cpu } from '../cpu.ts';
-import type { Handler } from '../interp/types.ts';
+import type { Handler } from '../insn/handler.ts';
 import { NAN_DONE, NOT_NAN, nanOperands } from './arith.ts';
 import { bigToDouble } from './formats.ts';
 import {

@@ -10,7 +10,7 @@
  * cases raise IE, and FPTAN pushes 1.0.
  */
 import type { Cpu } from '../cpu.ts';
-import type { Handler } from '../interp/types.ts';
+import type { Handler } from '../insn/handler.ts';
 import { NAN_DONE, NOT_NAN, nanOperands, onST0 } from './arith.ts';
 import {
   SW_C2, SW_IE, SW_PE, SW_ZE, copySlot, isEmpty, pop, raise, setC1, setCC, setIndefinite, setSlot,

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE } from '../../translator/isa/table.ts';
 import { inlineRowNames } from '../../translator/emit/table.ts';
-import { dispatchProblems } from '../../runtime/interp/dispatch.ts';
+import { dispatchProblems } from '../../runtime/dispatch.ts';
 import type { Vm } from '../../runtime/vm.ts';
 import { F_ARITH, F_DF } from '../../translator/abi.ts';
 import { Rng, genCase, genSequence } from './gen.ts';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TABLE } from '../../translator/isa/table.ts';
 import type { Row } from '../../translator/isa/types.ts';
-import { dispatchProblems } from '../../runtime/interp/dispatch.ts';
+import { dispatchProblems } from '../../runtime/dispatch.ts';
 import type { Engine } from '../../runtime/vm.ts';
 import { compareOutcomes } from './compare.ts';
 import { explainByDeviations, sdmExclusion, sdmUndefined } from './deviations.ts';

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { EFLAGS, R_ECX, R_EDI, R_ESI } from '../../translator/abi.ts';
 import type { IoBus } from '../../runtime/cpu.ts';
-import { REP_CHUNK } from '../../runtime/interp/string.ts';
+import { REP_CHUNK } from '../../runtime/insn/rep.ts';
 import { Vm } from '../../runtime/vm.ts';
 
 const CODE = 0x1000;

@@ -3,7 +3,7 @@
  * and immediates said. Decoded once per block and then executed many times by the interpreter
  * or read once by the translator, so every field is a plain number (one hidden class).
  */
-import { SEG_DS } from '../abi.ts';
+import { SEG_DS, SZ16, SZ32 } from '../abi.ts';
 
 /** Prefix bits in `Insn.prefixes`. */
 export const P_LOCK = 1;
@@ -46,4 +46,9 @@ export class Insn {
   imm = 0;
   /** Second immediate: ENTER's nesting level, or the selector of a direct far pointer. */
   imm2 = 0;
+}
+
+/** The size code (abi.ts SZ16 or SZ32) of a `v` operand: the instruction's operand size. */
+export function vsize(i: Insn): number {
+  return i.o32 ? SZ32 : SZ16;
 }

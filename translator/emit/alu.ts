@@ -3,23 +3,19 @@
  * NOT/NEG, CBW/CWD), facing runtime/interp/alu.ts. Flags are recorded lazily (flags.ts).
  */
 import type { Insn } from '../decoder/insn.ts';
-import { LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SUB, R_EAX, R_EDX } from '../abi.ts';
-import { ALU_OPS } from '../isa/rows-alu.ts';
+import { vsize } from '../decoder/insn.ts';
+import { LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SUB, R_EAX, R_EDX, SIZE_MASK, SZ16, SZ32, SZ8 } from '../abi.ts';
+import { ALU, ALU_OPS } from '../isa/rows-alu.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { L_LFA, L_LFB, L_LFC, L_LFR, SIZE_MASK, SZ16, SZ32, SZ8 } from './context.ts';
+import { L_LFA, L_LFB, L_LFC, L_LFR } from './context.ts';
 import type { EmitCtx } from './context.ts';
 import { carryFlag, recordFlags, setKind } from './flags.ts';
 import { operandLinear, readLinear, readRM, rmwLinear } from './memory.ts';
 import type { Emitter, EmitterMap } from './types.ts';
 
-const ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7;
+const { ADD, OR, ADC, SBB, AND, SUB, XOR, CMP } = ALU;
 /** Lazy-flags kind per ALU operation. */
 const KIND = [LFK_ADD, LFK_LOGIC, LFK_ADC, LFK_SBB, LFK_LOGIC, LFK_SUB, LFK_LOGIC, LFK_SUB];
-
-/** Operand size code of `v` operands. */
-export function vsize(i: Insn): number {
-  return i.o32 ? SZ32 : SZ16;
-}
 
 /** The immediate masked to the operand size (Ibs and Jz are stored sign-extended). */
 export function imm(c: EmitCtx, i: Insn, sz: number): Expr {

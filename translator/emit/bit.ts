@@ -6,14 +6,13 @@
  * EA + 4 * (offset >> 5) (signed); an immediate offset is masked to the width.
  */
 import type { Insn } from '../decoder/insn.ts';
-import { F_CF, F_ZF } from '../abi.ts';
+import { F_CF, F_ZF, SZ16, SZ32 } from '../abi.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { SZ16, SZ32 } from './context.ts';
 import type { EmitCtx } from './context.ts';
-import { vsize } from './alu.ts';
 import { setArithFlags } from './flags.ts';
 import { effectiveAddress, linear, readLinear, readRM, rmwLinear } from './memory.ts';
 import type { EmitterMap } from './types.ts';
+import { vsize } from '../decoder/insn.ts';
 
 const BT = 0, BTS = 1, BTR = 2, BTC = 3;
 

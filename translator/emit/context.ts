@@ -18,7 +18,7 @@
 import type { Insn } from '../decoder/insn.ts';
 import {
   EXIT_REQUEST, LF_A, LF_B, LF_C, LF_OP, LF_RES, REGS,
-  MODE_CS32, MODE_FLAT, MODE_SS32,
+  MODE_CS32, MODE_FLAT, MODE_SS32, SZ16, SZ32,
 } from '../abi.ts';
 import type { Expr, I32Ops, I64Ops, ModuleBuilder, ValType } from '../wasm/backend.ts';
 
@@ -66,13 +66,6 @@ export const LBL_OUT = 'out';
 export function segmentLabel(k: number): string {
   return `s${k}`;
 }
-
-/** Size codes, as in runtime/lazy-flags.ts. */
-export const SZ8 = 0;
-export const SZ16 = 1;
-export const SZ32 = 2;
-export const SIZE_MASK = [0xff, 0xffff, -1] as const;
-export const SIZE_BITS = [8, 16, 32] as const;
 
 /** How the region emitter answers questions about the region's layout. */
 export interface RegionLayout {

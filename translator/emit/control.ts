@@ -5,15 +5,14 @@
  * instruction of the same segment compiles to one comparison (flags.ts).
  */
 import type { Insn } from '../decoder/insn.ts';
-import { R_ECX } from '../abi.ts';
+import { R_ECX, SZ16, SZ32 } from '../abi.ts';
 import { directTarget } from '../scan/region.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { SZ16, SZ32 } from './context.ts';
 import type { EmitCtx } from './context.ts';
-import { vsize } from './alu.ts';
 import { condition } from './flags.ts';
 import { adjustStack, peek, push, readRM } from './memory.ts';
 import type { EmitterMap } from './types.ts';
+import { vsize } from '../decoder/insn.ts';
 
 function target(c: EmitCtx, i: Insn): number {
   return directTarget(i, c.code32) as number;

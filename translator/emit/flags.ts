@@ -15,12 +15,9 @@
  * block (DF is never part of the lazy record).
  */
 import type { Insn } from '../decoder/insn.ts';
-import {
-  EFLAGS, F_ARITH, F_CF, F_DF, F_OF, F_PF, F_SF, F_ZF, LF_NONE, LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC,
-  LFK_SBB, LFK_SHIFT, LFK_SUB,
-} from '../abi.ts';
+import { EFLAGS, F_ARITH, F_CF, F_DF, F_OF, F_PF, F_SF, F_ZF, LF_NONE, LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SHIFT, LFK_SUB, SIZE_BITS, SZ16, SZ32, SZ8 } from '../abi.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { L_LFA, L_LFB, L_LFC, L_LFOP, L_LFR, SIZE_BITS, SZ16, SZ32, SZ8 } from './context.ts';
+import { L_LFA, L_LFB, L_LFC, L_LFOP, L_LFR } from './context.ts';
 import type { EmitCtx } from './context.ts';
 import { operandLinear, readRM, saveLin, writeLinear } from './memory.ts';
 

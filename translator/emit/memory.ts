@@ -19,9 +19,9 @@
  * the limit and rights checks of runtime/cpu.ts.
  */
 import type { Insn } from '../decoder/insn.ts';
-import { R_ESP, SEG_CS, SEG_SS, TLB_OFFSET, TLB_READ_MASK, TLB_WRITE_MASK, packSegK } from '../abi.ts';
+import { packSegK, R_ESP, SEG_CS, SEG_SS, SZ16, SZ32, SZ8, TLB_OFFSET, TLB_READ_MASK, TLB_WRITE_MASK } from '../abi.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { L_RMASK, L_SMC, L_WMASK, SZ16, SZ32, SZ8 } from './context.ts';
+import { L_RMASK, L_SMC, L_WMASK } from './context.ts';
 import type { EmitCtx } from './context.ts';
 
 /** Effective address (offset in the segment) of the instruction's memory operand. */

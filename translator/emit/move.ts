@@ -4,14 +4,14 @@
  * sensitive and never emitted here.
  */
 import type { Insn } from '../decoder/insn.ts';
-import { R_EAX, R_EBX } from '../abi.ts';
-import { SZ16, SZ32, SZ8 } from './context.ts';
+import { R_EAX, R_EBX, SZ16, SZ32, SZ8 } from '../abi.ts';
 import type { EmitCtx } from './context.ts';
-import { imm, mask, vsize } from './alu.ts';
+import { imm, mask } from './alu.ts';
 import { effectiveAddress, linear, operandLinear, readLinear, readRM, rmwLinear, writeLinear } from './memory.ts';
 import type { Lin } from './memory.ts';
 import type { Expr } from '../wasm/backend.ts';
 import type { EmitterMap } from './types.ts';
+import { vsize } from '../decoder/insn.ts';
 
 /**
  * Writes the r/m operand: a register, or memory (the value is evaluated before the store). The

@@ -6,14 +6,14 @@
  * before anything changes; their flags are undefined and left as they were.
  */
 import type { Insn } from '../decoder/insn.ts';
-import { EX_DE, EXIT_EXCEPTION, R_EAX, R_EDX } from '../abi.ts';
+import { EX_DE, EXIT_EXCEPTION, R_EAX, R_EDX, SZ16, SZ32, SZ8 } from '../abi.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { SZ16, SZ32, SZ8 } from './context.ts';
 import type { EmitCtx } from './context.ts';
-import { imm, mask, vsize } from './alu.ts';
+import { imm, mask } from './alu.ts';
 import { setShiftFlags } from './flags.ts';
 import { readRM } from './memory.ts';
 import type { EmitterMap } from './types.ts';
+import { vsize } from '../decoder/insn.ts';
 
 function source(c: EmitCtx, i: Insn, sz: number): Expr {
   return c.save(readRM(c, i, sz));

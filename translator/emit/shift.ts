@@ -9,13 +9,13 @@
  */
 import type { Insn } from '../decoder/insn.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { F_CF, F_OF, R_ECX } from '../abi.ts';
-import { SIZE_BITS, SZ32, SZ8 } from './context.ts';
+import { F_CF, F_OF, R_ECX, SIZE_BITS, SZ32, SZ8 } from '../abi.ts';
 import type { EmitCtx } from './context.ts';
-import { mask, vsize } from './alu.ts';
+import { mask } from './alu.ts';
 import { setArithFlags, setShiftFlags } from './flags.ts';
 import { operandLinear, rmwLinear } from './memory.ts';
 import type { EmitterMap } from './types.ts';
+import { vsize } from '../decoder/insn.ts';
 
 type Kind = 'shl' | 'shr' | 'sar' | 'rol' | 'ror';
 

@@ -3,12 +3,12 @@
  * ESP or SP by SS.B (a mode bit, so fixed per translation); ESP changes only after the memory
  * access succeeded. PUSHF/POPF and segment pushes are sensitive and never emitted here.
  */
-import { R_EBP, R_ESP, SEG_SS } from '../abi.ts';
-import { SZ16, SZ32 } from './context.ts';
+import { R_EBP, R_ESP, SEG_SS, SZ16, SZ32 } from '../abi.ts';
 import type { EmitCtx } from './context.ts';
-import { imm, vsize } from './alu.ts';
+import { imm } from './alu.ts';
 import { adjustStack, linear, peek, push, readLinear, readRM } from './memory.ts';
 import type { EmitterMap } from './types.ts';
+import { vsize } from '../decoder/insn.ts';
 
 function popReg(c: EmitCtx, r: number, sz: number): void {
   const v = peek(c, sz, 0);

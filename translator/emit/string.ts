@@ -11,12 +11,11 @@
  * from element-by-element execution.
  */
 import type { Insn } from '../decoder/insn.ts';
-import { P_REP, P_REPNE } from '../decoder/insn.ts';
-import { EFLAGS, F_DF, LFK_SUB, R_EAX, R_ECX, R_EDI, R_ESI, SEG_ES, TLB_OFFSET } from '../abi.ts';
+import { P_REP, P_REPNE, vsize } from '../decoder/insn.ts';
+import { EFLAGS, F_DF, LFK_SUB, R_EAX, R_ECX, R_EDI, R_ESI, SEG_ES, SIZE_MASK, SZ16, SZ32, SZ8, TLB_OFFSET } from '../abi.ts';
 import type { Expr } from '../wasm/backend.ts';
-import { L_RMASK, L_WMASK, SIZE_MASK, SZ16, SZ32, SZ8 } from './context.ts';
+import { L_RMASK, L_WMASK } from './context.ts';
 import type { EmitCtx } from './context.ts';
-import { vsize } from './alu.ts';
 import { condition, recordFlags } from './flags.ts';
 import { linear, readLinear, writeLinear } from './memory.ts';
 import type { EmitterMap } from './types.ts';

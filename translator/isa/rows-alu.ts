@@ -7,6 +7,11 @@ import type { RowSpec } from './types.ts';
 /** The eight classic ALU operations in opcode order (00, 08, ..., 38 and group 1 /0../7). */
 export const ALU_OPS = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'] as const;
 
+/** Their operation numbers (the opcode's bits 5:3, group 1's ModRM.reg), by name: ALU.ADD = 0 ... */
+export const ALU = Object.freeze(Object.fromEntries(ALU_OPS.map((m, n) => [m.toUpperCase(), n]))) as {
+  readonly [K in Uppercase<(typeof ALU_OPS)[number]>]: number;
+};
+
 function aluRows(): RowSpec[] {
   const rows: RowSpec[] = [];
   ALU_OPS.forEach((m, n) => {

@@ -8,13 +8,13 @@
  * changed, or a write invalidated cached code (self-modifying code is seen at the next
  * instruction, as on hardware).
  */
-import { EIP, EXIT_REQUEST, MODE, SEG_CS } from '../../translator/abi.ts';
-import { decode } from '../../translator/decoder/decode.ts';
-import type { Insn } from '../../translator/decoder/insn.ts';
-import type { Block } from '../code-cache.ts';
-import { CLASS_OF_ROW } from '../code-cache.ts';
-import type { Cpu } from '../cpu.ts';
-import { fault } from '../fault.ts';
+import { EIP, EXIT_REQUEST, MODE, SEG_CS } from '../translator/abi.ts';
+import { decode } from '../translator/decoder/decode.ts';
+import type { Insn } from '../translator/decoder/insn.ts';
+import type { Block } from './code-cache.ts';
+import { CLASS_OF_ROW } from './code-cache.ts';
+import type { Cpu } from './cpu.ts';
+import { fault } from './fault.ts';
 import { HANDLERS } from './dispatch.ts';
 
 const I_EIP = EIP >> 2;

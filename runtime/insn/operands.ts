@@ -5,16 +5,11 @@
  * Value conventions: 8- and 16-bit values are unsigned and masked; 32-bit values are int32.
  * Every memory write path checks the segment and the page before anything is modified.
  */
-import { R_ESP, SEG_SS } from '../../translator/abi.ts';
+import { R_ESP, SEG_SS, SZ16, SZ32 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
-import { SZ16, SZ32, SZ8 } from '../lazy-flags.ts';
 
 /** Operand size code of an instruction's `v` operands. */
-export function vsize(i: Insn): number {
-  return i.o32 ? SZ32 : SZ16;
-}
-
 /** Effective address (offset within the segment) of the memory operand. */
 export function ea(cpu: Cpu, i: Insn): number {
   const s = cpu.s;
@@ -143,4 +138,3 @@ export function maskIp(i: Insn, v: number): number {
   return i.o32 ? v | 0 : v & 0xffff;
 }
 
-export { SZ8, SZ16, SZ32 };

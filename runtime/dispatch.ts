@@ -3,18 +3,18 @@
  * indexed by row id. Building the array checks that every row has exactly one handler, so a row
  * added to the table without semantics fails at start-up (and in test/unit/dispatch.test.ts).
  */
-import { TABLE } from '../../translator/isa/table.ts';
-import { ALU_HANDLERS } from './alu.ts';
-import { BIT_HANDLERS } from './bit.ts';
-import { CONTROL_HANDLERS } from './control.ts';
-import { MOVE_HANDLERS } from './move.ts';
-import { MULDIV_HANDLERS } from './muldiv.ts';
-import { SHIFT_HANDLERS } from './shift.ts';
-import { STACK_HANDLERS } from './stack.ts';
-import { STRING_HANDLERS } from './string.ts';
-import { X87_HANDLERS } from '../x87/handlers.ts';
-import { SYSTEM_HANDLERS } from '../vmm/handlers.ts';
-import type { Handler, HandlerMap } from './types.ts';
+import { TABLE } from '../translator/isa/table.ts';
+import { ALU_HANDLERS } from './interp/alu.ts';
+import { BIT_HANDLERS } from './interp/bit.ts';
+import { CONTROL_HANDLERS } from './interp/control.ts';
+import { MOVE_HANDLERS } from './interp/move.ts';
+import { MULDIV_HANDLERS } from './interp/muldiv.ts';
+import { SHIFT_HANDLERS } from './interp/shift.ts';
+import { STACK_HANDLERS } from './interp/stack.ts';
+import { STRING_HANDLERS } from './interp/string.ts';
+import { X87_HANDLERS } from './x87/handlers.ts';
+import { SYSTEM_HANDLERS } from './vmm/handlers.ts';
+import type { Handler, HandlerMap } from './insn/handler.ts';
 
 const FAMILIES: readonly (readonly [string, HandlerMap])[] = [
   ['alu', ALU_HANDLERS], ['muldiv', MULDIV_HANDLERS], ['shift', SHIFT_HANDLERS], ['bit', BIT_HANDLERS],
