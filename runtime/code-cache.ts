@@ -6,47 +6,46 @@
  *
  * Invariants:
  * - A block never contains an instruction that crosses its 4 KiB page; such an instruction is
- *   executed uncached (see exec.ts), so one page fully determines a block's bytes.
+ *   executed uncached (interpreter.ts), so one page fully determines a block's bytes.
+ * - Blocks come from the one scanner, translator/scan/scan-block.ts.
  * - Every page with a live block is marked in cpu.codePages, so writes to it take the slow path
  *   and reach `invalidatePage`.
  */
 import { RAM_OFFSET } from '../translator/abi.ts';
-import { MAX_INSN_LEN, decode } from '../translator/decoder/decode.ts';
 import type { Insn } from '../translator/decoder/insn.ts';
-import { TABLE, endsBlock } from '../translator/isa/table.ts';
+import { scanBlock } from '../translator/scan/scan-block.ts';
+import type { ScannedBlock } from '../translator/scan/scan-block.ts';
 import type { Cpu } from './cpu.ts';
 
-/** Longest block the scanner builds, in instructions. */
-export const MAX_BLOCK_INSNS = 64;
-
-/** Class ids used in statistics arrays. */
-export const CLASS_IDS = { innocuous: 0, control: 1, 'sensitive-non-trapping': 2, privileged: 3, io: 4 } as const;
-export const CLASS_NAMES = ['innocuous', 'control', 'sensitive-non-trapping', 'privileged', 'io'] as const;
-/** CLASS_OF_ROW[row id] = class id. */
-export const CLASS_OF_ROW = Uint8Array.from(TABLE, (r) => CLASS_IDS[r.cls]);
-
-export class Block {
+/** A scanned block (translator/scan/scan-block.ts) as the cache keeps it, with its run-time state. */
+export class Block implements ScannedBlock {
   /** Executions so far (the tier-up counter). */
   execCount = 0;
   /** Compiled code attached by the translator, if any. */
   compiled: unknown = null;
+  readonly eip: number;
+  readonly phys: number;
+  readonly insns: readonly Insn[];
+  readonly endEip: number;
+  readonly classCounts: readonly number[];
+  readonly end: ScannedBlock['end'];
   constructor(
-    readonly phys: number,
+    scanned: ScannedBlock,
+    /** The CPU mode bits it was scanned in (abi.ts MODE_*): part of the cache key. */
     readonly mode: number,
-    /** CS offset of the first instruction. */
-    readonly eip: number,
-    readonly insns: readonly Insn[],
-    /** CS offset after the last instruction. */
-    readonly endEip: number,
-  ) {}
+  ) {
+    this.eip = scanned.eip;
+    this.phys = scanned.phys;
+    this.insns = scanned.insns;
+    this.endEip = scanned.endEip;
+    this.classCounts = scanned.classCounts;
+    this.end = scanned.end;
+  }
 }
 
 class Page {
   readonly blocks = new Map<number, Block>();
 }
-
-/** Thrown by the scanner's fetcher at the page end; never escapes this module. */
-const PAGE_END = { pageEnd: true } as const;
 
 export class CodeCache {
   private readonly pages = new Map<number, Page>();
@@ -77,35 +76,12 @@ export class CodeCache {
    */
   scan(phys: number, eip: number, mode: number, code32: boolean, csLimit: number): Block | null {
     const cpu = this.cpu;
-    const pageBase = phys & ~0xfff;
-    if (pageBase >= cpu.mem.ramSize) return null; // executing from non-RAM: never cached
-    const u8 = cpu.u8;
-    const hostBase = RAM_OFFSET + pageBase;
-    // Bytes are read straight from the physical page: offset `e` in CS maps to phys + (e - eip).
-    const start = phys & 0xfff;
-    const fetch = (e: number): number => {
-      const off = start + (e - eip);
-      if (off >= 0x1000 || (e >>> 0) > csLimit) throw PAGE_END;
-      return u8[hostBase + off];
-    };
-    const insns: Insn[] = [];
-    let e = eip;
-    for (;;) {
-      let insn: Insn;
-      try {
-        insn = decode(fetch, code32 ? e : e & 0xffff, code32);
-      } catch (err) {
-        if (err === PAGE_END) break;
-        throw err;
-      }
-      insns.push(insn);
-      e = insn.eip + insn.len;
-      if (!code32) e &= 0xffff;
-      if (endsBlock(TABLE[insn.row]) || insns.length >= MAX_BLOCK_INSNS) break;
-      if (start + (e - eip) >= 0x1000) break;
-    }
-    if (insns.length === 0) return null;
-    const block = new Block(phys, mode, eip, insns, e);
+    const physPage = phys & ~0xfff;
+    if (physPage >= cpu.mem.ramSize) return null; // executing from non-RAM: never cached
+    const eipBase = (eip - (phys & 0xfff)) | 0;
+    const scanned = scanBlock({ u8: cpu.u8, hostPage: RAM_OFFSET + physPage, physPage, eipBase, csLimit, code32 }, eip);
+    if (!scanned) return null;
+    const block = new Block(scanned, mode);
     let page = this.pages.get(phys >>> 12);
     if (!page) {
       page = new Page();
@@ -118,6 +94,16 @@ export class CodeCache {
     else this.blockCount++;
     page.blocks.set(key, block);
     return block;
+  }
+
+  /**
+   * The block at CS offset `eip` (physical `phys`) in `mode`: the cached one if it was scanned at
+   * that CS offset (the interpreter's rule too), else a new scan, cached. The translator's region
+   * former takes its blocks from here, so no instruction is decoded twice.
+   */
+  blockAt(phys: number, eip: number, mode: number, code32: boolean, csLimit: number): Block | null {
+    const b = this.lookup(phys, mode);
+    return b && b.eip === eip ? b : this.scan(phys, eip, mode, code32, csLimit);
   }
 
   /** Drops every block decoded from physical page `phys >>> 12`. */
@@ -144,5 +130,3 @@ export class CodeCache {
     this.cpu.codeEpoch++;
   }
 }
-
-export { MAX_INSN_LEN };

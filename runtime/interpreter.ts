@@ -12,7 +12,7 @@ import { EIP, EXIT_REQUEST, MODE, SEG_CS } from '../translator/abi.ts';
 import { decode } from '../translator/decoder/decode.ts';
 import type { Insn } from '../translator/decoder/insn.ts';
 import type { Block } from './code-cache.ts';
-import { CLASS_OF_ROW } from './code-cache.ts';
+import { CLASS_OF_ROW } from '../translator/isa/table.ts';
 import type { Cpu } from './cpu.ts';
 import { fault } from './fault.ts';
 import { HANDLERS } from './dispatch.ts';
@@ -23,7 +23,7 @@ const I_EXIT = EXIT_REQUEST >> 2;
 
 /**
  * Executes up to `max` instructions of `b`; returns how many completed. Each completed
- * instruction increments cpu.icount and its class slot in `classCounts` (CLASS_IDS).
+ * instruction increments cpu.icount and its class slot in `classCounts` (translator/isa CLASS_INDEX).
  */
 export function execBlock(cpu: Cpu, b: Block, max: number, classCounts: Float64Array): number {
   const insns = b.insns;

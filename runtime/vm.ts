@@ -11,7 +11,8 @@ import {
   CR, EFLAGS, EIP, EXIT_REQUEST, F_FIXED1, FPU_CW, FPU_TAG, F_IF, F_RF, F_TF, GDTR_LIMIT, IDTR_LIMIT, INHIBIT_IRQ, LF_OP, MODE, RAM_OFFSET,
   SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE, TLB_VALID,
 } from '../translator/abi.ts';
-import { Block, CLASS_NAMES, CodeCache } from './code-cache.ts';
+import { Block, CodeCache } from './code-cache.ts';
+import { CLASS_NAMES } from '../translator/isa/types.ts';
 import { CodeCoverage } from './dbt/code-coverage.ts';
 import { Dbt } from './dbt/dbt.ts';
 import type { DbtOptions, DbtStats } from './dbt/dbt.ts';
@@ -76,7 +77,7 @@ export interface RunResult {
 /** Slots of the fetch cache (direct-mapped by linear EIP). */
 const FC_BITS = 12;
 /** Fetch-cache value for "no block here: run the instruction uncached" (see fetchBlock). */
-const UNCACHED = new Block(-1, -1, 0, [], 0);
+const UNCACHED = new Block({ eip: 0, phys: -1, insns: [], endEip: 0, classCounts: [], end: 'limit' }, -1);
 const FC_SIZE = 1 << FC_BITS;
 
 /**

@@ -29,7 +29,7 @@ import { translateRegions } from '../../translator/translate.ts';
 import { loadWasmBackend } from '../../translator/wasm/backend.ts';
 import type { WasmBackend } from '../../translator/wasm/backend.ts';
 import type { Block, CodeCache } from '../code-cache.ts';
-import { CLASS_IDS } from '../code-cache.ts';
+import { CLASS_INDEX } from '../../translator/isa/table.ts';
 import type { CodeCoverage } from './code-coverage.ts';
 import type { Cpu } from '../cpu.ts';
 import { GuestFault } from '../fault.ts';
@@ -258,8 +258,8 @@ export class Dbt implements DbtPending {
     const inline = executed - (this.stubRuns - runs0);
     const nctl = s[I_NCTL];
     cpu.icount += inline;
-    this.classCounts[CLASS_IDS.innocuous] += inline - nctl;
-    this.classCounts[CLASS_IDS.control] += nctl;
+    this.classCounts[CLASS_INDEX.innocuous] += inline - nctl;
+    this.classCounts[CLASS_INDEX.control] += nctl;
     if (code === EXIT_PENDING) {
       this.countExit('fault');
       const p = this.pending;
@@ -382,7 +382,8 @@ export class Dbt implements DbtPending {
       }
       this.warm.delete(physPage >>> 12);
     }
-    const blocks = formRegion(page, entries, this.limits, accept);
+    const blockAt = (eip: number): Block | null => this.cache.blockAt(physPage + ((eip - eipBase) & 0xfff), eip, mode, page.code32, csLimit);
+    const blocks = formRegion(page, entries, this.limits, accept, blockAt);
     if (blocks.length === 0) return null;
     if (this.recent.length >= MAX_RECENT) this.recent.shift();
     this.recent.push({ page: { ...page, u8: cpu.u8 }, entries, mode, accept });

@@ -14,7 +14,7 @@ import {
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
-import { CLASS_OF_ROW } from '../code-cache.ts';
+import { CLASS_OF_ROW } from '../../translator/isa/table.ts';
 import type { Cpu } from '../cpu.ts';
 import { HANDLERS } from '../dispatch.ts';
 import { materializeFlags, testCC } from '../lazy-flags.ts';

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { TABLE } from '../../translator/isa/table.ts';
 import { formRegion } from '../../translator/scan/region.ts';
-import { CLASS_INDEX, scanBlock } from '../../translator/scan/scan-block.ts';
+import { CLASS_INDEX } from '../../translator/isa/table.ts';
+import { scanBlock } from '../../translator/scan/scan-block.ts';
 import type { CodePage } from '../../translator/scan/scan-block.ts';
 
 function page(bytes: number[], at = 0, code32 = true): CodePage {

@@ -13,7 +13,8 @@
  * Two synthetic rows come last: `invalid` (any undefined encoding, #UD) and `tooLong`
  * (an instruction over 15 bytes, #GP(0)). They have op = -1 and are never decoded from a map.
  */
-import type { Row, RowSpec } from './types.ts';
+import { CLASS_NAMES } from './types.ts';
+import type { InsnClass, Row, RowSpec } from './types.ts';
 import { ALU_ROWS } from './rows-alu.ts';
 import { SHIFT_ROWS } from './rows-shift.ts';
 import { BIT_ROWS } from './rows-bit.ts';
@@ -97,6 +98,14 @@ export function rowByName(name: string): Row {
   if (!r) throw new Error(`no table row named ${name}`);
   return r;
 }
+
+/**
+ * Class indices, in CLASS_NAMES order: the per-class counts of blocks, regions and the run-time
+ * statistics are arrays indexed by them.
+ */
+export const CLASS_INDEX: Readonly<Record<InsnClass, number>> = Object.freeze(Object.fromEntries(CLASS_NAMES.map((c, k) => [c, k])) as Record<InsnClass, number>);
+/** CLASS_OF_ROW[row id] = the row's class index. */
+export const CLASS_OF_ROW = Uint8Array.from(TABLE, (r) => CLASS_INDEX[r.cls]);
 
 export const ROW_INVALID = rowByName('invalid').id;
 export const ROW_TOO_LONG = rowByName('tooLong').id;

@@ -17,7 +17,8 @@
  * - `privileged`: faults with #GP unless CPL 0 (or IOPL allows): CLI, HLT, MOV CRn, ...
  * - `io`: port I/O (IN, OUT, INS, OUTS), subject to IOPL and the TSS I/O bitmap.
  */
-export type InsnClass = 'innocuous' | 'control' | 'sensitive-non-trapping' | 'privileged' | 'io';
+export const CLASS_NAMES = ['innocuous', 'control', 'sensitive-non-trapping', 'privileged', 'io'] as const;
+export type InsnClass = (typeof CLASS_NAMES)[number];
 
 /**
  * Operand kinds, in SDM appendix A notation where one exists.

@@ -12,7 +12,7 @@
  */
 import type { Insn } from '../decoder/insn.ts';
 import { TABLE } from '../isa/table.ts';
-import { CLASS_COUNT, CLASS_INDEX, pageOffsetOf, scanBlock } from './scan-block.ts';
+import { classCountsOf, pageOffsetOf, scanBlock } from './scan-block.ts';
 import type { CodePage, ScannedBlock } from './scan-block.ts';
 
 export interface RegionLimits {
@@ -62,11 +62,13 @@ export function successors(page: CodePage, block: ScannedBlock): number[] {
  * Scans the region reachable from `entries` (CS offsets in `page`). The entries themselves are
  * always included if they scan; successors are added breadth-first within the limits, and only
  * if `accept` approves them (the runtime passes "has executed before", so that cold paths and
- * bytes that merely follow code are not translated).
+ * bytes that merely follow code are not translated). `blockAt` gives the block at an entry point
+ * of the page: the runtime passes its code cache, which holds the blocks it already scanned.
  */
 export function formRegion(
   page: CodePage, entries: readonly number[], limits: RegionLimits = DEFAULT_REGION_LIMITS,
   accept: (eip: number) => boolean = () => true,
+  blockAt: (eip: number) => ScannedBlock | null = (eip) => scanBlock(page, eip),
 ): ScannedBlock[] {
   const byEip = new Map<number, ScannedBlock>();
   const queue: number[] = [...entries];
@@ -76,7 +78,7 @@ export function formRegion(
     if (byEip.has(eip)) continue;
     const isEntry = q < entries.length;
     if (!isEntry && (byEip.size >= limits.maxBlocks || insns >= limits.maxInsns)) continue;
-    const b = scanBlock(page, eip);
+    const b = blockAt(eip);
     if (!b) continue;
     byEip.set(eip, b);
     insns += b.insns.length;
@@ -92,9 +94,7 @@ function joinAt(b: ScannedBlock, starts: ReadonlyMap<number, ScannedBlock>): Sca
   for (let k = 1; k < insns.length; k++) {
     if (!starts.has(insns[k].eip)) continue;
     const kept = insns.slice(0, k);
-    const counts = new Array<number>(CLASS_COUNT).fill(0);
-    for (const i of kept) counts[CLASS_INDEX[TABLE[i.row].cls]]++;
-    return { eip: b.eip, phys: b.phys, insns: kept, endEip: insns[k].eip, classCounts: counts, end: 'join' };
+    return { eip: b.eip, phys: b.phys, insns: kept, endEip: insns[k].eip, classCounts: classCountsOf(kept), end: 'join' };
   }
   return b;
 }

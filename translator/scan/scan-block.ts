@@ -8,21 +8,19 @@
  * part of any block (the runtime executes it uncached), so one physical page fully determines the
  * bytes of every block scanned from it.
  *
+ * The one scanner of the project: the runtime's code cache keeps what it returns (the interpreter
+ * executes those blocks, and the translator's region former takes them from the cache instead of
+ * decoding again).
+ *
  * Pure: the caller passes the memory view and the page's placement; nothing here reads CPU state.
  */
-import { MAX_INSN_LEN, decode } from '../decoder/decode.ts';
+import { decode } from '../decoder/decode.ts';
 import type { Insn } from '../decoder/insn.ts';
-import { TABLE, endsBlock } from '../isa/table.ts';
-import type { InsnClass } from '../isa/types.ts';
+import { CLASS_OF_ROW, TABLE, endsBlock } from '../isa/table.ts';
+import { CLASS_NAMES } from '../isa/types.ts';
 
 /** Longest block the scanner builds, in instructions. */
 export const MAX_BLOCK_INSNS = 64;
-
-/** Class indices used in per-class count arrays (same order as the runtime's statistics). */
-export const CLASS_INDEX: Readonly<Record<InsnClass, number>> = {
-  innocuous: 0, control: 1, 'sensitive-non-trapping': 2, privileged: 3, io: 4,
-};
-export const CLASS_COUNT = 5;
 
 /**
  * Where a page of guest code sits: bytes come from `u8[hostPage + offset]`, and the instruction at
@@ -51,7 +49,7 @@ export interface ScannedBlock {
   readonly insns: readonly Insn[];
   /** CS offset after the last instruction (wrapped to 16 bits in 16-bit code). */
   readonly endEip: number;
-  /** Instructions per class, indexed by CLASS_INDEX. */
+  /** Instructions per class, indexed by the table's CLASS_INDEX. */
   readonly classCounts: readonly number[];
   /**
    * Why the block ended: a control transfer, a row that ends blocks, the instruction limit, the
@@ -83,7 +81,7 @@ export function scanBlock(page: CodePage, eip: number, maxInsns = MAX_BLOCK_INSN
     return u8[hostPage + off];
   };
   const insns: Insn[] = [];
-  const counts = [0, 0, 0, 0, 0];
+  const counts = new Array<number>(CLASS_NAMES.length).fill(0);
   let e = eip;
   let end: ScannedBlock['end'] = 'limit';
   for (;;) {
@@ -96,7 +94,7 @@ export function scanBlock(page: CodePage, eip: number, maxInsns = MAX_BLOCK_INSN
     }
     insns.push(insn);
     const row = TABLE[insn.row];
-    counts[CLASS_INDEX[row.cls]]++;
+    counts[CLASS_OF_ROW[insn.row]]++;
     e = code32 ? (insn.eip + insn.len) | 0 : (insn.eip + insn.len) & 0xffff;
     if (endsBlock(row)) { end = row.cls === 'control' ? 'control' : 'ends'; break; }
     if (insns.length >= maxInsns) break;
@@ -108,4 +106,9 @@ export function scanBlock(page: CodePage, eip: number, maxInsns = MAX_BLOCK_INSN
   return { eip, phys: page.physPage + start, insns, endEip: e, classCounts: counts, end };
 }
 
-export { MAX_INSN_LEN };
+/** Per-class instruction counts of `insns` (CLASS_INDEX order). */
+export function classCountsOf(insns: readonly Insn[]): number[] {
+  const counts = new Array<number>(CLASS_NAMES.length).fill(0);
+  for (const i of insns) counts[CLASS_OF_ROW[i.row]]++;
+  return counts;
+}
