@@ -4,7 +4,7 @@
  * translator (every block translated on first execution), full state compared, in both setups
  * (CPL 0 flat; CPL 3 with paging). A row must agree with the reference under the translator
  * whenever it does under the interpreter (known deviations of the reference counted the same
- * way); rows the interpreter itself gets wrong are reported by test/unit/oracle-fast.test.ts
+ * way); rows the interpreter itself gets wrong are reported by test/unit/oracle/oracle-fast.test.ts
  * and skipped here.
  */
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -26,7 +26,7 @@
  *   hardware would deliver a bias-adjusted result).
  * FIP/FCS/FOP/FDP/FDS are not compared: the native image comes from the kernel's signal frame,
  * whose pointer fields are synthesized from FXSAVE data (CS/SS of the frame, and AMD processors
- * do not save the pointers without a pending exception). test/unit/x87-native.test.ts checks
+ * do not save the pointers without a pending exception). test/unit/x87/x87-sequences.test.ts checks
  * them with FNSAVE instead.
  */
 import type { Row } from '../../translator/isa/types.ts';

@@ -1,7 +1,7 @@
 /**
  * The oracle run: selects rows, generates cases per (row, form), runs them in batches on the
  * reference (reference.ts: the real CPU or QEMU) and in the VM, compares, and aggregates per row. Used by the CLI (run.ts) and by the fast
- * subset in the default test suite (test/unit/oracle-fast.test.ts).
+ * subset in the default test suite (test/unit/oracle/oracle-fast.test.ts).
  *
  * Determinism: each (row, form) draws from its own generator seeded by (seed, row name, form
  * label), so `--row X` regenerates exactly the cases the full run made for X.

@@ -3,7 +3,7 @@
 ; TSC MSR CX8 SEP PGE CMOV), the SYSENTER MSRs, the TSC counting on after a WRMSR to it, and
 ; CR4.TSD at CPL 3. (QEMU's TCG accepts unknown MSRs and keeps its own TSC arithmetic, so the
 ; #GP for a missing MSR and the value after WRMSR(TSC) are checked by
-; test/unit/system-msr.test.ts instead.)
+; test/unit/vmm/system-msr.test.ts instead.)
 %include "boot.inc"
 
 NEED_EDX equ (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15)

@@ -5,8 +5,8 @@
  * instruction lying in the next page must see the new bytes at once, in both engines.
  */
 import { describe, expect, it } from 'vitest';
-import { R_EAX, R_EBX, R_ECX } from '../../translator/abi.ts';
-import { Vm } from '../../runtime/vm.ts';
+import { R_EAX, R_EBX, R_ECX } from '../../../translator/abi.ts';
+import { Vm } from '../../../runtime/vm.ts';
 
 const CODE = 0x1ff0;
 // 1ff0 mov ecx, 3 | 1ff5 xor ebx, ebx | 1ff7 7 x nop

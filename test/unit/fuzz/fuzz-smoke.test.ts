@@ -6,11 +6,11 @@
  * `npm run fuzz -- --count 1000000` is the long run.
  */
 import { describe, expect, it } from 'vitest';
-import { HANDLERS } from '../../runtime/dispatch.ts';
-import type { Handler } from '../../runtime/insn/handler.ts';
-import { rowByName } from '../../translator/isa/table.ts';
-import { formatCrash, formatInput, fuzz } from '../fuzz/fuzz.ts';
-import { fuzzWatched } from '../fuzz/watch.ts';
+import { HANDLERS } from '../../../runtime/dispatch.ts';
+import type { Handler } from '../../../runtime/insn/handler.ts';
+import { rowByName } from '../../../translator/isa/table.ts';
+import { formatCrash, formatInput, fuzz } from '../../fuzz/fuzz.ts';
+import { fuzzWatched } from '../../fuzz/watch.ts';
 
 const SEED = 1;
 

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildGuest, defaultCacheDir, GUEST_MARKER, initramfsEntries, initScript, MANIFEST_FORMAT, verifyGuest } from '../../src/guest/build.ts';
-import { writeCpio } from '../../src/guest/cpio.ts';
-import { main } from '../../src/guest/cli.ts';
+import { buildGuest, defaultCacheDir, GUEST_MARKER, initramfsEntries, initScript, MANIFEST_FORMAT, verifyGuest } from '../../../src/guest/build.ts';
+import { writeCpio } from '../../../src/guest/cpio.ts';
+import { main } from '../../../src/guest/cli.ts';
 
 interface CpioMember {
   name: string;

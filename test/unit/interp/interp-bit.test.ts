@@ -3,7 +3,7 @@
  * offsets masked), BSF/BSR, BSWAP, SETcc and CMOVcc (SDM vol. 2).
  */
 import { describe, expect, it } from 'vitest';
-import { SEG_DS } from '../../translator/abi.ts';
+import { SEG_DS } from '../../../translator/abi.ts';
 import { CODE, DATA, F, dwords, exec, expectCompleted, expectFlags, expectRegs } from './interp-harness.ts';
 
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3;

@@ -4,8 +4,8 @@
  * by the address size, and #BR (SDM vol. 2).
  */
 import { describe, expect, it } from 'vitest';
-import { SEG_CS } from '../../translator/abi.ts';
-import type { Vm } from '../../runtime/vm.ts';
+import { SEG_CS } from '../../../translator/abi.ts';
+import type { Vm } from '../../../runtime/vm.ts';
 import { CODE, DATA, STACK, dwords, exec, expectCompleted, expectRegs } from './interp-harness.ts';
 
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4;

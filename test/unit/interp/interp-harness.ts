@@ -12,10 +12,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { CR, EFLAGS, LF_OP, SEG_CS, SEGF_DB } from '../../translator/abi.ts';
-import type { GuestFault } from '../../runtime/fault.ts';
-import { getEflags } from '../../runtime/lazy-flags.ts';
-import { Vm } from '../../runtime/vm.ts';
+import { CR, EFLAGS, LF_OP, SEG_CS, SEGF_DB } from '../../../translator/abi.ts';
+import type { GuestFault } from '../../../runtime/fault.ts';
+import { getEflags } from '../../../runtime/lazy-flags.ts';
+import { Vm } from '../../../runtime/vm.ts';
 
 export const CODE = 0x1000;
 export const STACK = 0x80000;

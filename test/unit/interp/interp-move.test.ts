@@ -3,8 +3,8 @@
  * XCHG, XLAT, LAHF/SAHF, single-flag instructions and hint NOPs (SDM vol. 2).
  */
 import { describe, expect, it } from 'vitest';
-import { SEG_DS, SEG_ES, SEG_FS } from '../../translator/abi.ts';
-import type { Vm } from '../../runtime/vm.ts';
+import { SEG_DS, SEG_ES, SEG_FS } from '../../../translator/abi.ts';
+import type { Vm } from '../../../runtime/vm.ts';
 import { DATA, F, dwords, exec, expectCompleted, expectFlags, expectRegs } from './interp-harness.ts';
 
 const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESI = 6;

@@ -3,7 +3,7 @@
  * operand size), LEAVE, a 16-bit stack segment, and precise faults (SDM vol. 2).
  */
 import { describe, expect, it } from 'vitest';
-import { SEG_DS, SEG_SS, SEGF_DB } from '../../translator/abi.ts';
+import { SEG_DS, SEG_SS, SEGF_DB } from '../../../translator/abi.ts';
 import { CODE, STACK, dwords, exec, expectCompleted, expectRegs } from './interp-harness.ts';
 
 const EAX = 0, ECX = 1, EDX = 2, ESP = 4, EBP = 5;

@@ -5,8 +5,8 @@
  * code being executed.
  */
 import { describe, expect, it } from 'vitest';
-import { CR, SEG_DS, SEG_ES, SEG_FS } from '../../translator/abi.ts';
-import type { Vm } from '../../runtime/vm.ts';
+import { CR, SEG_DS, SEG_ES, SEG_FS } from '../../../translator/abi.ts';
+import type { Vm } from '../../../runtime/vm.ts';
 import { CODE, DATA, F, exec, expectCompleted, expectFlags, expectRegs, identityPaging } from './interp-harness.ts';
 
 const EAX = 0, ECX = 1, ESI = 6, EDI = 7;

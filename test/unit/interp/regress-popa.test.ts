@@ -4,10 +4,10 @@
  * page the fault was reported at the next slot (CR2 off by the slot size), or not at all.
  */
 import { describe, expect, it } from 'vitest';
-import { CR, R_ESP } from '../../translator/abi.ts';
-import type { Vm } from '../../runtime/vm.ts';
-import { writeCr0 } from '../../runtime/vmm/control-regs.ts';
-import { runSnippet } from '../system/snippet.ts';
+import { CR, R_ESP } from '../../../translator/abi.ts';
+import type { Vm } from '../../../runtime/vm.ts';
+import { writeCr0 } from '../../../runtime/vmm/control-regs.ts';
+import { runSnippet } from '../../system/snippet.ts';
 
 const PD = 0x200000;
 const PT = 0x201000;

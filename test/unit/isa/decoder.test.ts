@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decode } from '../../translator/decoder/decode.ts';
-import { disassemble } from '../../translator/decoder/disasm.ts';
-import { TABLE } from '../../translator/isa/table.ts';
+import { decode } from '../../../translator/decoder/decode.ts';
+import { disassemble } from '../../../translator/decoder/disasm.ts';
+import { TABLE } from '../../../translator/isa/table.ts';
 
 function dec(bytes: number[], eip = 0, code32 = true) {
   return decode((a) => (a - eip < bytes.length ? bytes[a - eip] : 0x90), eip, code32);

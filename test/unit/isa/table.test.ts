@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TABLE, rowByName } from '../../translator/isa/table.ts';
-import { dispatchProblems } from '../../runtime/dispatch.ts';
+import { TABLE, rowByName } from '../../../translator/isa/table.ts';
+import { dispatchProblems } from '../../../runtime/dispatch.ts';
 
 // design.md §2: the instructions that are sensitive but do not trap when run deprivileged.
 const SENSITIVE_NON_TRAPPING = [

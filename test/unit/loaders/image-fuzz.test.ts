@@ -4,8 +4,8 @@
  * machine that loaded, or an ImageError with a one-line message; any other exception fails.
  */
 import { describe, expect, it } from 'vitest';
-import { PcMachine } from '../../runtime/pc/machine.ts';
-import { ImageError } from '../../runtime/loaders/image-error.ts';
+import { PcMachine } from '../../../runtime/pc/machine.ts';
+import { ImageError } from '../../../runtime/loaders/image-error.ts';
 
 /** Small deterministic PRNG (xorshift32). */
 function rng(seed: number): () => number {

@@ -8,12 +8,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CR, EFLAGS, GDTR_BASE, GDTR_LIMIT, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from '../../translator/abi.ts';
-import { ImageError } from '../../runtime/loaders/image-error.ts';
-import { BOOT_PARAMS_ADDR, buildE820, CMDLINE_ADDR, GDT_ADDR, loadLinux, parseBzImage } from '../../runtime/loaders/linux.ts';
-import { Vm } from '../../runtime/vm.ts';
-import { defaultCacheDir } from '../../src/guest/build.ts';
-import { fakeBzImage } from '../devices/fake-bzimage.ts';
+import { CR, EFLAGS, GDTR_BASE, GDTR_LIMIT, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from '../../../translator/abi.ts';
+import { ImageError } from '../../../runtime/loaders/image-error.ts';
+import { BOOT_PARAMS_ADDR, buildE820, CMDLINE_ADDR, GDT_ADDR, loadLinux, parseBzImage } from '../../../runtime/loaders/linux.ts';
+import { Vm } from '../../../runtime/vm.ts';
+import { defaultCacheDir } from '../../../src/guest/build.ts';
+import { fakeBzImage } from '../../devices/fake-bzimage.ts';
 
 function loadError(image: Uint8Array, ram = 64 << 20, extra: { initrd?: Uint8Array; cmdline?: string } = {}): string {
   const vm = new Vm({ memorySize: ram });

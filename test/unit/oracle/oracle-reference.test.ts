@@ -12,15 +12,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EX_BR, EX_GP, EX_UD } from '../../translator/abi.ts';
-import { rowByName } from '../../translator/isa/table.ts';
-import { compareOutcomes } from '../oracle/compare.ts';
-import { deviationTable, explainByDeviations } from '../oracle/deviations.ts';
-import { CODE, DATA32, SEL_USER_CS, SEL_USER_DS, STACK } from '../oracle/layout.ts';
-import { getReference } from '../oracle/reference.ts';
-import type { OracleCase, Outcome } from '../oracle/types.ts';
+import { EX_BR, EX_GP, EX_UD } from '../../../translator/abi.ts';
+import { rowByName } from '../../../translator/isa/table.ts';
+import { compareOutcomes } from '../../oracle/compare.ts';
+import { deviationTable, explainByDeviations } from '../../oracle/deviations.ts';
+import { CODE, DATA32, SEL_USER_CS, SEL_USER_DS, STACK } from '../../oracle/layout.ts';
+import { getReference } from '../../oracle/reference.ts';
+import type { OracleCase, Outcome } from '../../oracle/types.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..', '..');
 const WITHOUT_IA32 = join(ROOT, 'test', 'setup', 'without-ia32.sh');
 
 /** A hand-made case: `code` at the code window, EBX pointing into the data window. */

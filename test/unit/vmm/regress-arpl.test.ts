@@ -5,11 +5,11 @@
  * a write error code (#PF 6 at CPL 3) where the processor reports a read (#PF 4).
  */
 import { describe, expect, it } from 'vitest';
-import { CR, EFLAGS, F_ZF, R_EBX, R_ECX, SEG_DS, SEGF_P, SEGF_S, SEGF_USABLE } from '../../translator/abi.ts';
-import { getEflags } from '../../runtime/lazy-flags.ts';
-import type { Vm } from '../../runtime/vm.ts';
-import { writeCr0 } from '../../runtime/vmm/control-regs.ts';
-import { runSnippet, toCpl3 } from '../system/snippet.ts';
+import { CR, EFLAGS, F_ZF, R_EBX, R_ECX, SEG_DS, SEGF_P, SEGF_S, SEGF_USABLE } from '../../../translator/abi.ts';
+import { getEflags } from '../../../runtime/lazy-flags.ts';
+import type { Vm } from '../../../runtime/vm.ts';
+import { writeCr0 } from '../../../runtime/vmm/control-regs.ts';
+import { runSnippet, toCpl3 } from '../../system/snippet.ts';
 
 const PD = 0x200000;
 const PT = 0x201000;

@@ -7,8 +7,8 @@
  * as the processor would, but in slices).
  */
 import { describe, expect, it } from 'vitest';
-import { R_ESP, SEG_CS, SEG_SS } from '../../translator/abi.ts';
-import { Vm } from '../../runtime/vm.ts';
+import { R_ESP, SEG_CS, SEG_SS } from '../../../translator/abi.ts';
+import { Vm } from '../../../runtime/vm.ts';
 
 /** Real mode; IVT[13] = FFFF:FFFF holding `89 C0` (MOV AX, AX: its second byte is past the limit). */
 function storm(engine: 'interp' | 'dbt'): Vm {

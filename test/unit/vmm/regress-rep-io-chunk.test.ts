@@ -6,10 +6,10 @@
  * up to the whole instruction.
  */
 import { describe, expect, it } from 'vitest';
-import { EFLAGS, R_ECX, R_EDI, R_ESI } from '../../translator/abi.ts';
-import type { IoBus } from '../../runtime/cpu.ts';
-import { REP_CHUNK } from '../../runtime/insn/rep.ts';
-import { Vm } from '../../runtime/vm.ts';
+import { EFLAGS, R_ECX, R_EDI, R_ESI } from '../../../translator/abi.ts';
+import type { IoBus } from '../../../runtime/cpu.ts';
+import { REP_CHUNK } from '../../../runtime/insn/rep.ts';
+import { Vm } from '../../../runtime/vm.ts';
 
 const CODE = 0x1000;
 

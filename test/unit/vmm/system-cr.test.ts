@@ -3,8 +3,8 @@
  * (TLB flushes, mode bits) and the exact exception at CPL 0 and CPL 3.
  */
 import { describe, expect, it } from 'vitest';
-import { CR, DR, MODE_PE, MODE_PG, TLB_GLOBAL, TLB_VALID } from '../../translator/abi.ts';
-import { CODE, runSnippet, toCpl3 } from '../system/snippet.ts';
+import { CR, DR, MODE_PE, MODE_PG, TLB_GLOBAL, TLB_VALID } from '../../../translator/abi.ts';
+import { CODE, runSnippet, toCpl3 } from '../../system/snippet.ts';
 
 const I_CR = CR >> 2;
 const I_DR = DR >> 2;

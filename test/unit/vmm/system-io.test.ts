@@ -3,10 +3,10 @@
  * (IOPL, the TSS I/O permission bitmap, virtual-8086 mode).
  */
 import { describe, expect, it } from 'vitest';
-import { EFLAGS, F_VM, SEGF_P, TR_BASE, TR_FLAGS, TR_LIMIT } from '../../translator/abi.ts';
-import type { IoBus } from '../../runtime/cpu.ts';
-import type { Vm } from '../../runtime/vm.ts';
-import { runSnippet, toCpl3 } from '../system/snippet.ts';
+import { EFLAGS, F_VM, SEGF_P, TR_BASE, TR_FLAGS, TR_LIMIT } from '../../../translator/abi.ts';
+import type { IoBus } from '../../../runtime/cpu.ts';
+import type { Vm } from '../../../runtime/vm.ts';
+import { runSnippet, toCpl3 } from '../../system/snippet.ts';
 
 /** An I/O bus that logs every access; port p reads as (p & 0xff) * 0x01010101 masked. */
 function recorder(): { bus: IoBus; log: string[] } {

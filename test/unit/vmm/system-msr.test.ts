@@ -2,8 +2,8 @@
  * RDMSR/WRMSR, RDTSC, RDPMC and CPUID: values, privilege rules and exit counting.
  */
 import { describe, expect, it } from 'vitest';
-import { CR, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP } from '../../translator/abi.ts';
-import { runSnippet, toCpl3 } from '../system/snippet.ts';
+import { CR, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP } from '../../../translator/abi.ts';
+import { runSnippet, toCpl3 } from '../../system/snippet.ts';
 
 const RDMSR = [0x0f, 0x32];
 const WRMSR = [0x0f, 0x30];

@@ -4,11 +4,11 @@
  * accesses at CPL 3, and INVLPG's reach. Accesses go straight through the Cpu's memory methods.
  */
 import { describe, expect, it } from 'vitest';
-import { CPL, CR, TLB_GLOBAL, TLB_VALID } from '../../translator/abi.ts';
-import { GuestFault } from '../../runtime/fault.ts';
-import { Vm } from '../../runtime/vm.ts';
-import { writeCr0, writeCr4 } from '../../runtime/vmm/control-regs.ts';
-import { invalidatePage, readSys } from '../../runtime/vmm/paging.ts';
+import { CPL, CR, TLB_GLOBAL, TLB_VALID } from '../../../translator/abi.ts';
+import { GuestFault } from '../../../runtime/fault.ts';
+import { Vm } from '../../../runtime/vm.ts';
+import { writeCr0, writeCr4 } from '../../../runtime/vmm/control-regs.ts';
+import { invalidatePage, readSys } from '../../../runtime/vmm/paging.ts';
 
 const PD = 0x10000;
 const PT = 0x11000;

@@ -5,7 +5,7 @@
  * faults at CPL 3 or in real mode.
  */
 import { describe, expect, it } from 'vitest';
-import { CR, EFLAGS, SEG_CS, SEG_SS } from '../../translator/abi.ts';
+import { CR, EFLAGS, SEG_CS, SEG_SS } from '../../../translator/abi.ts';
 import { runProgram, runReal, stack, stubVector } from './vmm-harness.ts';
 import type { GuestRun } from './vmm-harness.ts';
 

@@ -5,7 +5,7 @@
  * privilege and type checks with their error codes, and real-mode far transfers.
  */
 import { describe, expect, it } from 'vitest';
-import { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_SS, SEGF_USABLE } from '../../translator/abi.ts';
+import { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_SS, SEGF_USABLE } from '../../../translator/abi.ts';
 import { runProgram, runReal, stack, stubVector } from './vmm-harness.ts';
 import type { GuestRun, PmProgram } from './vmm-harness.ts';
 

@@ -5,7 +5,7 @@
  * VMM exit counts of these instructions.
  */
 import { describe, expect, it } from 'vitest';
-import { EFLAGS } from '../../translator/abi.ts';
+import { EFLAGS } from '../../../translator/abi.ts';
 import { runProgram, stack, stubVector } from './vmm-harness.ts';
 import type { GuestRun } from './vmm-harness.ts';
 

@@ -12,9 +12,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SEG_CS } from '../../translator/abi.ts';
-import { Vm } from '../../runtime/vm.ts';
-import type { RunResult } from '../../runtime/vm.ts';
+import { SEG_CS } from '../../../translator/abi.ts';
+import { Vm } from '../../../runtime/vm.ts';
+import type { RunResult } from '../../../runtime/vm.ts';
 
 /** Where protected-mode programs are loaded (and their `org`). */
 export const PM_ORG = 0x10000;

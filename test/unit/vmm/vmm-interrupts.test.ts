@@ -6,8 +6,8 @@
  * IVT delivery, and IRET back to the same or an outer level.
  */
 import { describe, expect, it } from 'vitest';
-import { CR, EFLAGS, SEG_CS, SEG_SS } from '../../translator/abi.ts';
-import type { Vm } from '../../runtime/vm.ts';
+import { CR, EFLAGS, SEG_CS, SEG_SS } from '../../../translator/abi.ts';
+import type { Vm } from '../../../runtime/vm.ts';
 import { runProgram, runReal, stack, stubVector } from './vmm-harness.ts';
 import type { GuestRun, PmProgram } from './vmm-harness.ts';
 

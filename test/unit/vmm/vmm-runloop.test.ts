@@ -5,9 +5,9 @@
  * after INT n, HLT woken by an interrupt, and RF cleared after one instruction.
  */
 import { describe, expect, it } from 'vitest';
-import { DR, EFLAGS } from '../../translator/abi.ts';
-import { EMPTY_BUS } from '../../runtime/cpu.ts';
-import type { Vm } from '../../runtime/vm.ts';
+import { DR, EFLAGS } from '../../../translator/abi.ts';
+import { EMPTY_BUS } from '../../../runtime/cpu.ts';
+import type { Vm } from '../../../runtime/vm.ts';
 import { runProgram, stack, stubVector } from './vmm-harness.ts';
 import type { GuestRun, PmProgram } from './vmm-harness.ts';
 

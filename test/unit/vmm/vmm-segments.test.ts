@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   EX_GP, EX_NP, EX_SS, EX_UD, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS, SEGF_USABLE,
-} from '../../translator/abi.ts';
+} from '../../../translator/abi.ts';
 import { runPm, runProgram, runReal, stack, STD_GDT_NO_TSS, stubVector } from './vmm-harness.ts';
 import type { GuestRun } from './vmm-harness.ts';
 

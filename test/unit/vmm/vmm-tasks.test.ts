@@ -5,7 +5,7 @@
  * point and the faults raised in the new task after it, and LTR/STR.
  */
 import { describe, expect, it } from 'vitest';
-import { CR, EFLAGS, SEG_CS, SEG_DS, SEG_SS, TR_SEL } from '../../translator/abi.ts';
+import { CR, EFLAGS, SEG_CS, SEG_DS, SEG_SS, TR_SEL } from '../../../translator/abi.ts';
 import { runProgram, stack, stubVector } from './vmm-harness.ts';
 import type { GuestRun, PmProgram } from './vmm-harness.ts';
 

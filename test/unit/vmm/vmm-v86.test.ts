@@ -5,7 +5,7 @@
  * cleared, and IRETD back to virtual-8086 mode.
  */
 import { describe, expect, it } from 'vitest';
-import { EFLAGS, MODE, MODE_VM86, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from '../../translator/abi.ts';
+import { EFLAGS, MODE, MODE_VM86, SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_SS } from '../../../translator/abi.ts';
 import { runProgram, stack, stubVector } from './vmm-harness.ts';
 import type { GuestRun } from './vmm-harness.ts';
 

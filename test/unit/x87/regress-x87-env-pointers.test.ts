@@ -10,12 +10,12 @@
  * native runs are disturbed) ending without a mismatch.
  */
 import { describe, expect, it } from 'vitest';
-import { SEG_CS, SEGF_DB } from '../../translator/abi.ts';
-import { getReference } from '../oracle/reference.ts';
-import { runOracle } from '../oracle/oracle.ts';
-import { formatMismatch } from '../oracle/report.ts';
-import { USER3 } from '../oracle/vm-setup.ts';
-import { runSnippet, toCpl3 } from '../system/snippet.ts';
+import { SEG_CS, SEGF_DB } from '../../../translator/abi.ts';
+import { getReference } from '../../oracle/reference.ts';
+import { runOracle } from '../../oracle/oracle.ts';
+import { formatMismatch } from '../../oracle/report.ts';
+import { USER3 } from '../../oracle/vm-setup.ts';
+import { runSnippet, toCpl3 } from '../../system/snippet.ts';
 
 function le(v: number, n: number): number[] {
   return Array.from({ length: n }, (_, k) => (v >>> (8 * k)) & 0xff);

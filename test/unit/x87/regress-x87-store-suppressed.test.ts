@@ -7,8 +7,8 @@
  * with IE and ES set. With IE masked the store happens, and the write to the code segment faults.
  */
 import { describe, expect, it } from 'vitest';
-import { getSw } from '../../runtime/x87/fpu.ts';
-import { runSnippet } from '../system/snippet.ts';
+import { getSw } from '../../../runtime/x87/fpu.ts';
+import { runSnippet } from '../../system/snippet.ts';
 import { image } from './x87-harness.ts';
 
 const IMAGE_AT = 0x2000;

@@ -16,14 +16,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CR, EFLAGS, LF_OP, SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE } from '../../translator/abi.ts';
-import { getEflags } from '../../runtime/lazy-flags.ts';
-import { Vm } from '../../runtime/vm.ts';
-import { rowByName } from '../../translator/isa/table.ts';
-import { f80FromBits } from '../oracle/gen-x87.ts';
-import { CODE, DATA32, SEL_USER_DS, STACK } from '../oracle/layout.ts';
-import { getReference } from '../oracle/reference.ts';
-import type { OracleCase } from '../oracle/types.ts';
+import { CR, EFLAGS, LF_OP, SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE } from '../../../translator/abi.ts';
+import { getEflags } from '../../../runtime/lazy-flags.ts';
+import { Vm } from '../../../runtime/vm.ts';
+import { rowByName } from '../../../translator/isa/table.ts';
+import { f80FromBits } from '../../oracle/gen-x87.ts';
+import { CODE, DATA32, SEL_USER_DS, STACK } from '../../oracle/layout.ts';
+import { getReference } from '../../oracle/reference.ts';
+import type { OracleCase } from '../../oracle/types.ts';
 
 export const BUF_SIZE = 1024;
 /** VM addresses. */

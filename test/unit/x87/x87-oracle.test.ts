@@ -4,11 +4,11 @@
  * of random cases per row form. The full run is `npm run oracle -- --row '^f|^wait$' --cases 500`.
  */
 import { describe, expect, it } from 'vitest';
-import { runOracle } from '../oracle/oracle.ts';
-import { FLAT0 } from '../oracle/vm-setup.ts';
-import { describeOutcome } from '../oracle/compare.ts';
-import { x87Plugin } from '../oracle/gen-x87.ts';
-import { getReference } from '../oracle/reference.ts';
+import { runOracle } from '../../oracle/oracle.ts';
+import { FLAT0 } from '../../oracle/vm-setup.ts';
+import { describeOutcome } from '../../oracle/compare.ts';
+import { x87Plugin } from '../../oracle/gen-x87.ts';
+import { getReference } from '../../oracle/reference.ts';
 
 describe(`x87 rows vs ${getReference().name} (oracle)`, () => {
   it('every x87 row matches on random cases', async () => {

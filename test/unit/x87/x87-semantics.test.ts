@@ -5,9 +5,9 @@
  * binary64 deviations (runtime/x87/README.md), pinned so a change to them is deliberate.
  */
 import { describe, expect, it } from 'vitest';
-import { CR, FPU_FIP, FPU_FOP, FPU_SW, FPU_TAG, FPU_TOP, SEG_CS, SEG_DS, SEG_SS } from '../../translator/abi.ts';
-import { Vm } from '../../runtime/vm.ts';
-import { f80FromBits } from '../oracle/gen-x87.ts';
+import { CR, FPU_FIP, FPU_FOP, FPU_SW, FPU_TAG, FPU_TOP, SEG_CS, SEG_DS, SEG_SS } from '../../../translator/abi.ts';
+import { Vm } from '../../../runtime/vm.ts';
+import { f80FromBits } from '../../oracle/gen-x87.ts';
 import { asm, buffer, hex, image, runVm } from './x87-harness.ts';
 import type { X87Outcome } from './x87-harness.ts';
 

@@ -9,8 +9,8 @@
  * deviation of QEMU is skipped, naming it (test/oracle/deviations.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { DEVIATIONS } from '../oracle/deviations.ts';
-import { getReference } from '../oracle/reference.ts';
+import { DEVIATIONS } from '../../oracle/deviations.ts';
+import { getReference } from '../../oracle/reference.ts';
 import { asm, buffer, hex, image, normalizePointers, runReference, runVm } from './x87-harness.ts';
 import type { X87Case } from './x87-harness.ts';
 
