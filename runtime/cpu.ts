@@ -75,10 +75,10 @@ export class Cpu {
   /** Called after a guest write to a physical page that holds cached code. */
   onCodeWrite: (phys: number) => void = () => {};
   /**
-   * Called once per instruction the VMM emulates (a VMM exit), with a stable reason such as
-   * 'cpuid' or 'io'; the Vm counts them for --stats.
+   * Called once per instruction the VMM emulates (a VMM exit), with the index in EXIT_REASONS of
+   * the reason its table row declares (runtime/dispatch.ts); the Vm counts them for --stats.
    */
-  onExit: (reason: string) => void = () => {};
+  onExit: (exit: number) => void = () => {};
 
   /** EIP of the instruction after the current one; jumps overwrite it. */
   next = 0;

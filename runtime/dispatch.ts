@@ -15,6 +15,8 @@ import { STRING_HANDLERS } from './interp/string.ts';
 import { X87_HANDLERS } from './x87/handlers.ts';
 import { SYSTEM_HANDLERS } from './vmm/handlers.ts';
 import type { Handler, HandlerMap } from './insn/handler.ts';
+import { EXIT_REASONS } from '../translator/isa/types.ts';
+import type { ExitReason } from '../translator/isa/types.ts';
 
 const FAMILIES: readonly (readonly [string, HandlerMap])[] = [
   ['alu', ALU_HANDLERS], ['muldiv', MULDIV_HANDLERS], ['shift', SHIFT_HANDLERS], ['bit', BIT_HANDLERS],
@@ -39,11 +41,26 @@ export function dispatchProblems(): { missing: string[]; unknown: string[]; dupl
   return { missing, unknown, duplicate };
 }
 
+/** EXIT_ID[reason] = its index in EXIT_REASONS (the exit counters' index). */
+export const EXIT_ID: Readonly<Record<ExitReason, number>> = Object.freeze(Object.fromEntries(EXIT_REASONS.map((r, k) => [r, k])) as Record<ExitReason, number>);
+
+/**
+ * The handlers by row id. A row that declares a VMM exit (`exit`) gets its handler wrapped so
+ * that the exit is counted here, once, before the handler runs (so also when it faults), for
+ * both engines: the translator's stubs call these same handlers.
+ */
 function build(): Handler[] {
   const all: Record<string, Handler> = {};
   for (const [, map] of FAMILIES) Object.assign(all, map);
   return TABLE.map((r) => {
     const h = all[r.name];
+    if (h && r.exit) {
+      const id = EXIT_ID[r.exit];
+      return (cpu, i) => {
+        cpu.onExit(id);
+        h(cpu, i);
+      };
+    }
     if (h) return h;
     // A row with no semantics yet: surface it loudly rather than mis-executing.
     return () => {

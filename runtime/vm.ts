@@ -12,7 +12,7 @@ import {
   SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE, TLB_VALID,
 } from '../translator/abi.ts';
 import { Block, CodeCache } from './code-cache.ts';
-import { CLASS_NAMES } from '../translator/isa/types.ts';
+import { CLASS_NAMES, EXIT_REASONS } from '../translator/isa/types.ts';
 import { CodeCoverage } from './dbt/code-coverage.ts';
 import { Dbt } from './dbt/dbt.ts';
 import type { DbtOptions, DbtStats } from './dbt/dbt.ts';
@@ -105,8 +105,9 @@ export class Vm {
   stopOnFault = false;
   /** Guest instructions executed per class (CLASS_NAMES order). */
   readonly classCounts = new Float64Array(CLASS_NAMES.length);
-  /** VMM exits by reason. */
-  readonly exits: Record<string, number> = {};
+  /** VMM exits: emulated instructions by EXIT_REASONS index, and exceptions delivered by vector. */
+  private readonly exitCounts = new Float64Array(EXIT_REASONS.length);
+  private readonly exceptionCounts = new Float64Array(256);
   private stopRequested = false;
   /** An interrupt was pending while IF = 0: look again as soon as IF is set. */
   private irqMasked = false;
@@ -134,7 +135,7 @@ export class Vm {
       this.cache.invalidatePage(phys);
       this.coverage.clearPage(phys);
     };
-    this.cpu.onExit = (reason) => this.countExit(reason);
+    this.cpu.onExit = (exit) => this.exitCounts[exit]++;
     this.engine = opts.engine ?? 'interp';
     this.forceTranslate = opts.forceTranslate ?? false;
     this.dbt = this.engine === 'dbt'
@@ -204,8 +205,16 @@ export class Vm {
     this.cpu.s[I_EXIT] = 1;
   }
 
-  countExit(reason: string): void {
-    this.exits[reason] = (this.exits[reason] ?? 0) + 1;
+  /** VMM exits that occurred, by reason: the names the table rows declare (EXIT_REASONS), and `exception N`. */
+  get exits(): Record<string, number> {
+    const out: Record<string, number> = {};
+    EXIT_REASONS.forEach((r, k) => {
+      if (this.exitCounts[k]) out[r] = this.exitCounts[k];
+    });
+    this.exceptionCounts.forEach((n, v) => {
+      if (n) out[`exception ${v}`] = n;
+    });
+    return out;
   }
 
   /**
@@ -299,7 +308,7 @@ export class Vm {
     const cpu = this.cpu;
     if (e instanceof GuestFault) {
       if (this.stopOnFault) return { reason: 'fault', executed, fault: e };
-      this.countExit(`exception ${e.vector}`);
+      this.exceptionCounts[e.vector & 0xff]++;
       try {
         deliverException(cpu, e);
         return null;
@@ -419,7 +428,7 @@ export class Vm {
       engine: this.engine,
       instructions: this.cpu.icount,
       classes: this.classStats(),
-      exits: { ...this.exits },
+      exits: this.exits,
       blocks: { live: c.blockCount, hits: c.hits, misses: c.misses, invalidations: c.invalidations },
       dbt: this.dbt ? { ...this.dbt.stats, exits: { ...this.dbt.stats.exits } } : null,
     };

@@ -50,9 +50,8 @@ function storeEw(cpu: Cpu, i: Insn, v: number): void {
  * SGDT/SIDT m: 16-bit limit then 32-bit base; with 16-bit operand size the base's top byte is
  * stored as 0 (386 and later).
  */
-function storeTableRegister(baseOff: number, limitOff: number, reason: string): Handler {
+function storeTableRegister(baseOff: number, limitOff: number): Handler {
   return (cpu, i) => {
-    cpu.onExit(reason);
     const off = ea(cpu, i);
     const lin = cpu.linWrite(i.seg, off, 2);
     const lin2 = cpu.linWrite(i.seg, i.a32 ? (off + 2) | 0 : (off + 2) & 0xffff, 4);
@@ -65,9 +64,8 @@ function storeTableRegister(baseOff: number, limitOff: number, reason: string): 
 }
 
 /** LGDT/LIDT m: with 16-bit operand size only 24 bits of base are loaded. */
-function loadTableRegister(baseOff: number, limitOff: number, reason: string): Handler {
+function loadTableRegister(baseOff: number, limitOff: number): Handler {
   return (cpu, i) => {
-    cpu.onExit(reason);
     requireCpl0(cpu);
     const off = ea(cpu, i);
     const limit = cpu.read16(cpu.linRead(i.seg, off, 2));
@@ -79,20 +77,17 @@ function loadTableRegister(baseOff: number, limitOff: number, reason: string): H
 
 // ------------------------------------------------------------------------------ LDTR / TR
 const sldtEw: Handler = (cpu, i) => {
-  cpu.onExit('sldt');
   requireProtected(cpu);
   storeEw(cpu, i, cpu.s[LDTR_SEL >> 2]);
 };
 
 const strEw: Handler = (cpu, i) => {
-  cpu.onExit('str');
   requireProtected(cpu);
   storeEw(cpu, i, cpu.s[TR_SEL >> 2]);
 };
 
 /** LLDT r/m16: a null selector leaves LDTR unusable; otherwise a present LDT descriptor in the GDT. */
 const lldtEw: Handler = (cpu, i) => {
-  cpu.onExit('lldt');
   requireProtected(cpu);
   requireCpl0(cpu);
   const sel = readE(cpu, i, SZ16);
@@ -113,7 +108,6 @@ const lldtEw: Handler = (cpu, i) => {
 
 /** LTR r/m16: an available, present TSS in the GDT, which LTR marks busy. */
 const ltrEw: Handler = (cpu, i) => {
-  cpu.onExit('ltr');
   requireProtected(cpu);
   requireCpl0(cpu);
   const sel = readE(cpu, i, SZ16);
@@ -133,7 +127,6 @@ const ltrEw: Handler = (cpu, i) => {
 // ------------------------------------------------------------------------------ MSW
 /** SMSW: memory gets CR0[15:0]; a 32-bit register all of CR0. Allowed at any CPL. */
 const smswEw: Handler = (cpu, i) => {
-  cpu.onExit('smsw');
   const cr0 = cpu.s[CR >> 2];
   if (i.mod === 3) setReg(cpu, i.o32 ? SZ32 : SZ16, i.rm, i.o32 ? cr0 : cr0 & 0xffff);
   else cpu.write16(cpu.linWrite(i.seg, ea(cpu, i), 2), cr0 & 0xffff);
@@ -141,7 +134,6 @@ const smswEw: Handler = (cpu, i) => {
 
 /** LMSW: CR0 bits 0..3; PE can be set but not cleared (control-regs.ts writeMsw). */
 const lmswEw: Handler = (cpu, i) => {
-  cpu.onExit('lmsw');
   requireCpl0(cpu);
   writeMsw(cpu, readE(cpu, i, SZ16));
 };
@@ -188,7 +180,6 @@ function probeTyped(cpu: Cpu, sel: number, sysTypes: number): Descriptor | null 
 
 /** LAR r, r/m16: access rights (high dword & 00F0FF00h, or & FF00h for 16 bits); ZF = valid. */
 const larGvEw: Handler = (cpu, i) => {
-  cpu.onExit('lar');
   requireProtected(cpu);
   const d = probeTyped(cpu, readE(cpu, i, SZ16), LAR_SYS_TYPES);
   if (d) setReg(cpu, i.o32 ? SZ32 : SZ16, i.reg, i.o32 ? d.hi & 0x00f0ff00 : d.hi & 0xff00);
@@ -197,7 +188,6 @@ const larGvEw: Handler = (cpu, i) => {
 
 /** LSL r, r/m16: the byte-granular segment limit; ZF = valid. */
 const lslGvEw: Handler = (cpu, i) => {
-  cpu.onExit('lsl');
   requireProtected(cpu);
   const d = probeTyped(cpu, readE(cpu, i, SZ16), LSL_SYS_TYPES);
   if (d) {
@@ -209,7 +199,6 @@ const lslGvEw: Handler = (cpu, i) => {
 
 /** VERR r/m16: ZF = 1 if the segment is readable (data, or readable code) from CPL and RPL. */
 const verrEw: Handler = (cpu, i) => {
-  cpu.onExit('verr');
   requireProtected(cpu);
   const sel = readE(cpu, i, SZ16);
   const d = probe(cpu, sel);
@@ -219,7 +208,6 @@ const verrEw: Handler = (cpu, i) => {
 
 /** VERW r/m16: ZF = 1 if the segment is writable data visible from CPL and RPL. */
 const verwEw: Handler = (cpu, i) => {
-  cpu.onExit('verw');
   requireProtected(cpu);
   const sel = readE(cpu, i, SZ16);
   const d = probe(cpu, sel);
@@ -228,10 +216,10 @@ const verwEw: Handler = (cpu, i) => {
 
 /** Handlers of the descriptor-table and probe rows, by row name. */
 export const DESCRIPTOR_HANDLERS: HandlerMap = {
-  sgdtMs: storeTableRegister(GDTR_BASE, GDTR_LIMIT, 'sgdt'),
-  sidtMs: storeTableRegister(IDTR_BASE, IDTR_LIMIT, 'sidt'),
-  lgdtMs: loadTableRegister(GDTR_BASE, GDTR_LIMIT, 'lgdt'),
-  lidtMs: loadTableRegister(IDTR_BASE, IDTR_LIMIT, 'lidt'),
+  sgdtMs: storeTableRegister(GDTR_BASE, GDTR_LIMIT),
+  sidtMs: storeTableRegister(IDTR_BASE, IDTR_LIMIT),
+  lgdtMs: loadTableRegister(GDTR_BASE, GDTR_LIMIT),
+  lidtMs: loadTableRegister(IDTR_BASE, IDTR_LIMIT),
   sldtEw,
   strEw,
   lldtEw,

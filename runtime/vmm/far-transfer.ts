@@ -195,34 +195,28 @@ function readFarPointer(cpu: Cpu, i: Insn): { sel: number; offset: number } {
 }
 
 const jmpAp: Handler = (cpu, i) => {
-  cpu.onExit('jmp-far');
   farTransfer(cpu, i, i.imm2 & 0xffff, i.o32 ? i.imm | 0 : i.imm & 0xffff, false);
 };
 
 const jmpMp: Handler = (cpu, i) => {
-  cpu.onExit('jmp-far');
   const p = readFarPointer(cpu, i);
   farTransfer(cpu, i, p.sel, p.offset, false);
 };
 
 const callAp: Handler = (cpu, i) => {
-  cpu.onExit('call-far');
   farTransfer(cpu, i, i.imm2 & 0xffff, i.o32 ? i.imm | 0 : i.imm & 0xffff, true);
 };
 
 const callMp: Handler = (cpu, i) => {
-  cpu.onExit('call-far');
   const p = readFarPointer(cpu, i);
   farTransfer(cpu, i, p.sel, p.offset, true);
 };
 
 const retf: Handler = (cpu, i) => {
-  cpu.onExit('retf');
   farReturn(cpu, i, 0);
 };
 
 const retfIw: Handler = (cpu, i) => {
-  cpu.onExit('retf');
   farReturn(cpu, i, i.imm & 0xffff);
 };
 

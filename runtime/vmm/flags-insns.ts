@@ -27,7 +27,6 @@ function checkV86Iopl(cpu: Cpu): void {
 
 /** PUSHF/PUSHFD: the image has VM and RF clear. */
 const pushf: Handler = (cpu, i) => {
-  cpu.onExit('pushf');
   checkV86Iopl(cpu);
   const f = readEflags(cpu) & ~(F_VM | F_RF);
   push(cpu, i.o32 ? SZ32 : SZ16, i.o32 ? f : f & 0xffff);
@@ -38,7 +37,6 @@ const pushf: Handler = (cpu, i) => {
  * POPF operation table); RF is cleared, VM/VIF/VIP are kept.
  */
 const popf: Handler = (cpu, i) => {
-  cpu.onExit('popf');
   checkV86Iopl(cpu);
   const sz = i.o32 ? SZ32 : SZ16;
   const v = peek(cpu, sz, 0);
@@ -58,14 +56,12 @@ const popf: Handler = (cpu, i) => {
 
 /** CLI: #GP(0) when CPL > IOPL in protected mode (or IOPL < 3 in virtual-8086 mode). */
 const cli: Handler = (cpu) => {
-  cpu.onExit('cli');
   if (isProtected(cpu) && cpu.cpl > iopl(cpu)) fault(EX_GP, 0);
   cpu.s[I_EFLAGS] &= ~F_IF;
 };
 
 /** STI: as CLI; setting IF from 0 opens the interrupt shadow for the next instruction. */
 const sti: Handler = (cpu) => {
-  cpu.onExit('sti');
   if (isProtected(cpu) && cpu.cpl > iopl(cpu)) fault(EX_GP, 0);
   const s = cpu.s;
   if (!(s[I_EFLAGS] & F_IF)) {

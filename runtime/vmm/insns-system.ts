@@ -4,9 +4,8 @@
  * SDM vol. 2 entries of the same names; the privilege rules are in each entry's
  * "Protected Mode Exceptions".
  *
- * Every handler here is one VMM exit: it reports itself through cpu.onExit with a stable reason
- * (the handler's family: 'mov-cr', 'mov-dr', 'msr', 'cpuid', 'rdtsc', 'io', ...), counted even
- * when the instruction faults. Fault order follows the SDM's exception priorities: an invalid
+ * Every handler here is one VMM exit, counted under the reason its table row declares (`exit`:
+ * 'mov-cr', 'msr', 'io', ...; runtime/dispatch.ts counts it), also when the instruction faults. Fault order follows the SDM's exception priorities: an invalid
  * register number is a decode-time #UD, ahead of the privilege check's #GP(0).
  *
  * Privileged instructions require CPL 0; in virtual-8086 mode CPL is 3, so they raise #GP(0)
@@ -44,53 +43,45 @@ function unprivileged(cpu: Cpu): boolean {
 
 // ------------------------------------------------------------------------- control registers
 function movRdCd(cpu: Cpu, i: Insn): void {
-  cpu.onExit('mov-cr');
   if (i.reg === 1 || i.reg > 4) fault(EX_UD);
   requireCpl0(cpu);
   cpu.s[i.rm] = readCr(cpu, i.reg);
 }
 
 function movCdRd(cpu: Cpu, i: Insn): void {
-  cpu.onExit('mov-cr');
   if (i.reg === 1 || i.reg > 4) fault(EX_UD);
   requireCpl0(cpu);
   writeCr(cpu, i.reg, cpu.s[i.rm]);
 }
 
 function movRdDd(cpu: Cpu, i: Insn): void {
-  cpu.onExit('mov-dr');
   requireCpl0(cpu);
   cpu.s[i.rm] = readDr(cpu, i.reg);
 }
 
 function movDdRd(cpu: Cpu, i: Insn): void {
-  cpu.onExit('mov-dr');
   requireCpl0(cpu);
   writeDr(cpu, i.reg, cpu.s[i.rm]);
 }
 
 function clts(cpu: Cpu): void {
-  cpu.onExit('clts');
   requireCpl0(cpu);
   clearTs(cpu);
 }
 
 // ------------------------------------------------------------------------- caches and TLB
 function invlpgM(cpu: Cpu, i: Insn): void {
-  cpu.onExit('invlpg');
   requireCpl0(cpu);
   // No segment limit check: INVLPG does not access memory.
   invalidatePage(cpu, (cpu.segBase(i.seg) + ea(cpu, i)) | 0);
 }
 
 function invd(cpu: Cpu): void {
-  cpu.onExit('cache');
   requireCpl0(cpu);
 }
 
 // ------------------------------------------------------------------------- HLT, RSM
 function hlt(cpu: Cpu): void {
-  cpu.onExit('hlt');
   requireCpl0(cpu);
   // EIP already points past HLT (cpu.next), so the interrupt that wakes us returns there.
   cpu.halted = true;
@@ -98,7 +89,6 @@ function hlt(cpu: Cpu): void {
 
 // ------------------------------------------------------------------------- MSRs, TSC, PMC
 function rdmsr(cpu: Cpu): void {
-  cpu.onExit('msr');
   requireCpl0(cpu);
   const [lo, hi] = readMsr(cpu, cpu.s[R_ECX]);
   cpu.s[R_EAX] = lo;
@@ -106,13 +96,11 @@ function rdmsr(cpu: Cpu): void {
 }
 
 function wrmsr(cpu: Cpu): void {
-  cpu.onExit('msr');
   requireCpl0(cpu);
   writeMsr(cpu, cpu.s[R_ECX], cpu.s[R_EAX], cpu.s[R_EDX]);
 }
 
 function rdtsc(cpu: Cpu): void {
-  cpu.onExit('rdtsc');
   if (cpu.s[I_CR4] & CR4_TSD && unprivileged(cpu)) fault(EX_GP, 0);
   const t = readTsc(cpu);
   cpu.s[R_EAX] = (t % TWO32) | 0;
@@ -120,14 +108,12 @@ function rdtsc(cpu: Cpu): void {
 }
 
 function rdpmc(cpu: Cpu): void {
-  cpu.onExit('rdpmc');
   if (!(cpu.s[I_CR4] & CR4_PCE) && unprivileged(cpu)) fault(EX_GP, 0);
   // We model no performance counters, so every ECX names an invalid counter.
   fault(EX_GP, 0);
 }
 
 function cpuidInsn(cpu: Cpu): void {
-  cpu.onExit('cpuid');
   const r = cpuid(cpu.s[R_EAX]);
   cpu.s[R_EAX] = r.eax;
   cpu.s[R_EBX] = r.ebx;
@@ -160,7 +146,6 @@ const vsz = (i: Insn): 2 | 4 => (i.o32 ? 4 : 2);
 
 function inAcc(size: (i: Insn) => 1 | 2 | 4, fromDx: boolean): Handler {
   return (cpu, i) => {
-    cpu.onExit('io');
     const sz = size(i);
     setAcc(cpu, sz, portIn(cpu, fromDx ? cpu.u16[R_EDX << 1] : i.imm & 0xff, sz));
   };
@@ -168,7 +153,6 @@ function inAcc(size: (i: Insn) => 1 | 2 | 4, fromDx: boolean): Handler {
 
 function outAcc(size: (i: Insn) => 1 | 2 | 4, toDx: boolean): Handler {
   return (cpu, i) => {
-    cpu.onExit('io');
     const sz = size(i);
     portOut(cpu, toDx ? cpu.u16[R_EDX << 1] : i.imm & 0xff, sz, getAcc(cpu, sz));
   };
@@ -183,7 +167,6 @@ function outAcc(size: (i: Insn) => 1 | 2 | 4, toDx: boolean): Handler {
  */
 function ins(size: (i: Insn) => 1 | 2 | 4): Handler {
   return (cpu, i) => {
-    cpu.onExit('io');
     const n = size(i);
     const port = cpu.u16[R_EDX << 1];
     checkIoPermission(cpu, port, n);
@@ -204,7 +187,6 @@ function ins(size: (i: Insn) => 1 | 2 | 4): Handler {
 /** OUTS: DS:(E)SI (segment overridable) → port DX, repeated like INS. */
 function outs(size: (i: Insn) => 1 | 2 | 4): Handler {
   return (cpu, i) => {
-    cpu.onExit('io');
     const n = size(i);
     const port = cpu.u16[R_EDX << 1];
     checkIoPermission(cpu, port, n);
@@ -223,10 +205,7 @@ const one = (): 1 => 1;
 export const SYSTEM_MISC_HANDLERS: HandlerMap = {
   movRdCd, movCdRd, movRdDd, movDdRd, clts, invlpgM, invd, wbinvd: invd, hlt,
   rdmsr, wrmsr, rdtsc, rdpmc, cpuid: cpuidInsn,
-  rsm: (cpu) => {
-    cpu.onExit('rsm');
-    fault(EX_UD);
-  },
+  rsm: () => fault(EX_UD),
   inALIb: inAcc(one, false), ineAXIb: inAcc(vsz, false), inALDX: inAcc(one, true), ineAXDX: inAcc(vsz, true),
   outIbAL: outAcc(one, false), outIbeAX: outAcc(vsz, false), outDXAL: outAcc(one, true), outDXeAX: outAcc(vsz, true),
   insb: ins(one), insv: ins(vsz), outsb: outs(one), outsv: outs(vsz),

@@ -238,26 +238,22 @@ function deliverProtected(cpu: Cpu, vector: number, errorCode: number, returnEip
 // ------------------------------------------------------------------------------ handlers
 /** INT imm8: in virtual-8086 mode with IOPL < 3 it is #GP(0) (no VME). */
 const intIb: Handler = (cpu, i) => {
-  cpu.onExit('int');
   if (isV86(cpu) && iopl(cpu) < 3) fault(EX_GP, 0);
   deliverSoftwareInterrupt(cpu, i.imm & 0xff, false);
 };
 
 /** INT3: not IOPL-sensitive in virtual-8086 mode; the gate DPL is checked. */
 const int3: Handler = (cpu) => {
-  cpu.onExit('int3');
   deliverSoftwareInterrupt(cpu, EX_BP, false);
 };
 
 /** INTO: #OF as a trap when OF = 1, otherwise nothing. */
 const into: Handler = (cpu) => {
-  cpu.onExit('into');
   if (getOF(cpu.s)) deliverSoftwareInterrupt(cpu, EX_OF, false);
 };
 
 /** INT1 (ICEBP): #DB delivered like an external event (no gate DPL check, EXT = 1). */
 const int1: Handler = (cpu) => {
-  cpu.onExit('int1');
   deliverSoftwareInterrupt(cpu, EX_DB, true);
 };
 

@@ -25,7 +25,6 @@ const IRET_BASIC = F_CF | F_PF | F_AF | F_ZF | F_SF | F_TF | F_DF | F_OF | F_NT;
 const REAL_MASK32 = 0x257fd5;
 
 const iret: Handler = (cpu, i) => {
-  cpu.onExit('iret');
   const sz = i.o32 ? SZ32 : SZ16;
   const n = i.o32 ? 4 : 2;
   const flags = readEflags(cpu);

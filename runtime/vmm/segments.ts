@@ -124,7 +124,6 @@ export function nullInaccessibleDataSegments(cpu: Cpu): void {
 // ------------------------------------------------------------------------------ handlers
 /** MOV Sreg, r/m16: MOV CS (and the undefined registers 6, 7) are #UD; MOV SS opens a shadow. */
 const movSwEw: Handler = (cpu, i) => {
-  cpu.onExit('mov-seg');
   const seg = i.reg;
   if (seg === SEG_CS || seg > SEG_GS) fault(EX_UD);
   loadSegment(cpu, seg, readE(cpu, i, SZ16));
@@ -136,7 +135,6 @@ const movSwEw: Handler = (cpu, i) => {
  * operand size receives the selector zero-extended (Pentium Pro and later).
  */
 const movEwSw: Handler = (cpu, i) => {
-  cpu.onExit('mov-from-seg');
   if (i.reg > SEG_GS) fault(EX_UD);
   const v = cpu.segSel(i.reg);
   if (i.mod === 3) setReg(cpu, i.o32 ? SZ32 : SZ16, i.rm, v);
@@ -146,7 +144,6 @@ const movEwSw: Handler = (cpu, i) => {
 /** PUSH Sreg: with 32-bit operand size the selector is pushed zero-extended. */
 function pushSeg(seg: number): Handler {
   return (cpu, i) => {
-    cpu.onExit('push-seg');
     push(cpu, vsize(i), cpu.segSel(seg));
   };
 }
@@ -154,7 +151,6 @@ function pushSeg(seg: number): Handler {
 /** POP Sreg: the load is checked before ESP moves; POP SS opens an interrupt shadow. */
 function popSeg(seg: number): Handler {
   return (cpu, i) => {
-    cpu.onExit('pop-seg');
     const sz = vsize(i);
     const sel = peek(cpu, sz, 0) & 0xffff;
     // The pop's stack width is that of the SS the value was read through.
@@ -170,7 +166,6 @@ function popSeg(seg: number): Handler {
 /** LDS/LES/LFS/LGS/LSS r, m16:16/m16:32: offset first, selector after it; the segment load is checked before the register is written. */
 function loadFarPointer(seg: number): Handler {
   return (cpu: Cpu, i: Insn) => {
-    cpu.onExit('load-far-pointer');
     const off = ea(cpu, i);
     const n = i.o32 ? 4 : 2;
     const value = i.o32 ? cpu.read32(cpu.linRead(i.seg, off, 4)) : cpu.read16(cpu.linRead(i.seg, off, 2));

@@ -20,7 +20,6 @@ const FLAT_DATA = SEGF_USABLE | SEGF_P | SEGF_S | 0x02 | SEGF_ACCESSED | SEGF_DB
 const DPL3 = 3 << SEGF_DPL_SHIFT;
 
 const sysenter: Handler = (cpu) => {
-  cpu.onExit('sysenter');
   const s = cpu.s;
   const cs = s[MSR_SYSENTER_CS >> 2] & 0xffff;
   if (!(s[CR >> 2] & 1) || (cs & 0xfffc) === 0) fault(EX_GP, 0);
@@ -33,7 +32,6 @@ const sysenter: Handler = (cpu) => {
 };
 
 const sysexit: Handler = (cpu) => {
-  cpu.onExit('sysexit');
   const s = cpu.s;
   const cs = s[MSR_SYSENTER_CS >> 2] & 0xffff;
   if (!(s[CR >> 2] & 1) || (cs & 0xfffc) === 0 || cpu.cpl !== 0 || readEflags(cpu) & F_VM) fault(EX_GP, 0);

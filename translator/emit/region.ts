@@ -45,12 +45,6 @@ import type { RegionLayout } from './context.ts';
 import { flagsLiveAfter } from './liveness.ts';
 import { inlineEmitter } from './table.ts';
 
-/**
- * Rows after which a region always returns to the run loop: they change the linear-to-physical
- * mapping (so the region's page may no longer be where its EIPs point) or debug state.
- */
-const ALWAYS_EXIT: ReadonlySet<string> = new Set(['movCdRd', 'movDdRd', 'invlpgM', 'lmswEw', 'clts', 'wrmsr', 'hlt', 'rsm']);
-
 /** Most dynamic-transfer targets compared inline (RET to a call site of the region, ...). */
 const MAX_DYNAMIC_TARGETS = 16;
 
@@ -146,8 +140,8 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       // the block's last instruction it resumes at the fall-through block when the region has
       // it: the helper reports everything that must return to the run loop instead (a
       // transfer, a mode, IF or interrupt-shadow change, invalidated code; see runtime/dbt).
-      // Rows whose effects it cannot see (address-space changes) always leave.
-      const cont = !isLast ? segments.length : ALWAYS_EXIT.has(row.name) ? -1 : layout.segmentAt(b.endEip);
+      // Rows whose effects it cannot see (address-space changes: the table's `leaves`) always leave.
+      const cont = !isLast ? segments.length : row.leaves ? -1 : layout.segmentAt(b.endEip);
       if (c.done) c.emit(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(c.done))));
       c.usesStub = true;
       c.emit(

@@ -31,16 +31,6 @@ const FAMILIES: readonly EmitterMap[] = [
   STRING_EMITTERS, FLAGS_EMITTERS, BIT_EMITTERS,
 ];
 
-/** Forms an emitter does not handle, by row name. */
-const DECLINES: Readonly<Record<string, (i: Insn) => boolean>> = {
-  // POP to memory computes its address with the incremented ESP: left to the interpreter.
-  popEv: (i) => i.mod !== 3,
-  // 16-bit double shifts: counts above 16 give host-specific results the interpreter models.
-  shldEvGvIb: (i) => !i.o32,
-  shldEvGvCL: (i) => !i.o32,
-  shrdEvGvIb: (i) => !i.o32,
-  shrdEvGvCL: (i) => !i.o32,
-};
 
 function build(): readonly (Emitter | null)[] {
   const all = new Map<string, Emitter>();
@@ -67,8 +57,10 @@ const BY_ROW = build();
 export function inlineEmitter(i: Insn): Emitter | null {
   const e = BY_ROW[i.row];
   if (e === null) return null;
-  const d = DECLINES[TABLE[i.row].name];
-  return d && d(i) ? null : e;
+  // Forms the table leaves to the interpreter (`noInline`).
+  const no = TABLE[i.row].noInline;
+  if (no && (no.forms === 'mem' ? i.mod !== 3 : !i.o32)) return null;
+  return e;
 }
 
 /** Names of the rows with an inline emitter (documentation, tests). */

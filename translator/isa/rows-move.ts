@@ -11,9 +11,9 @@ export const MOVE_ROWS: readonly RowSpec[] = [
   { name: 'movGbEb', mnem: 'mov', map: 'one', op: 0x8a, ops: ['Gb', 'Eb'], cls: 'innocuous' },
   { name: 'movGvEv', mnem: 'mov', map: 'one', op: 0x8b, ops: ['Gv', 'Ev'], osz: true, cls: 'innocuous' },
   // MOV from CS/SS reveals the CPL (RPL of CS): sensitive, does not trap (design.md §2).
-  { name: 'movEwSw', mnem: 'mov', map: 'one', op: 0x8c, ops: ['Ev', 'Sw'], osz: true, cls: 'sensitive-non-trapping', note: 'register destination zero-extends with 32-bit operand size' },
+  { name: 'movEwSw', mnem: 'mov', map: 'one', op: 0x8c, ops: ['Ev', 'Sw'], osz: true, cls: 'sensitive-non-trapping', exit: 'mov-from-seg', note: 'register destination zero-extends with 32-bit operand size' },
   { name: 'leaGvM', mnem: 'lea', map: 'one', op: 0x8d, mod: 'mem', ops: ['Gv', 'M'], osz: true, cls: 'innocuous' },
-  { name: 'movSwEw', mnem: 'mov', map: 'one', op: 0x8e, ops: ['Sw', 'Ew'], cls: 'sensitive-non-trapping', ends: true, note: 'MOV SS inhibits interrupts for one instruction; MOV CS is #UD' },
+  { name: 'movSwEw', mnem: 'mov', map: 'one', op: 0x8e, ops: ['Sw', 'Ew'], cls: 'sensitive-non-trapping', exit: 'mov-seg', ends: true, note: 'MOV SS inhibits interrupts for one instruction; MOV CS is #UD' },
   { name: 'movALOb', mnem: 'mov', map: 'one', op: 0xa0, ops: ['AL', 'Ob'], cls: 'innocuous' },
   { name: 'moveAXOv', mnem: 'mov', map: 'one', op: 0xa1, ops: ['eAX', 'Ov'], osz: true, cls: 'innocuous' },
   { name: 'movObAL', mnem: 'mov', map: 'one', op: 0xa2, ops: ['Ob', 'AL'], cls: 'innocuous' },
@@ -45,11 +45,11 @@ export const MOVE_ROWS: readonly RowSpec[] = [
   { name: 'std', mnem: 'std', map: 'one', op: 0xfd, ops: [], fw: 'D', cls: 'innocuous' },
 
   // Far-pointer loads change a segment register: sensitive.
-  { name: 'lesGvMp', mnem: 'les', map: 'one', op: 0xc4, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', ends: true },
-  { name: 'ldsGvMp', mnem: 'lds', map: 'one', op: 0xc5, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', ends: true },
-  { name: 'lssGvMp', mnem: 'lss', map: '0f', op: 0xb2, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', ends: true },
-  { name: 'lfsGvMp', mnem: 'lfs', map: '0f', op: 0xb4, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', ends: true },
-  { name: 'lgsGvMp', mnem: 'lgs', map: '0f', op: 0xb5, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', ends: true },
+  { name: 'lesGvMp', mnem: 'les', map: 'one', op: 0xc4, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', exit: 'load-far-pointer', ends: true },
+  { name: 'ldsGvMp', mnem: 'lds', map: 'one', op: 0xc5, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', exit: 'load-far-pointer', ends: true },
+  { name: 'lssGvMp', mnem: 'lss', map: '0f', op: 0xb2, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', exit: 'load-far-pointer', ends: true },
+  { name: 'lfsGvMp', mnem: 'lfs', map: '0f', op: 0xb4, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', exit: 'load-far-pointer', ends: true },
+  { name: 'lgsGvMp', mnem: 'lgs', map: '0f', op: 0xb5, mod: 'mem', ops: ['Gv', 'Mp'], osz: true, cls: 'sensitive-non-trapping', exit: 'load-far-pointer', ends: true },
 
   // Multi-byte NOP (0F 1F /0) and the P6 hint-NOP space 0F 18..0F 1E.
   { name: 'nopEv', mnem: 'nop', map: '0f', op: 0x1f, ops: ['Ev'], osz: true, cls: 'innocuous' },

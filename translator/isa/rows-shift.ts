@@ -31,10 +31,13 @@ function shiftRows(): RowSpec[] {
   return rows;
 }
 
+/** 16-bit SHLD/SHRD: counts above 16 give results the interpreter models after the hardware. */
+const DOUBLE_SHIFT_O16 = { forms: 'o16', why: 'counts above 16 give results the interpreter models after the hardware' } as const;
+
 export const SHIFT_ROWS: readonly RowSpec[] = [
   ...shiftRows(),
-  { name: 'shldEvGvIb', mnem: 'shld', map: '0f', op: 0xa4, ops: ['Ev', 'Gv', 'Ib'], osz: true, fw: 'OSZAPC', fu: 'OA', cls: 'innocuous' },
-  { name: 'shldEvGvCL', mnem: 'shld', map: '0f', op: 0xa5, ops: ['Ev', 'Gv', 'CL'], osz: true, fw: 'OSZAPC', fu: 'OA', cls: 'innocuous' },
-  { name: 'shrdEvGvIb', mnem: 'shrd', map: '0f', op: 0xac, ops: ['Ev', 'Gv', 'Ib'], osz: true, fw: 'OSZAPC', fu: 'OA', cls: 'innocuous' },
-  { name: 'shrdEvGvCL', mnem: 'shrd', map: '0f', op: 0xad, ops: ['Ev', 'Gv', 'CL'], osz: true, fw: 'OSZAPC', fu: 'OA', cls: 'innocuous' },
+  { name: 'shldEvGvIb', mnem: 'shld', map: '0f', op: 0xa4, ops: ['Ev', 'Gv', 'Ib'], osz: true, fw: 'OSZAPC', fu: 'OA', cls: 'innocuous', noInline: DOUBLE_SHIFT_O16 },
+  { name: 'shldEvGvCL', mnem: 'shld', map: '0f', op: 0xa5, ops: ['Ev', 'Gv', 'CL'], osz: true, fw: 'OSZAPC', fu: 'OA', cls: 'innocuous', noInline: DOUBLE_SHIFT_O16 },
+  { name: 'shrdEvGvIb', mnem: 'shrd', map: '0f', op: 0xac, ops: ['Ev', 'Gv', 'Ib'], osz: true, fw: 'OSZAPC', fu: 'OA', cls: 'innocuous', noInline: DOUBLE_SHIFT_O16 },
+  { name: 'shrdEvGvCL', mnem: 'shrd', map: '0f', op: 0xad, ops: ['Ev', 'Gv', 'CL'], osz: true, fw: 'OSZAPC', fu: 'OA', cls: 'innocuous', noInline: DOUBLE_SHIFT_O16 },
 ];

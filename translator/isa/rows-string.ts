@@ -16,8 +16,8 @@ export const STRING_ROWS: readonly RowSpec[] = [
   { name: 'lodsv', mnem: 'lodsd', mnem16: 'lodsw', map: 'one', op: 0xad, ops: ['eAX', 'Xv'], osz: true, asz: true, fr: 'D', rep: 'rep', cls: 'innocuous' },
   { name: 'scasb', mnem: 'scasb', map: 'one', op: 0xae, ops: ['AL', 'Yb'], asz: true, fr: 'D', fw: 'OSZAPC', rep: 'repe', cls: 'innocuous' },
   { name: 'scasv', mnem: 'scasd', mnem16: 'scasw', map: 'one', op: 0xaf, ops: ['eAX', 'Yv'], osz: true, asz: true, fr: 'D', fw: 'OSZAPC', rep: 'repe', cls: 'innocuous' },
-  { name: 'insb', mnem: 'insb', map: 'one', op: 0x6c, ops: ['Yb', 'DX'], asz: true, fr: 'D', rep: 'rep', cls: 'io' },
-  { name: 'insv', mnem: 'insd', mnem16: 'insw', map: 'one', op: 0x6d, ops: ['Yv', 'DX'], osz: true, asz: true, fr: 'D', rep: 'rep', cls: 'io' },
-  { name: 'outsb', mnem: 'outsb', map: 'one', op: 0x6e, ops: ['DX', 'Xb'], asz: true, fr: 'D', rep: 'rep', cls: 'io' },
-  { name: 'outsv', mnem: 'outsd', mnem16: 'outsw', map: 'one', op: 0x6f, ops: ['DX', 'Xv'], osz: true, asz: true, fr: 'D', rep: 'rep', cls: 'io' },
+  { name: 'insb', mnem: 'insb', map: 'one', op: 0x6c, ops: ['Yb', 'DX'], asz: true, fr: 'D', rep: 'rep', cls: 'io', exit: 'io' },
+  { name: 'insv', mnem: 'insd', mnem16: 'insw', map: 'one', op: 0x6d, ops: ['Yv', 'DX'], osz: true, asz: true, fr: 'D', rep: 'rep', cls: 'io', exit: 'io' },
+  { name: 'outsb', mnem: 'outsb', map: 'one', op: 0x6e, ops: ['DX', 'Xb'], asz: true, fr: 'D', rep: 'rep', cls: 'io', exit: 'io' },
+  { name: 'outsv', mnem: 'outsd', mnem16: 'outsw', map: 'one', op: 0x6f, ops: ['DX', 'Xv'], osz: true, asz: true, fr: 'D', rep: 'rep', cls: 'io', exit: 'io' },
 ];

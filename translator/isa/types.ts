@@ -21,6 +21,19 @@ export const CLASS_NAMES = ['innocuous', 'control', 'sensitive-non-trapping', 'p
 export type InsnClass = (typeof CLASS_NAMES)[number];
 
 /**
+ * The VMM exits the rows declare (`exit`): every sensitive-non-trapping, privileged and I/O row
+ * names the one it is counted as whenever it runs through the VMM (runtime/dispatch.ts counts it,
+ * in both engines; `--stats` shows these names). Rows of a kind share one (`push-seg`, `io`...).
+ */
+export const EXIT_REASONS = [
+  'pushf', 'popf', 'cli', 'sti', 'push-seg', 'pop-seg', 'mov-seg', 'mov-from-seg', 'load-far-pointer', 'jmp-far',
+  'call-far', 'retf', 'int', 'int1', 'int3', 'into', 'iret', 'sgdt', 'sidt', 'sldt', 'str', 'smsw', 'lar', 'lsl', 'verr',
+  'verw', 'lgdt', 'lidt', 'lldt', 'ltr', 'lmsw', 'mov-cr', 'mov-dr', 'clts', 'invlpg', 'cache', 'hlt', 'msr', 'rdtsc',
+  'rdpmc', 'cpuid', 'sysenter', 'sysexit', 'rsm', 'io',
+] as const;
+export type ExitReason = (typeof EXIT_REASONS)[number];
+
+/**
  * Operand kinds, in SDM appendix A notation where one exists.
  *
  * Addressing: E = ModRM r/m (register or memory), G = ModRM reg, M = memory-only r/m,
@@ -92,6 +105,16 @@ export interface RowSpec {
   readonly rep?: 'rep' | 'repe';
   /** Must end a translated block although not `control` (changes mode, IF, or the code stream). */
   readonly ends?: boolean;
+  /** The VMM exit it is counted as (EXIT_REASONS); every sensitive, privileged and I/O row has one. */
+  readonly exit?: ExitReason;
+  /**
+   * A translated region always returns to the run loop after it: it changes the
+   * linear-to-physical mapping (so the region's page may no longer be where its EIPs point), the
+   * debug state, or halts.
+   */
+  readonly leaves?: true;
+  /** Forms the translator's inline emitter leaves to the interpreter (memory operands, 16-bit operand size), and why. */
+  readonly noInline?: { readonly forms: 'mem' | 'o16'; readonly why: string };
   /** An x87 instruction: subject to CR0.EM/TS (#NM) and pending-exception (#MF) checks. */
   readonly fpu?: boolean;
   /**
