@@ -5,7 +5,7 @@
  * with --json FILE, the records [{workload, engine, mips, translateUsPerBlock, ...}].
  *
  * Options: --json FILE, --svg FILE, --runs N (default 3), --time S (benchmark.js maxTime per
- * measurement, default 1), --only NAME[,NAME] (workloads), --engines NAME[,NAME].
+ * measurement, default 1), --only NAME[,NAME] (workloads), --engines NAME[,NAME], --help.
  *
  * Benchmarks are never timed tests: nothing here asserts a speed.
  */
@@ -14,12 +14,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINES, warmupEngine } from './lib/engines.ts';
-import type { Loaded } from './lib/engines.ts';
 import { ratios, records, svgChart } from './lib/report.ts';
 import type { Sample } from './lib/report.ts';
+import type { Loaded } from './lib/types.ts';
 import { WORKLOADS, workloadImage } from './lib/workloads.ts';
 
-interface Args { json?: string; svg: string; runs: number; time: number; only?: string[]; engines?: string[] }
+interface Args { json?: string; svg: string; runs: number; time: number; only?: string[]; engines?: string[]; help?: boolean }
+
+const USAGE = `usage: npm run bench -- [--runs N] [--time S] [--only WORKLOAD[,...]] [--engines ENGINE[,...]] [--json FILE] [--svg FILE]
+  --runs N       measurement runs per workload and engine (default 3)
+  --time S       benchmark.js maxTime per measurement, seconds (default 1)
+  --only LIST    workloads: ${WORKLOADS.map((w) => w.name).join(', ')}
+  --engines LIST engines: ${ENGINES.map((e) => e.name).join(', ')}
+  --json FILE    also write the records [{workload, engine, mips, translateUsPerBlock, ...}]
+  --svg FILE     the chart (default bench/results/workloads.svg)`;
 
 function parseArgs(argv: string[]): Args {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -37,7 +45,8 @@ function parseArgs(argv: string[]): Args {
       case '--time': a.time = Number(v()); break;
       case '--only': a.only = v().split(','); break;
       case '--engines': a.engines = v().split(','); break;
-      default: throw new Error(`unknown option ${argv[i]} (known: --json --svg --runs --time --only --engines)`);
+      case '-h': case '--help': a.help = true; break;
+      default: throw new Error(`unknown option ${argv[i]} (known: --json --svg --runs --time --only --engines --help)`);
     }
   }
   if (!(a.runs >= 1) || !(a.time > 0)) throw new Error('--runs and --time must be positive');
@@ -54,6 +63,10 @@ function measure(name: string, loaded: Loaded, maxTime: number): { seconds: numb
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
   // benchmark.js would otherwise recompile `fn` from its source text, losing the closure.
   Benchmark.support.decompilation = false;
   const workloads = WORKLOADS.filter((w) => !args.only || args.only.includes(w.name));

@@ -7,3 +7,5 @@ export { Machine } from './machine.ts';
 export type { Engine, MachineExit, MachineOptions, MachineStats, WaitOptions } from './machine.ts';
 export { buildGuest, defaultCacheDir, DEFAULT_CMDLINE, GUEST_MARKER } from './guest/build.ts';
 export type { BuildGuestOptions, GuestImages } from './guest/build.ts';
+export { Program } from './program.ts';
+export type { MeasureTranslationOptions, ProgramOptions, ProgramRun, ProgramRunOptions, ProgramStats, Registers } from './program.ts';

@@ -7,25 +7,26 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Registers } from '../../src/index.ts';
 
 export interface Workload {
   readonly name: string;
   readonly description: string;
   /** Guest RAM for it. */
   readonly memorySize: number;
-  /** Checks the final registers (EAX..EDI); returns an error message or null. */
-  check(regs: Int32Array): string | null;
+  /** Checks the final registers; returns an error message or null. */
+  check(regs: Registers): string | null;
 }
 
-const expectReg = (r: number, want: number, name: string) => (regs: Int32Array): string | null =>
-  regs[r] === (want | 0) ? null : `${name} = 0x${(regs[r] >>> 0).toString(16)}, expected 0x${(want >>> 0).toString(16)}`;
+const expectReg = (r: keyof Registers, want: number, what: string) => (regs: Registers): string | null =>
+  regs[r] === want >>> 0 ? null : `${r.toUpperCase()} ${what} = 0x${regs[r].toString(16)}, expected 0x${(want >>> 0).toString(16)}`;
 
 export const WORKLOADS: readonly Workload[] = [
   {
     name: 'compute',
     description: 'integer compute: sieve of Eratosthenes + xorshift/multiply mixing, in small functions',
     memorySize: 4 << 20,
-    check: expectReg(0, 6542, 'EAX (primes below 65536)'),
+    check: expectReg('eax', 6542, '(primes below 65536)'),
   },
   {
     name: 'memcpy-loop',
@@ -43,7 +44,7 @@ export const WORKLOADS: readonly Workload[] = [
     name: 'calls',
     description: 'call/return-heavy recursion: naive fib(24) with stack frames, twice',
     memorySize: 1 << 20,
-    check: expectReg(0, 46368, 'EAX (fib 24)'),
+    check: expectReg('eax', 46368, '(fib 24)'),
   },
   {
     name: 'sensitive',
@@ -55,7 +56,7 @@ export const WORKLOADS: readonly Workload[] = [
     name: 'smc',
     description: 'a loop that rewrites an immediate in its own code every iteration',
     memorySize: 1 << 20,
-    check: expectReg(3, 200010000, 'EBX (sum 1..20000)'),
+    check: expectReg('ebx', 200010000, '(sum 1..20000)'),
   },
 ];
 

@@ -38,7 +38,7 @@ import type { DbtPending, SharedHelpers } from './helpers.ts';
 
 /** Default tier-up threshold: executions of a block before its region is translated. */
 export const DEFAULT_THRESHOLD = 3000;
-/** Translations remembered for `measureTranslation`. */
+/** Translations whose inputs are remembered (`recentTranslations`). */
 const MAX_RECENT = 64;
 /** Most warm blocks remembered per page as extra entries of its next region. */
 const MAX_WARM_ENTRIES = 32;
@@ -95,6 +95,33 @@ export interface DbtStats {
   exits: Record<string, number>;
 }
 
+/**
+ * What one translation was formed from: the code page as the translator saw it (bytes read live
+ * from guest memory), the region's entry EIPs, the mode, and the successor filter of the
+ * 'executed' region scope. Forming a region again from these gives the same region as long as
+ * the page's code has not changed.
+ */
+export interface TranslationInput {
+  readonly page: CodePage;
+  readonly entries: readonly number[];
+  readonly mode: number;
+  readonly accept?: (eip: number) => boolean;
+}
+
+/**
+ * Everything needed to redo the last translations outside the translator tier, e.g. to measure
+ * their cost (runtime/dbt/measure.ts): the remembered inputs (oldest first, at most MAX_RECENT),
+ * the region limits and Wasm backend they were translated with, and the helper imports a module
+ * of theirs is instantiated with. Redoing a translation changes nothing in the tier.
+ */
+export interface TranslationReplay {
+  readonly inputs: readonly TranslationInput[];
+  readonly limits: RegionLimits;
+  readonly backend: WasmBackend;
+  /** The import object for a module whose region has these instructions (as `translate` uses). */
+  imports(insns: readonly Insn[]): WebAssembly.ModuleImports;
+}
+
 /** One compiled region. */
 export class CompiledRegion {
   dead = false;
@@ -144,8 +171,8 @@ export class Dbt implements DbtPending {
   private chain: (() => Block | null) | null = null;
   /** Times each physical page's regions were invalidated by writes (self-modifying code). */
   private readonly pageWrites: Uint16Array;
-  /** The last translations' inputs, for `measureTranslation`. */
-  private readonly recent: { page: CodePage; entries: number[]; mode: number; accept?: (eip: number) => boolean }[] = [];
+  /** The last translations' inputs (see `recentTranslations`). */
+  private readonly recent: TranslationInput[] = [];
   /** Warm blocks (a quarter of the threshold) per physical page, entries of its next region. */
   private readonly warm = new Map<number, Set<Block>>();
   private clock = 0;
@@ -475,33 +502,14 @@ export class Dbt implements DbtPending {
   }
 
   /**
-   * Steady-state translation cost: translates again (without installing anything) the regions
-   * of the last translations, round after round until `minBlocks` blocks have been translated
-   * (at least 6 rounds), and returns the median microseconds per block over the second half of
-   * the rounds. V8 compiles binaryen's JS glue and our emitters lazily, and a process's first
-   * few thousand translations cost up to several times the steady state; benchmarks report the
-   * in-run time (which includes that warm-up, GC and other processes) next to this one.
+   * The inputs of the last translations (up to MAX_RECENT, oldest first) with what redoing them
+   * needs, or null before binaryen is loaded or before anything was translated. The tier keeps
+   * them for measuring: runtime/dbt/measure.ts translates them again to time the steady state.
    */
-  measureTranslation(minBlocks: number): number | null {
+  recentTranslations(): TranslationReplay | null {
     const backend = this.backend;
     if (!backend || this.recent.length === 0) return null;
-    const perBlock: number[] = [];
-    let total = 0;
-    while (total < minBlocks || perBlock.length < 6) {
-      let blocks = 0;
-      const t0 = performance.now();
-      for (const q of this.recent) {
-        const bs = formRegion(q.page, q.entries, this.limits, q.accept);
-        const mod = translateRegions(backend, [{ blocks: bs, mode: q.mode }]);
-        const imports = this.importsFor(mod.regions[0].insns);
-        new WebAssembly.Instance(new WebAssembly.Module(mod.bytes as Uint8Array<ArrayBuffer>), { [WASM_IMPORT_MODULE]: imports });
-        blocks += bs.length;
-      }
-      perBlock.push(((performance.now() - t0) * 1000) / blocks);
-      total += blocks;
-    }
-    const late = perBlock.slice(perBlock.length >> 1).sort((a, b) => a - b);
-    return late[late.length >> 1];
+    return { inputs: this.recent, limits: this.limits, backend, imports: (insns) => this.importsFor(insns) };
   }
 
   /** Drops every region and forgets page history (reset). */
