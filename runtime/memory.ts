@@ -7,6 +7,20 @@
 import { RAM_OFFSET } from '../translator/abi.ts';
 
 const PAGE = 65536;
+const MIB = 1 << 20;
+
+/** Guest RAM sizes a VM accepts: multiples of 4 KiB from MIN_RAM to MAX_RAM (the 32-bit Wasm memory). */
+export const MIN_RAM = MIB;
+export const MAX_RAM = 1792 * MIB;
+
+/**
+ * Why `bytes` is not a usable guest RAM size (at least `min`, default MIN_RAM), or undefined.
+ * Every front end (Vm, the public Machine and Program, the CLI) asks this one function.
+ */
+export function ramSizeProblem(bytes: number, min = MIN_RAM): string | undefined {
+  if (Number.isInteger(bytes) && bytes % 4096 === 0 && bytes >= min && bytes <= MAX_RAM) return undefined;
+  return `must be a multiple of 4 KiB between ${min / MIB} MiB and ${MAX_RAM / MIB} MiB (got ${bytes})`;
+}
 
 export class SharedMemory {
   readonly memory: WebAssembly.Memory;
@@ -24,10 +38,8 @@ export class SharedMemory {
   readonly ramSize: number;
 
   constructor(ramSize: number) {
-    if (!Number.isInteger(ramSize) || ramSize < 1 << 20 || ramSize % 4096 !== 0) {
-      throw new RangeError(`guest RAM size must be a multiple of 4 KiB and at least 1 MiB (got ${ramSize})`);
-    }
-    if (ramSize > 0x7000_0000) throw new RangeError(`guest RAM size ${ramSize} exceeds the 1.75 GiB limit`);
+    const problem = ramSizeProblem(ramSize);
+    if (problem) throw new RangeError(`guest RAM size ${problem}`);
     const bytes = RAM_OFFSET + ramSize;
     const pages = Math.ceil(bytes / PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });

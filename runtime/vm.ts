@@ -33,10 +33,17 @@ export interface InterruptSource {
   acknowledge(): number;
 }
 
-export type Engine = 'interp' | 'dbt';
+/** Execution engines: the binary translator ('dbt', interpreting until code is hot) or the interpreter alone. */
+export const ENGINES = ['dbt', 'interp'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** True if `v` names an engine. */
+export function isEngine(v: unknown): v is Engine {
+  return ENGINES.includes(v as Engine);
+}
 
 export interface VmOptions {
-  /** Guest RAM in bytes (multiple of 4 KiB, at least 1 MiB). */
+  /** Guest RAM in bytes (memory.ts ramSizeProblem: a multiple of 4 KiB, 1 to 1792 MiB). */
   memorySize: number;
   /** Execution engine; default 'interp' until the translator tier is enabled. */
   engine?: Engine;

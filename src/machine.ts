@@ -5,11 +5,13 @@
  */
 import { PassThrough } from 'node:stream';
 import type { Readable, Writable } from 'node:stream';
-import { PcMachine } from '../runtime/pc/machine.ts';
-import type { PcRunResult } from '../runtime/pc/machine.ts';
+import { PC_DEFAULT_MEMORY, PC_MIN_MEMORY, PcMachine } from '../runtime/pc/pc-machine.ts';
+import { ramSizeProblem } from '../runtime/memory.ts';
+import { ENGINES } from '../runtime/vm.ts';
+import type { Engine } from '../runtime/vm.ts';
+import type { PcRunResult } from '../runtime/pc/pc-machine.ts';
 
-/** Execution engine: the binary translator ('dbt') or the interpreter ('interp'). */
-export type Engine = 'dbt' | 'interp';
+export type { Engine } from '../runtime/vm.ts';
 
 /** Options of {@link Machine.create}. */
 export interface MachineOptions {
@@ -66,7 +68,6 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
-const DEFAULT_MEMORY = 128 << 20;
 /** How much console output `waitFor` remembers (a match must lie within it). */
 const WAIT_WINDOW = 1 << 20;
 
@@ -77,12 +78,10 @@ function validate(opts: MachineOptions): void {
   if (!(opts.kernel instanceof Uint8Array)) throw new TypeError('Machine.create: `kernel` must be a Uint8Array');
   if (opts.initrd !== undefined && !(opts.initrd instanceof Uint8Array)) throw new TypeError('Machine.create: `initrd` must be a Uint8Array');
   if (opts.cmdline !== undefined && typeof opts.cmdline !== 'string') throw new TypeError('Machine.create: `cmdline` must be a string');
-  if (opts.engine !== undefined && opts.engine !== 'dbt' && opts.engine !== 'interp') throw new TypeError(`Machine.create: engine must be 'dbt' or 'interp'`);
+  if (opts.engine !== undefined && !ENGINES.includes(opts.engine)) throw new TypeError(`Machine.create: engine must be ${ENGINES.map((e) => `'${e}'`).join(' or ')}`);
   if (opts.onReset !== undefined && opts.onReset !== 'reboot' && opts.onReset !== 'stop') throw new TypeError(`Machine.create: onReset must be 'reboot' or 'stop'`);
-  const mem = opts.memory ?? DEFAULT_MEMORY;
-  if (!Number.isInteger(mem) || mem % 4096 !== 0 || mem < 2 << 20 || mem > 1792 << 20) {
-    throw new RangeError(`Machine.create: memory must be a multiple of 4 KiB between 2 MiB and 1792 MiB (got ${mem})`);
-  }
+  const problem = ramSizeProblem(opts.memory ?? PC_DEFAULT_MEMORY, PC_MIN_MEMORY);
+  if (problem) throw new RangeError(`Machine.create: memory ${problem}`);
 }
 
 /**
@@ -131,7 +130,7 @@ export class Machine {
     const engine = opts.engine ?? 'dbt';
     let self: Machine | null = null;
     const pc = new PcMachine({
-      memory: opts.memory ?? DEFAULT_MEMORY,
+      memory: opts.memory ?? PC_DEFAULT_MEMORY,
       kernel: opts.kernel,
       ...(opts.initrd ? { initrd: opts.initrd } : {}),
       ...(opts.cmdline !== undefined ? { cmdline: opts.cmdline } : {}),

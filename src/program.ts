@@ -9,7 +9,9 @@ import { EFLAGS, EIP, INHIBIT_IRQ, LF_NONE, LF_OP } from '../translator/abi.ts';
 import { measureTranslation } from '../runtime/dbt/measure.ts';
 import { getEflags } from '../runtime/lazy-flags.ts';
 import { Vm } from '../runtime/vm.ts';
-import type { Engine } from './machine.ts';
+import { ramSizeProblem } from '../runtime/memory.ts';
+import { ENGINES, isEngine } from '../runtime/vm.ts';
+import type { Engine } from '../runtime/vm.ts';
 
 /** Options of {@link Program.create}. */
 export interface ProgramOptions {
@@ -122,14 +124,13 @@ function validate(opts: ProgramOptions): void {
     if (opts[k] !== undefined && !isU32(opts[k])) throw new RangeError(`${w}: \`${k}\` must be an integer in 0..0xFFFFFFFF (got ${String(opts[k])})`);
   }
   const mem = opts.memory ?? DEFAULT_MEMORY;
-  if (!Number.isInteger(mem) || mem % 4096 !== 0 || mem < 1 << 20 || mem > 1792 << 20) {
-    throw new RangeError(`${w}: memory must be a multiple of 4 KiB between 1 MiB and 1792 MiB (got ${mem})`);
-  }
+  const problem = ramSizeProblem(mem);
+  if (problem) throw new RangeError(`${w}: memory ${problem}`);
   const load = opts.loadAddress ?? DEFAULT_LOAD_ADDRESS;
   if (load + opts.image.length > mem) {
     throw new RangeError(`${w}: the image (${opts.image.length} bytes at 0x${load.toString(16)}) does not fit in ${mem} bytes of RAM`);
   }
-  if (opts.engine !== undefined && opts.engine !== 'dbt' && opts.engine !== 'interp') throw new TypeError(`${w}: engine must be 'dbt' or 'interp'`);
+  if (opts.engine !== undefined && !isEngine(opts.engine)) throw new TypeError(`${w}: engine must be ${ENGINES.map((e) => `'${e}'`).join(' or ')}`);
   if (opts.forceTranslate !== undefined && typeof opts.forceTranslate !== 'boolean') throw new TypeError(`${w}: \`forceTranslate\` must be a boolean`);
   if (opts.forceTranslate && opts.engine === 'interp') throw new TypeError(`${w}: forceTranslate needs engine 'dbt'`);
 }

@@ -1,12 +1,9 @@
 /**
- * The PC's small fixed-function ports:
+ * The PC's small fixed-function ports (the debug console and isa-debug-exit are
+ * devices/debug-ports.ts):
  * - 0x80: the POST code / I/O delay port. Linux writes it to slow down port I/O; ignored.
  * - 0x92: system control port A (PS/2 "fast A20 and reset"): bit 1 = A20 gate, bit 0 going
  *   from 0 to 1 resets the CPU. A20 is recorded only (the VM never wraps at 1 MiB).
- * - 0xE9: the debug console (the Bochs/QEMU convention): each byte written goes to
- *   `onDebugOutput`; reading returns 0xE9, which is how software detects the port.
- * - 0xF4: isa-debug-exit (the QEMU convention): writing `v` ends the run with exit code
- *   `(v << 1) | 1`, so a guest can report success or failure to the host.
  * All state lives in one plain object (`state`).
  */
 import type { PortDevice } from './io.ts';
@@ -20,9 +17,6 @@ export interface SystemPortsState {
 
 export class SystemPorts implements PortDevice {
   readonly state: SystemPortsState = { portA: 0x02, post: 0 };
-  onDebugOutput: (byte: number) => void = () => {};
-  /** The guest wrote to isa-debug-exit; `code` is `(value << 1) | 1`. */
-  onExit: (code: number) => void = () => {};
   onReset: () => void = () => {};
 
   /** The A20 gate as port 0x92 sets it. */
@@ -35,14 +29,12 @@ export class SystemPorts implements PortDevice {
     switch (port) {
       case 0x92:
         return size === 1 ? this.state.portA : ones;
-      case 0xe9:
-        return size === 1 ? 0xe9 : ones;
       default:
-        return ones; // 0x80 and 0xF4 read as unassigned
+        return ones; // 0x80 reads as unassigned
     }
   }
 
-  portOut(port: number, size: 1 | 2 | 4, value: number): void {
+  portOut(port: number, _size: 1 | 2 | 4, value: number): void {
     switch (port) {
       case 0x80:
         this.state.post = value & 0xff;
@@ -51,15 +43,6 @@ export class SystemPorts implements PortDevice {
         const rising = value & 0x01 && !(this.state.portA & 0x01);
         this.state.portA = value & 0x03;
         if (rising) this.onReset();
-        break;
-      }
-      case 0xe9:
-        this.onDebugOutput(value & 0xff);
-        break;
-      case 0xf4: {
-        // The exit code uses the value at the access width (QEMU's device is 1 to 4 bytes wide).
-        const v = size === 4 ? value >>> 0 : value & ((1 << (size * 8)) - 1);
-        this.onExit(((v << 1) | 1) >>> 0);
         break;
       }
     }

@@ -108,6 +108,15 @@ export interface LinuxLayout {
 
 const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 
+/** The setup header's magic "HdrS" at 0x202 (boot protocol 2.00 and later). */
+const HDRS = 0x53726448;
+const HDRS_AT = 0x202;
+
+/** True if `image` carries the bzImage setup-header magic (loaders/format.ts). */
+export function hasBzImageMagic(image: Uint8Array): boolean {
+  return image.length >= HDRS_AT + 4 && new DataView(image.buffer, image.byteOffset, image.byteLength).getUint32(HDRS_AT, true) === HDRS;
+}
+
 /**
  * Parses and checks a bzImage's setup header. Throws ImageError naming the first problem
  * (too short, no boot flag, no "HdrS" magic, an old protocol, a zImage, truncated kernel).
@@ -120,8 +129,8 @@ export function parseBzImage(image: Uint8Array): BzImageInfo {
   const u8 = (o: number): number => image[o];
   const u16 = (o: number): number => dv.getUint16(o, true);
   const u32 = (o: number): number => dv.getUint32(o, true);
-  if (u32(0x202) !== 0x53726448) {
-    throw new ImageError(`not a bzImage: missing HdrS magic at 0x202 (found ${hex(u32(0x202))})`);
+  if (!hasBzImageMagic(image)) {
+    throw new ImageError(`not a bzImage: missing HdrS magic at 0x202 (found ${hex(u32(HDRS_AT))})`);
   }
   if (u16(0x1fe) !== 0xaa55) {
     throw new ImageError(`not a bzImage: missing boot flag 0xAA55 at 0x1FE (found ${hex(u16(0x1fe))})`);

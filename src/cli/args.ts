@@ -5,7 +5,11 @@
  * Unknown options and malformed values are rejected with a message naming the option.
  */
 
-export type Accel = 'dbt' | 'interp';
+
+import { ramSizeProblem } from '../../runtime/memory.ts';
+import { PC_DEFAULT_MEMORY, PC_MIN_MEMORY } from '../../runtime/pc/pc-machine.ts';
+import { ENGINES, isEngine } from '../../runtime/vm.ts';
+import type { Engine } from '../../runtime/vm.ts';
 
 export interface RunArgs {
   command: 'run';
@@ -14,7 +18,7 @@ export interface RunArgs {
   append?: string;
   /** Guest RAM in bytes. */
   memory: number;
-  accel: Accel;
+  accel: Engine;
   /** Translate every block on first execution (testing aid). */
   forceTranslate: boolean;
   stats: boolean;
@@ -61,13 +65,13 @@ export function parseMemory(text: string): number {
   // QEMU reads a bare number as MiB.
   const mult = unit === 'K' ? 1 << 10 : unit === 'G' ? 1 << 30 : 1 << 20;
   const bytes = Number(m[1]) * mult;
-  if (bytes < 2 << 20) throw new UsageError(`memory size ${text} is too small (minimum 2M)`);
-  if (bytes > 1792 << 20) throw new UsageError(`memory size ${text} is too large (maximum 1792M)`);
+  const problem = ramSizeProblem(bytes, PC_MIN_MEMORY);
+  if (problem) throw new UsageError(`memory size ${text}: ${problem}`);
   return bytes;
 }
 
 function parseRun(argv: readonly string[]): RunArgs {
-  const out: RunArgs = { command: 'run', memory: 128 << 20, accel: 'dbt', forceTranslate: false, stats: false, timeout: 0, nographic: false };
+  const out: RunArgs = { command: 'run', memory: PC_DEFAULT_MEMORY, accel: 'dbt', forceTranslate: false, stats: false, timeout: 0, nographic: false };
   for (let k = 0; k < argv.length; k++) {
     let arg = argv[k];
     let inline: string | undefined;
@@ -94,7 +98,7 @@ function parseRun(argv: readonly string[]): RunArgs {
       case '--accel': {
         // QEMU spells it `-accel tcg`; we accept `tcg` as the translator too.
         const v = value === 'tcg' ? 'dbt' : value;
-        if (v !== 'dbt' && v !== 'interp') throw new UsageError(`--accel must be 'dbt' or 'interp' (got '${value}')`);
+        if (!isEngine(v)) throw new UsageError(`--accel must be ${ENGINES.map((e) => `'${e}'`).join(' or ')} (got '${value}')`);
         out.accel = v;
         break;
       }

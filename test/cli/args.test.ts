@@ -17,7 +17,7 @@ describe('CLI arguments', () => {
     expect(parseMemory('1G')).toBe(1 << 30);
     expect(parseMemory('65536K')).toBe(64 << 20);
     expect(() => parseMemory('12Q')).toThrow(UsageError);
-    expect(() => parseMemory('1K')).toThrow(/too small/);
+    expect(() => parseMemory('1K')).toThrow(/between 2 MiB and 1792 MiB/);
   });
   it('rejects unknown options and bad values with a message naming them', () => {
     expect(() => parseArgs(['run', '--bogus'])).toThrow(/unknown option '--bogus'/);

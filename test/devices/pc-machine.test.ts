@@ -5,7 +5,7 @@
  * fault, stop()).
  */
 import { describe, expect, it } from 'vitest';
-import { PcMachine } from '../../runtime/pc/machine.ts';
+import { PcMachine } from '../../runtime/pc/pc-machine.ts';
 import { assembleKernel, fakeBzImage } from './fake-bzimage.ts';
 
 /** PIC setup as Linux does it (vectors 0x30/0x38), then only `mask` unmasked on the master. */

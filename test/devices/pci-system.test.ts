@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { PciHost } from '../../runtime/devices/pci.ts';
 import { SystemPorts } from '../../runtime/devices/system-ports.ts';
+import { DebugPorts } from '../../runtime/devices/debug-ports.ts';
 
 describe('PciHost', () => {
   const cfg = (pci: PciHost, dev: number, fn: number, reg: number, size: 1 | 2 | 4 = 4): number => {
@@ -70,20 +71,10 @@ describe('PciHost', () => {
 });
 
 describe('SystemPorts', () => {
-  it('prints on 0xE9, exits on 0xF4, resets and gates A20 on 0x92, ignores 0x80', () => {
+  it('resets and gates A20 on 0x92, ignores 0x80', () => {
     const sp = new SystemPorts();
-    const out: number[] = [];
-    const exits: number[] = [];
     let resets = 0;
-    sp.onDebugOutput = (b) => out.push(b);
-    sp.onExit = (c) => exits.push(c);
     sp.onReset = () => resets++;
-    expect(sp.portIn(0xe9, 1)).toBe(0xe9);
-    sp.portOut(0xe9, 1, 0x4f);
-    sp.portOut(0xe9, 1, 0x4b);
-    expect(String.fromCharCode(...out)).toBe('OK');
-    sp.portOut(0xf4, 1, 0x10);
-    expect(exits).toEqual([0x21]);
     expect(sp.portIn(0x92, 1)).toBe(0x02);
     sp.portOut(0x92, 1, 0x00);
     expect(sp.a20).toBe(false);
@@ -94,5 +85,31 @@ describe('SystemPorts', () => {
     sp.portOut(0x80, 1, 0x55);
     expect(sp.state).toEqual({ portA: 0x03, post: 0x55 });
     expect(sp.portIn(0x80, 1)).toBe(0xff);
+  });
+});
+
+describe('DebugPorts (QEMU debugcon at 0xE9, isa-debug-exit at 0xF4-0xF7)', () => {
+  it('prints the low byte written to 0xE9 and reads back 0xE9 (all ones above it)', () => {
+    const d = new DebugPorts();
+    const out: number[] = [];
+    d.onOutput = (b) => out.push(b);
+    expect(d.portIn(0xe9, 1)).toBe(0xe9);
+    expect(d.portIn(0xe9, 2)).toBe(0xffe9);
+    d.portOut(0xe9, 1, 0x4f);
+    d.portOut(0xe9, 2, 0x124b);
+    expect(String.fromCharCode(...out)).toBe('OK');
+  });
+
+  it('exits with (v << 1) | 1 on any of 0xF4-0xF7, v at the access width', () => {
+    const d = new DebugPorts();
+    const exits: number[] = [];
+    d.onExit = (c) => exits.push(c);
+    d.portOut(0xf4, 1, 0x10);
+    d.portOut(0xf7, 1, 0x1ff);
+    d.portOut(0xf4, 2, 0x12345);
+    d.portOut(0xf4, 4, 0x80000000);
+    d.portOut(0xf8, 1, 0x10);
+    expect(exits).toEqual([0x21, 0x1ff, 0x468b, 1]);
+    expect(d.portIn(0xf4, 1)).toBe(0xff);
   });
 });

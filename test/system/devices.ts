@@ -7,7 +7,7 @@
 import { HostClock } from '../../runtime/devices/clock.ts';
 import { DualPic } from '../../runtime/devices/pic.ts';
 import { Pit } from '../../runtime/devices/pit.ts';
-import type { DebugBus } from '../../runtime/machine/debug-bus.ts';
+import type { DebugBus } from '../../runtime/bare/bus.ts';
 import type { Vm } from '../../runtime/vm.ts';
 
 /** Devices this module can attach. */

@@ -25,8 +25,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runBareMetalAsync } from '../../runtime/machine/bare-metal.ts';
-import type { BareMetalResult } from '../../runtime/machine/bare-metal.ts';
+import { runBareMetalAsync } from '../../runtime/bare/bare-machine.ts';
+import type { BareMetalResult } from '../../runtime/bare/bare-machine.ts';
 import type { Engine } from '../../runtime/vm.ts';
 import { attachDevices } from './devices.ts';
 

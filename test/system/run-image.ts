@@ -6,7 +6,7 @@
  *   npx tsx test/system/run-image.ts IMAGE [--raw-real] [--engine interp|dbt] [--append ARGS]
  */
 import { readFileSync } from 'node:fs';
-import { runBareMetalAsync } from '../../runtime/machine/bare-metal.ts';
+import { runBareMetalAsync } from '../../runtime/bare/bare-machine.ts';
 import { ImageError } from '../../runtime/loaders/image-error.ts';
 
 const argv = process.argv.slice(2);

@@ -4,7 +4,7 @@
  * machine that loaded, or an ImageError with a one-line message; any other exception fails.
  */
 import { describe, expect, it } from 'vitest';
-import { PcMachine } from '../../../runtime/pc/machine.ts';
+import { PcMachine } from '../../../runtime/pc/pc-machine.ts';
 import { ImageError } from '../../../runtime/loaders/image-error.ts';
 
 /** Small deterministic PRNG (xorshift32). */

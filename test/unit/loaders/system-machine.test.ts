@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { CR, EFLAGS, SEG_CS, SEG_SS } from '../../../translator/abi.ts';
 import { ImageError } from '../../../runtime/loaders/image-error.ts';
 import { loadMultiboot } from '../../../runtime/loaders/multiboot.ts';
-import { DebugBus } from '../../../runtime/machine/debug-bus.ts';
-import { loadBareMetalImage, runBareMetal } from '../../../runtime/machine/bare-metal.ts';
+import { DebugBus } from '../../../runtime/bare/bus.ts';
+import { loadBareMetalImage, runBareMetal } from '../../../runtime/bare/bare-machine.ts';
 import { Vm } from '../../../runtime/vm.ts';
 
 const le32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];

@@ -18,11 +18,12 @@
 import type { Engine, StopReason, VmStats } from '../vm.ts';
 import { Vm } from '../vm.ts';
 import { ImageError } from '../loaders/image-error.ts';
-import { findMultibootHeader, loadMultiboot } from '../loaders/multiboot.ts';
+import { imageFormat } from '../loaders/format.ts';
+import { loadMultiboot } from '../loaders/multiboot.ts';
 import type { MultibootModule } from '../loaders/multiboot.ts';
 import { loadRaw } from '../loaders/raw.ts';
 import type { RawImageOptions } from '../loaders/raw.ts';
-import { DebugBus } from './debug-bus.ts';
+import { DebugBus } from './bus.ts';
 import { EFLAGS, F_IF } from '../../translator/abi.ts';
 
 export interface BareMetalOptions {
@@ -79,7 +80,7 @@ const TICK_SLICE = 20_000;
 /** Loads `image` into `vm` by format. Throws ImageError for an unusable image. */
 export function loadBareMetalImage(vm: Vm, image: Uint8Array, opts: BareMetalOptions = {}): 'multiboot' | 'raw' {
   const format = opts.format ?? 'auto';
-  const isMultiboot = format === 'multiboot' || (format === 'auto' && findMultibootHeader(image) !== null);
+  const isMultiboot = format === 'multiboot' || (format === 'auto' && imageFormat(image) === 'multiboot');
   if (isMultiboot) {
     loadMultiboot(vm, image, { ...(opts.cmdline !== undefined ? { cmdline: opts.cmdline } : {}), ...(opts.modules ? { modules: opts.modules } : {}) });
     return 'multiboot';

@@ -8,7 +8,8 @@
  *   ports 0x70–0x71         Rtc      (IRQ8; CMOS sizes for `memory`)
  *   ports 0x3F8–0x3FF       Uart16550 COM1 (IRQ4): the console
  *   ports 0xCF8–0xCFF       PciHost  (i440FX + PIIX3; 0xCF9 resets)
- *   ports 0x80, 0x92, 0xE9, 0xF4  SystemPorts (POST, fast A20/reset, debug console, debug exit)
+ *   ports 0x80, 0x92        SystemPorts (POST, fast A20/reset)
+ *   ports 0xE9, 0xF4–0xF7   DebugPorts (QEMU's debug console and isa-debug-exit)
  * No local APIC: our CPUID reports none, so Linux keeps the 8259A PICs ("APIC: Keep in PIC
  * mode(8259)"), as QEMU `-cpu pentium2,-apic` shows (runtime/pc/reference-boot.md).
  *
@@ -32,10 +33,12 @@ import { DualPic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
 import { Rtc } from '../devices/rtc.ts';
 import { SystemPorts } from '../devices/system-ports.ts';
+import { DebugPorts } from '../devices/debug-ports.ts';
 import { Uart16550 } from '../devices/uart.ts';
 import { MachineHalt } from '../fault.ts';
 import { loadLinux } from '../loaders/linux.ts';
-import { findMultibootHeader, loadMultiboot } from '../loaders/multiboot.ts';
+import { imageFormat } from '../loaders/format.ts';
+import { loadMultiboot } from '../loaders/multiboot.ts';
 import type { LinuxLayout } from '../loaders/linux.ts';
 import { Vm } from '../vm.ts';
 import type { Engine } from '../vm.ts';
@@ -101,7 +104,9 @@ export interface PcDevices {
   system: SystemPorts;
 }
 
-const DEFAULT_MEMORY = 128 << 20;
+/** The PC's guest RAM: the default, and the least a PC accepts (Linux needs more anyway). */
+export const PC_DEFAULT_MEMORY = 128 << 20;
+export const PC_MIN_MEMORY = 2 << 20;
 const DEFAULT_SLICE = 50_000;
 /** Longest sleep of an idle `run` before it looks at the clock again. */
 const MAX_IDLE_MS = 50;
@@ -133,7 +138,7 @@ export class PcMachine {
   /** Builds the machine and loads the kernel. Throws ImageError for an unusable image. */
   constructor(opts: PcMachineOptions) {
     this.opts = opts;
-    this.memory = opts.memory ?? DEFAULT_MEMORY;
+    this.memory = opts.memory ?? PC_DEFAULT_MEMORY;
     this.clock = opts.clock ?? new HostClock();
     this.vm = new Vm({
       memorySize: this.memory,
@@ -173,16 +178,18 @@ export class PcMachine {
     bus.map(0x70, 2, rtc.ports);
     bus.map(0x3f8, 8, com1.ports);
     bus.map(0xcf8, 8, pci);
-    for (const p of [0x80, 0x92, 0xe9, 0xf4]) bus.map(p, 1, system);
+    for (const p of [0x80, 0x92]) bus.map(p, 1, system);
+    const debug = new DebugPorts();
+    debug.mapOn(bus);
 
     pic.onInterrupt = () => this.vm.notifyInterrupt();
     com1.onTransmit = (b) => this.serialOut.push(b);
-    system.onDebugOutput = (b) => this.debugOut.push(b);
+    debug.onOutput = (b) => this.debugOut.push(b);
     const reset = (source: string) => (): never => this.halt({ reason: 'reset', detail: `reset by ${source}` });
     kbc.onReset = reset('the keyboard controller');
     pci.onReset = reset('the reset control register (0xCF9)');
     system.onReset = reset('port 0x92');
-    system.onExit = (code) => this.halt({ reason: 'exit', detail: `isa-debug-exit: exit code ${code}`, exitCode: code });
+    debug.onExit = (code) => this.halt({ reason: 'exit', detail: `isa-debug-exit: exit code ${code}`, exitCode: code });
 
     this.devs = { bus, pic, pit, rtc, com1, kbc, pci, system };
     this.vm.cpu.io = bus;
@@ -191,8 +198,7 @@ export class PcMachine {
     const k = this.opts.kernel;
     // Like `qemu -kernel`: a bzImage boots by the Linux boot protocol, anything else with a
     // multiboot v1 header by multiboot (the initrd, if any, becomes its one module).
-    const isBzImage = k.length > 0x206 && k[0x202] === 0x48 && k[0x203] === 0x64 && k[0x204] === 0x72 && k[0x205] === 0x53;
-    if (!isBzImage && findMultibootHeader(k)) {
+    if (imageFormat(k) === 'multiboot') {
       loadMultiboot(this.vm, k, {
         ...(this.opts.cmdline !== undefined ? { cmdline: this.opts.cmdline } : {}),
         ...(this.opts.initrd ? { modules: [{ data: this.opts.initrd }] } : {}),
