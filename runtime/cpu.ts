@@ -109,6 +109,12 @@ export class Cpu {
    * TF trap afterwards.
    */
   events = 0;
+  /**
+   * Called as each delivery of an interrupt or exception starts (vmm/interrupts.ts), nested ones
+   * included, with the event's kind, vector, error code (-1: none) and the CS:EIP it interrupts.
+   * Null unless tracing (runtime/trace.ts `int`).
+   */
+  onEvent: ((kind: 'exception' | 'external' | 'software' | 'icebp', vector: number, errorCode: number) => void) | null = null;
 
   constructor(mem: SharedMemory, translate: TranslateFn) {
     this.mem = mem;

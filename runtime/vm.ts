@@ -21,6 +21,8 @@ import type { IoBus } from './cpu.ts';
 import { GuestFault, MachineHalt } from './fault.ts';
 import { execBlock, stepUncached } from './interpreter.ts';
 import { SharedMemory } from './memory.ts';
+import { Tracer } from './trace.ts';
+import type { TraceOptions } from './trace.ts';
 import { deliverException, deliverInterrupt, deliverSingleStep } from './vmm/interrupts.ts';
 import { INHIBIT_DEBUG } from './vmm/segments.ts';
 import { translateLinear } from './vmm/paging.ts';
@@ -50,8 +52,10 @@ export interface VmOptions {
   /** Translate every block on first execution (tests). Only meaningful with engine 'dbt'. */
   forceTranslate?: boolean;
   /** Translator tuning (tier-up threshold, cache budget, region limits); engine 'dbt' only. */
-  dbt?: Omit<DbtOptions, 'forceTranslate'>;
+  dbt?: Omit<DbtOptions, 'forceTranslate' | 'tracer'>;
   io?: IoBus;
+  /** Execution traces (runtime/trace.ts); none by default. */
+  trace?: TraceOptions;
 }
 
 /** Execution statistics of a Vm (the CLI's --stats prints them). */
@@ -107,6 +111,8 @@ export class Vm {
   readonly forceTranslate: boolean;
   /** The translator tier (engine 'dbt'), else null. */
   readonly dbt: Dbt | null;
+  /** Execution traces (VmOptions.trace), or null. */
+  readonly tracer: Tracer | null;
   irq: InterruptSource | null = null;
   /** Return 'fault' from run() instead of delivering guest exceptions (oracle tests). */
   stopOnFault = false;
@@ -142,11 +148,20 @@ export class Vm {
       this.cache.invalidatePage(phys);
       this.coverage.clearPage(phys);
     };
-    this.cpu.onExit = (exit) => this.exitCounts[exit]++;
+    const tracer = opts.trace && opts.trace.items.length ? new Tracer(opts.trace) : null;
+    this.tracer = tracer;
+    const cpu = this.cpu;
+    this.cpu.onExit = tracer?.exits
+      ? (exit) => {
+        this.exitCounts[exit]++;
+        tracer.exit(EXIT_REASONS[exit], cpu.segSel(SEG_CS), cpu.eip);
+      }
+      : (exit) => this.exitCounts[exit]++;
+    if (tracer?.int) this.cpu.onEvent = (kind, vector, code) => tracer.event(kind, vector, code, cpu.segSel(SEG_CS), cpu.eip, cpu.s[(CR >> 2) + 2]);
     this.engine = opts.engine ?? 'interp';
     this.forceTranslate = opts.forceTranslate ?? false;
     this.dbt = this.engine === 'dbt'
-      ? new Dbt(this.cpu, this.cache, this.coverage, this.classCounts, { ...opts.dbt, forceTranslate: this.forceTranslate })
+      ? new Dbt(this.cpu, this.cache, this.coverage, this.classCounts, { ...opts.dbt, forceTranslate: this.forceTranslate, tracer })
       : null;
     const dbt = this.dbt;
     this.cache.onDrop = dbt
@@ -285,6 +300,7 @@ export class Vm {
         if (b) {
           // Compiled code first (it returns 0 when it has none for b or too little budget).
           if (single || this.dbt === null || this.dbt.run(b, budget - executed) === 0) {
+            if (this.tracer?.exec) this.tracer.execBlock(cpu.segSel(SEG_CS), b.eip, b.phys, 'interp');
             execBlock(cpu, b, single ? 1 : budget - executed, this.classCounts);
           }
         } else {

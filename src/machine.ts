@@ -8,6 +8,8 @@ import type { Readable, Writable } from 'node:stream';
 import { PC_DEFAULT_MEMORY, PC_MIN_MEMORY, PcMachine } from '../runtime/pc/pc-machine.ts';
 import { ramSizeProblem } from '../runtime/memory.ts';
 import { ENGINES } from '../runtime/vm.ts';
+import { checkTrace } from '../runtime/trace.ts';
+import type { TraceOptions } from '../runtime/trace.ts';
 import type { Engine } from '../runtime/vm.ts';
 import type { PcRunResult } from '../runtime/pc/pc-machine.ts';
 
@@ -29,6 +31,11 @@ export interface MachineOptions {
   forceTranslate?: boolean;
   /** What a guest reset does: reboot the guest (default, like QEMU) or stop the machine. */
   onReset?: 'reboot' | 'stop';
+  /**
+   * Execution traces, as QEMU's `-d`: the items (`in_asm`, `out_asm`, `exec`, `int`, `exits`;
+   * see {@link TRACE_ITEMS}) and a function receiving each line. Off by default, at no cost.
+   */
+  trace?: TraceOptions;
 }
 
 /** How a machine's run ended. */
@@ -73,13 +80,14 @@ const WAIT_WINDOW = 1 << 20;
 
 function validate(opts: MachineOptions): void {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('Machine.create: options object required');
-  const known = new Set(['memory', 'kernel', 'initrd', 'cmdline', 'engine', 'forceTranslate', 'onReset']);
+  const known = new Set(['memory', 'kernel', 'initrd', 'cmdline', 'engine', 'forceTranslate', 'onReset', 'trace']);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new TypeError(`Machine.create: unknown option '${k}'`);
   if (!(opts.kernel instanceof Uint8Array)) throw new TypeError('Machine.create: `kernel` must be a Uint8Array');
   if (opts.initrd !== undefined && !(opts.initrd instanceof Uint8Array)) throw new TypeError('Machine.create: `initrd` must be a Uint8Array');
   if (opts.cmdline !== undefined && typeof opts.cmdline !== 'string') throw new TypeError('Machine.create: `cmdline` must be a string');
   if (opts.engine !== undefined && !ENGINES.includes(opts.engine)) throw new TypeError(`Machine.create: engine must be ${ENGINES.map((e) => `'${e}'`).join(' or ')}`);
   if (opts.onReset !== undefined && opts.onReset !== 'reboot' && opts.onReset !== 'stop') throw new TypeError(`Machine.create: onReset must be 'reboot' or 'stop'`);
+  if (opts.trace !== undefined) checkTrace('Machine.create', opts.trace);
   const problem = ramSizeProblem(opts.memory ?? PC_DEFAULT_MEMORY, PC_MIN_MEMORY);
   if (problem) throw new RangeError(`Machine.create: memory ${problem}`);
 }
@@ -137,6 +145,7 @@ export class Machine {
       engine,
       forceTranslate: opts.forceTranslate ?? false,
       onReset: opts.onReset ?? 'reboot',
+      ...(opts.trace ? { trace: opts.trace } : {}),
       onSerialOutput: (bytes) => self?.onOutput(bytes),
       onDebugOutput: (bytes) => (self?.debugConsole as PassThrough | undefined)?.write(Buffer.from(bytes)),
     });

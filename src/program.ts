@@ -10,6 +10,8 @@ import { measureTranslation } from '../runtime/dbt/measure.ts';
 import { getEflags } from '../runtime/lazy-flags.ts';
 import { Vm } from '../runtime/vm.ts';
 import { ramSizeProblem } from '../runtime/memory.ts';
+import { checkTrace } from '../runtime/trace.ts';
+import type { TraceOptions } from '../runtime/trace.ts';
 import { ENGINES, isEngine } from '../runtime/vm.ts';
 import type { Engine } from '../runtime/vm.ts';
 
@@ -29,6 +31,8 @@ export interface ProgramOptions {
   engine?: Engine;
   /** Translate every block the first time it runs instead of when it is hot ('dbt' only). */
   forceTranslate?: boolean;
+  /** Execution traces, as QEMU's `-d` (items and a line sink; see {@link TRACE_ITEMS}). Off by default. */
+  trace?: TraceOptions;
 }
 
 /** Options of {@link Program.run}. */
@@ -117,7 +121,8 @@ function optionsObject(where: string, opts: unknown): object {
 function validate(opts: ProgramOptions): void {
   const w = 'Program.create';
   optionsObject(w, opts);
-  checkKeys(w, opts, ['image', 'loadAddress', 'entry', 'stack', 'memory', 'engine', 'forceTranslate']);
+  checkKeys(w, opts, ['image', 'loadAddress', 'entry', 'stack', 'memory', 'engine', 'forceTranslate', 'trace']);
+  if (opts.trace !== undefined) checkTrace(w, opts.trace);
   if (!(opts.image instanceof Uint8Array)) throw new TypeError(`${w}: \`image\` must be a Uint8Array`);
   if (opts.image.length === 0) throw new RangeError(`${w}: \`image\` is empty`);
   for (const k of ['loadAddress', 'entry', 'stack'] as const) {
@@ -178,7 +183,7 @@ export class Program {
     const memory = opts.memory ?? DEFAULT_MEMORY;
     const load = opts.loadAddress ?? DEFAULT_LOAD_ADDRESS;
     const entry = opts.entry ?? load;
-    const vm = new Vm({ memorySize: memory, engine: opts.engine ?? 'dbt', forceTranslate: opts.forceTranslate ?? false });
+    const vm = new Vm({ memorySize: memory, engine: opts.engine ?? 'dbt', forceTranslate: opts.forceTranslate ?? false, ...(opts.trace ? { trace: opts.trace } : {}) });
     // No IDT: report the first exception rather than deliver it through whatever bytes are at 0.
     vm.stopOnFault = true;
     await vm.prepare();

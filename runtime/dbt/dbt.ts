@@ -24,7 +24,9 @@ import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import { DEFAULT_REGION_LIMITS, formRegion } from '../../translator/scan/region.ts';
 import type { RegionLimits } from '../../translator/scan/region.ts';
-import type { CodePage } from '../../translator/scan/scan-block.ts';
+import type { CodePage, ScannedBlock } from '../../translator/scan/scan-block.ts';
+import { formatInsn } from '../../translator/decoder/disasm.ts';
+import type { Tracer } from '../trace.ts';
 import { translateRegions } from '../../translator/translate.ts';
 import { loadWasmBackend } from '../../translator/wasm/backend.ts';
 import type { WasmBackend } from '../../translator/wasm/backend.ts';
@@ -68,6 +70,8 @@ export interface DbtOptions {
   validate?: boolean;
   /** Which successors of the hot block a region takes (see `translate`). */
   regionScope?: 'reachable' | 'executed';
+  /** Execution traces (in_asm, out_asm, exec): runtime/trace.ts. */
+  tracer?: Tracer | null;
 }
 
 /** Statistics of the translator tier (returned by the API, printed by --stats). */
@@ -148,6 +152,18 @@ interface Entry {
 }
 const UNTRANSLATABLE = { untranslatable: true } as const;
 
+const hex8 = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
+
+/** `in_asm`: the guest disassembly of a region's blocks. */
+function traceBlocks(tracer: Tracer, blocks: readonly ScannedBlock[]): void {
+  const lines = [`in_asm region of ${blocks.length} blocks`];
+  for (const b of blocks) {
+    lines.push(`  block ${hex8(b.eip)} phys ${hex8(b.phys)} (${b.end}):`);
+    for (const i of b.insns) lines.push(`    ${hex8(i.eip)}  ${formatInsn(i)}`);
+  }
+  tracer.line(lines.join('\n'));
+}
+
 export class Dbt implements DbtPending {
   pending: unknown = null;
   faultK = 0;
@@ -177,6 +193,7 @@ export class Dbt implements DbtPending {
   private readonly warm = new Map<number, Set<Block>>();
   private clock = 0;
   private readonly shared: SharedHelpers;
+  private readonly tracer: Tracer | null;
 
   constructor(
     private readonly cpu: Cpu,
@@ -191,6 +208,7 @@ export class Dbt implements DbtPending {
     this.limits = opts.limits ?? DEFAULT_REGION_LIMITS;
     this.validate = opts.validate ?? false;
     this.regionScope = opts.regionScope ?? 'reachable';
+    this.tracer = opts.tracer ?? null;
     this.shared = makeSharedHelpers(cpu, this);
     this.pageWrites = new Uint16Array(cpu.codePages.length);
   }
@@ -255,6 +273,7 @@ export class Dbt implements DbtPending {
   private enter(entry: Entry, budget: number): number {
     this.stats.hits++;
     const region = entry.region;
+    if (this.tracer?.exec) this.tracer.execBlock(this.cpu.segSel(SEG_CS), this.cpu.eip, (region.page << 12) + ((this.cpu.eip - region.eipBase) & 0xfff), 'dbt');
     region.lastUse = ++this.clock;
     const cpu = this.cpu;
     const s = cpu.s;
@@ -419,7 +438,10 @@ export class Dbt implements DbtPending {
       for (const i of blk.insns) len += i.len;
       this.coverage.add(blk.phys, len);
     }
-    const mod = translateRegions(backend, [{ blocks, mode: b.mode }], { validate: this.validate });
+    const tracer = this.tracer;
+    if (tracer?.inAsm) traceBlocks(tracer, blocks);
+    const mod = translateRegions(backend, [{ blocks, mode: b.mode }], { validate: this.validate, text: tracer?.outAsm === true });
+    if (mod.text !== undefined) tracer?.line(`out_asm region at ${hex8(physPage)} (${blocks.length} blocks)\n${mod.text.trimEnd()}`);
     const code = mod.regions[0];
     const imports = this.importsFor(code.insns);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(mod.bytes as Uint8Array<ArrayBuffer>), { [WASM_IMPORT_MODULE]: imports });

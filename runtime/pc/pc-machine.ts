@@ -42,6 +42,7 @@ import { loadMultiboot } from '../loaders/multiboot.ts';
 import type { LinuxLayout } from '../loaders/linux.ts';
 import { Vm } from '../vm.ts';
 import type { Engine } from '../vm.ts';
+import type { TraceOptions } from '../trace.ts';
 import { PcBus } from './bus.ts';
 
 export interface PcMachineOptions {
@@ -65,6 +66,8 @@ export interface PcMachineOptions {
   onReset?: 'reboot' | 'stop';
   /** Guest instructions per slice in `run` (default 50 000). */
   sliceInstructions?: number;
+  /** Execution traces (runtime/trace.ts). */
+  trace?: TraceOptions;
 }
 
 /**
@@ -144,6 +147,7 @@ export class PcMachine {
       memorySize: this.memory,
       ...(opts.engine ? { engine: opts.engine } : {}),
       ...(opts.forceTranslate !== undefined ? { forceTranslate: opts.forceTranslate } : {}),
+      ...(opts.trace ? { trace: opts.trace } : {}),
     });
     this.boot();
   }

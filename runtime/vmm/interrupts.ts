@@ -126,7 +126,10 @@ function deliverEvent(cpu: Cpu, vector: number, errorCode: number, returnEip: nu
 }
 
 /** One delivery attempt: faults propagate to deliverEvent. */
+const EVENT_KINDS = ['exception', 'external', 'software', 'icebp'] as const;
+
 function deliverOnce(cpu: Cpu, vector: number, errorCode: number, returnEip: number, kind: number, faultClass: boolean): void {
+  cpu.onEvent?.(EVENT_KINDS[kind], vector, kind === EV_EXCEPTION ? errorCode : NO_ERROR_CODE);
   const flags = readEflags(cpu);
   if (!(cpu.s[CR >> 2] & 1)) {
     deliverReal(cpu, vector, returnEip, flags);

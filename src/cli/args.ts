@@ -9,6 +9,8 @@
 import { ramSizeProblem } from '../../runtime/memory.ts';
 import { PC_DEFAULT_MEMORY, PC_MIN_MEMORY } from '../../runtime/pc/pc-machine.ts';
 import { ENGINES, isEngine } from '../../runtime/vm.ts';
+import { parseTraceItems, TRACE_ITEMS } from '../../runtime/trace.ts';
+import type { TraceItem } from '../../runtime/trace.ts';
 import type { Engine } from '../../runtime/vm.ts';
 
 export interface RunArgs {
@@ -27,6 +29,9 @@ export interface RunArgs {
   exitOn?: RegExp;
   /** Accepted for QEMU compatibility; the console is always the terminal. */
   nographic: boolean;
+  /** Trace items (-d) and the file they go to (-D; default standard error). */
+  trace?: TraceItem[];
+  traceFile?: string;
 }
 
 export type CliArgs =
@@ -52,6 +57,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { names: ['--accel', '-accel'], value: 'dbt|interp', help: 'execution engine: the binary translator (default) or the interpreter' },
   { names: ['--force-translate'], help: 'translate every block on first execution (testing aid)' },
   { names: ['--stats'], help: 'print execution statistics on exit' },
+  { names: ['-d'], value: 'ITEMS', help: `trace, as QEMU: a comma list of ${TRACE_ITEMS.join(', ')}` },
+  { names: ['-D'], value: 'FILE', help: 'write the trace to FILE (default: standard error)' },
   { names: ['--timeout'], value: 'SEC', help: 'stop the guest after SEC seconds (exit code 124)' },
   { names: ['--exit-on'], value: 'REGEX', help: 'stop (exit code 0) as soon as the console output matches REGEX' },
   { names: ['-nographic', '--nographic'], help: 'accepted for QEMU compatibility (the serial console is always the terminal)' },
@@ -118,8 +125,17 @@ function parseRun(argv: readonly string[]): RunArgs {
         }
         break;
       case '-nographic': out.nographic = true; break;
+      case '-d':
+        try {
+          out.trace = parseTraceItems(value);
+        } catch (e) {
+          throw new UsageError(`-d: ${(e as Error).message}`);
+        }
+        break;
+      case '-D': out.traceFile = value; break;
     }
   }
+  if (out.traceFile !== undefined && out.trace === undefined) throw new UsageError('-D needs -d');
   if (out.initrd !== undefined && out.kernel === undefined) throw new UsageError('--initrd needs --kernel');
   if (out.append !== undefined && out.kernel === undefined) throw new UsageError('--append needs --kernel');
   return out;

@@ -4,6 +4,7 @@
  * quits, Ctrl-A h helps), the exit code from the guest (isa-debug-exit or power-off), and a
  * terminal restored on every exit path. All I/O is injected (CliIo) so tests can drive it.
  */
+import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { buildGuest, GUEST_MARKER } from '../guest/build.ts';
@@ -76,6 +77,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
   const kernel = await readImage('kernel', kernelPath);
   const initrd = initrdPath !== undefined ? await readImage('initrd', initrdPath) : undefined;
 
+  const traceOut = args.trace ? (args.traceFile !== undefined ? createWriteStream(args.traceFile) : io.stderr) : null;
   const machine = await Machine.create({
     memory: args.memory,
     kernel,
@@ -85,6 +87,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     forceTranslate: args.forceTranslate,
     // Like `qemu -no-reboot`: a guest reboot ends the run.
     onReset: 'stop',
+    ...(traceOut ? { trace: { items: args.trace ?? [], write: (line: string) => traceOut.write(`${line}\n`) } } : {}),
   });
 
   const tty = io.stdin.isTTY === true && typeof io.stdin.setRawMode === 'function';
@@ -154,6 +157,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     io.stdin.off('data', onInput);
     restore();
     unregister();
+    if (traceOut && traceOut !== io.stderr) await new Promise<void>((done) => traceOut.end(done));
   }
 }
 
