@@ -1,7 +1,7 @@
 /**
  * Interpreter dispatch: one handler per table row, gathered from the family files and the VMM,
  * indexed by row id. Building the array checks that every row has exactly one handler, so a row
- * added to the table without semantics fails at start-up (and in test/unit/dispatch.test.ts).
+ * added to the table without semantics fails at start-up (and in test/unit/isa/table.test.ts).
  */
 import { TABLE } from '../translator/isa/table.ts';
 import { ALU_HANDLERS } from './interp/alu.ts';
