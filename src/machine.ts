@@ -9,34 +9,15 @@ import { PC_DEFAULT_MEMORY, PC_MIN_MEMORY, PcMachine } from '../runtime/pc/pc-ma
 import { ramSizeProblem } from '../runtime/memory.ts';
 import { ENGINES } from '../runtime/vm.ts';
 import { checkTrace } from '../runtime/trace.ts';
-import type { TraceOptions } from '../runtime/trace.ts';
-import type { Engine } from '../runtime/vm.ts';
-import type { PcRunResult } from '../runtime/pc/pc-machine.ts';
+import type { PcMachineOptions, PcRunResult } from '../runtime/pc/pc-machine.ts';
 
 export type { Engine } from '../runtime/vm.ts';
 
-/** Options of {@link Machine.create}. */
-export interface MachineOptions {
-  /** Guest RAM in bytes: a multiple of 4 KiB between 2 MiB and 1792 MiB. Default 128 MiB. */
-  memory?: number;
-  /** The kernel: a Linux bzImage, or a multiboot v1 image (as `qemu -kernel` accepts). */
-  kernel: Uint8Array;
-  /** An initial ramdisk for Linux. */
-  initrd?: Uint8Array;
-  /** The kernel command line. */
-  cmdline?: string;
-  /** Execution engine. Default 'dbt'. */
-  engine?: Engine;
-  /** Translate every block the first time it runs (a testing aid; 'dbt' only). */
-  forceTranslate?: boolean;
-  /** What a guest reset does: reboot the guest (default, like QEMU) or stop the machine. */
-  onReset?: 'reboot' | 'stop';
-  /**
-   * Execution traces, as QEMU's `-d`: the items (`in_asm`, `out_asm`, `exec`, `int`, `exits`;
-   * see {@link TRACE_ITEMS}) and a function receiving each line. Off by default, at no cost.
-   */
-  trace?: TraceOptions;
-}
+/** Options of {@link Machine.create}: the PC's own, less those the Machine sets itself. */
+export type MachineOptions = Pick<
+  PcMachineOptions,
+  'memory' | 'kernel' | 'initrd' | 'cmdline' | 'engine' | 'forceTranslate' | 'onReset' | 'trace'
+>;
 
 /** How a machine's run ended. */
 export interface MachineExit {

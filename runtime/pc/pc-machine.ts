@@ -46,13 +46,17 @@ import type { TraceOptions } from '../trace.ts';
 import { PcBus } from './bus.ts';
 
 export interface PcMachineOptions {
-  /** Guest RAM in bytes (default 128 MiB). */
+  /** Guest RAM in bytes: a multiple of 4 KiB between 2 MiB and 1792 MiB. Default 128 MiB. */
   memory?: number;
-  /** A Linux bzImage, or a multiboot v1 image (booted like `qemu -kernel`). */
+  /** The kernel: a Linux bzImage, or a multiboot v1 image (as `qemu -kernel` accepts). */
   kernel: Uint8Array;
+  /** An initial ramdisk for Linux. */
   initrd?: Uint8Array;
+  /** The kernel command line. */
   cmdline?: string;
+  /** Execution engine. Default 'dbt'. */
   engine?: Engine;
+  /** Translate every block the first time it runs (a testing aid; 'dbt' only). */
   forceTranslate?: boolean;
   /** The time base of all devices (default: host real time). */
   clock?: Clock;
@@ -62,11 +66,14 @@ export interface PcMachineOptions {
   onSerialOutput?: (bytes: Uint8Array) => void;
   /** Receives what the guest writes to the debug console (port 0xE9), after each slice. */
   onDebugOutput?: (bytes: Uint8Array) => void;
-  /** What a guest-requested reset does: reload the kernel and go on (default), or end the run. */
+  /** What a guest reset does: reboot the guest (default, like QEMU) or stop the machine. */
   onReset?: 'reboot' | 'stop';
   /** Guest instructions per slice in `run` (default 50 000). */
   sliceInstructions?: number;
-  /** Execution traces (runtime/trace.ts). */
+  /**
+   * Execution traces, as QEMU's `-d`: the items (`in_asm`, `out_asm`, `exec`, `int`, `exits`;
+   * see TRACE_ITEMS) and a function receiving each line. Off by default, at no cost.
+   */
   trace?: TraceOptions;
 }
 

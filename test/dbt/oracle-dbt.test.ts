@@ -8,12 +8,9 @@
  * and skipped here.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sdmExclusion } from '../oracle/deviations.ts';
-import { getReference } from '../oracle/reference.ts';
-import type { Reference } from '../oracle/reference.ts';
-import { runOracle, selectRows } from '../oracle/oracle.ts';
+import { referenceForTests } from '../oracle/reference.ts';
+import { notCompared, runOracle, selectRows } from '../oracle/oracle.ts';
 import type { OracleReport } from '../oracle/oracle.ts';
-import { exclusionReason } from '../oracle/forms.ts';
 import { formatMismatch } from '../oracle/report.ts';
 import { FLAT0, USER3 } from '../oracle/vm-setup.ts';
 import type { VmSetup } from '../oracle/types.ts';
@@ -21,20 +18,13 @@ import type { VmSetup } from '../oracle/types.ts';
 const SEED = 0xd87;
 const CASES = 3;
 
-let refError: Error | undefined;
-let ref: Reference | undefined;
-try {
-  ref = getReference();
-} catch (e) {
-  refError = e as Error;
-}
-const REF = ref?.name ?? 'no reference';
+const { ref, error: refError, name: REF } = referenceForTests();
 
 function suite(title: string, setup: VmSetup, cpl: number, rowsFilter?: (name: string) => boolean): void {
   describe(title, () => {
     let dbt: OracleReport | undefined;
     let interp: OracleReport | undefined;
-    const rows = selectRows(undefined).filter((r) => !exclusionReason(r, cpl) && !(ref && sdmExclusion(r, ref.kind)) && (!rowsFilter || rowsFilter(r.name)));
+    const rows = selectRows(undefined).filter((r) => !notCompared(r, cpl, ref?.kind ?? 'native') && (!rowsFilter || rowsFilter(r.name)));
     beforeAll(async () => {
       if (refError) return;
       const names = `^(${rows.map((r) => r.name).join('|')})$`;

@@ -137,6 +137,14 @@ interface Pending {
 }
 
 /** Runs the oracle. */
+/**
+ * Why `row` is not compared at `cpl` with a reference of `kind` (the harness cannot run it
+ * there, or the SDM leaves the encoding to the real CPU), or undefined when it is.
+ */
+export function notCompared(row: Row, cpl: number, kind: ReferenceKind): string | undefined {
+  return exclusionReason(row, cpl, kind) ?? sdmExclusion(row, kind);
+}
+
 export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
   const t0 = performance.now();
   const x87 = opts.x87 === undefined ? await loadX87Plugin() : opts.x87 ?? undefined;
@@ -205,7 +213,7 @@ export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
   };
 
   for (const row of selectRows(opts.rows)) {
-    const reason = exclusionReason(row, opts.setup.cpl, reference.kind) ?? sdmExclusion(row, reference.kind);
+    const reason = notCompared(row, opts.setup.cpl, reference.kind);
     if (reason) {
       report.excluded.push({ row, reason });
       continue;

@@ -305,6 +305,20 @@ export function referenceKind(kind?: ReferenceKind): ReferenceKind {
   return kind ?? forcedKind() ?? (probeNative().ok ? 'native' : 'qemu');
 }
 
+/**
+ * The reference a test file compares with, or why there is none: test files take it when they
+ * load and fail each test with `error`, so a missing reference fails the tests rather than
+ * hiding them.
+ */
+export function referenceForTests(): { ref?: Reference; error?: Error; name: string } {
+  try {
+    const ref = getReference();
+    return { ref, name: ref.name };
+  } catch (e) {
+    return { error: e as Error, name: 'no reference' };
+  }
+}
+
 /** The reference of `kind` (see referenceKind), made once per process. */
 export function getReference(kind?: ReferenceKind): Reference {
   const k = referenceKind(kind);

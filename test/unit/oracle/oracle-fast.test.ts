@@ -20,11 +20,9 @@ import { HANDLERS } from '../../../runtime/dispatch.ts';
 import type { Handler } from '../../../runtime/insn/handler.ts';
 import { rowByName } from '../../../translator/isa/table.ts';
 import type { Row } from '../../../translator/isa/types.ts';
-import { exclusionReason, formsOf } from '../../oracle/forms.ts';
-import { CORE_GENERATOR, runOracle, selectRows } from '../../oracle/oracle.ts';
-import { sdmExclusion } from '../../oracle/deviations.ts';
-import { getReference } from '../../oracle/reference.ts';
-import type { Reference } from '../../oracle/reference.ts';
+import { formsOf } from '../../oracle/forms.ts';
+import { CORE_GENERATOR, notCompared, runOracle, selectRows } from '../../oracle/oracle.ts';
+import { referenceForTests } from '../../oracle/reference.ts';
 import type { OracleReport, RowReport } from '../../oracle/oracle.ts';
 import { formatMismatch } from '../../oracle/report.ts';
 import { Rng } from '../../oracle/rng.ts';
@@ -34,16 +32,9 @@ const SEED = 0x5eed;
 const CASES = 6;
 const ENGINE = process.env.ORACLE_ENGINE === 'dbt' ? 'dbt' : 'interp';
 
-let refError: Error | undefined;
-let ref: Reference | undefined;
-try {
-  ref = getReference();
-} catch (e) {
-  refError = e as Error;
-}
-const REF = ref?.name ?? 'no reference';
-/** Rows this reference compares at `cpl` (the SDM leaves some encodings to the real CPU). */
-const covered = (row: Row, cpl: number): boolean => !exclusionReason(row, cpl) && !(ref && sdmExclusion(row, ref.kind));
+const { ref, error: refError, name: REF } = referenceForTests();
+/** Rows this reference compares at `cpl`. */
+const covered = (row: Row, cpl: number): boolean => !notCompared(row, cpl, ref?.kind ?? 'native');
 
 function rowTest(get: () => OracleReport | undefined, row: Row) {
   return (ctx: { skip: (note?: string) => void }): void => {
@@ -93,7 +84,7 @@ describe(`oracle vs ${REF}, fast subset, 16-bit code segment, CPL 0 (flat0), ${E
 });
 
 describe(`oracle vs ${REF}, fast subset, CPL 3 with paging (user3), ${ENGINE}: privilege-dependent rows`, () => {
-  const rows = selectRows(undefined).filter((r) => exclusionReason(r, 0) && covered(r, 3));
+  const rows = selectRows(undefined).filter((r) => !covered(r, 0) && covered(r, 3));
   let rep: OracleReport | undefined;
   beforeAll(async () => {
     if (refError) return;
