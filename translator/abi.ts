@@ -6,6 +6,7 @@
  * Memory map (byte offsets into the shared memory):
  *
  *   0x0000_0000  CPU state block (STATE_SIZE bytes, fields below)
+ *   0x0001_0000  jump cache of translated code (JUMP_CACHE_ENTRIES x 16 bytes; DBT section)
  *   0x0010_0000  soft TLB: one Int32 per 4 KiB virtual page (2^20 entries, 4 MiB)
  *   0x0080_0000  guest physical RAM (RAM_OFFSET + physical address)
  *
@@ -80,12 +81,14 @@ export const MSR_SYSENTER_EIP = 0x148;
 export const TSC_OFFSET = 0x150; // f64
 /**
  * Translated-code words (see the DBT section at the end): a region's epilogue stores the
- * instruction an EXIT_AFTER refers to in DBT_INSN, and its control-class and helper-run
- * instruction counts in DBT_NCTL and DBT_NSTUB for the runtime's statistics.
+ * instruction an EXIT_AFTER refers to in DBT_INSN, and its control-class instruction count in
+ * DBT_NCTL (accumulated over regions entered from each other); DBT_REGION holds the table slot
+ * of the running region (0: none), DBT_CHAINS counts entries from region to region.
  */
 export const DBT_INSN = 0x160;
 export const DBT_NCTL = 0x164;
-export const DBT_NSTUB = 0x168;
+export const DBT_REGION = 0x168;
+export const DBT_CHAINS = 0x16c;
 
 // ---------------------------------------------------------------- x87 FPU
 /** Eight physical data registers as binary64 (R0..R7, not ST(i)); ST(i) = R[(TOP + i) & 7]. */
@@ -272,6 +275,24 @@ export const EXIT_AFTER = 2;
 /** `EXIT_EXCEPTION | vector`: raise exception `vector` (no error code) at the EIP in the state block. */
 export const EXIT_EXCEPTION = 0x100;
 
+/**
+ * Direct entry from region to region (no return to the run loop). Each region is in the shared
+ * function table (WASM_TABLE_NAME) at its slot. The jump cache, JUMP_CACHE_ENTRIES entries of
+ * four i32 at JUMP_CACHE indexed by `jumpCacheIndex(eip)`, maps an EIP to a region entry:
+ * `[eip, tlb, mode | blockLength << 8, slot << 16 | entry]`. It is valid while the soft-TLB
+ * entry of the EIP's page still equals `tlb` (same physical page, same permissions), the running
+ * mode equals `mode`, and the budget covers `blockLength` instructions (the entered block's
+ * own check). Only regions of flat modes (MODE_FLAT: linear address = EIP) use it. The runtime
+ * fills entries as it enters regions and clears every entry of a region it drops, before the
+ * slot is reused. An all-zero entry never matches (a flat mode is never 0).
+ */
+export const JUMP_CACHE = 0x0001_0000;
+export const JUMP_CACHE_ENTRIES = 4096;
+/** The jump-cache index of `eip` (emitted inline by translated code in the same way). */
+export function jumpCacheIndex(eip: number): number {
+  return (eip ^ (eip >>> 12)) & (JUMP_CACHE_ENTRIES - 1);
+}
+
 /** Results of the `interp` helper (it throws when the instruction faults). */
 export const STUB_NEXT = 0; // completed, control falls through to the next instruction
 export const STUB_EXIT = 1; // completed, but control transferred or the run loop must look (mode, IF, SMC)
@@ -350,3 +371,5 @@ export type HelperImpls = {
 /** Import module name of the shared memory and of the helpers in every compiled module. */
 export const WASM_IMPORT_MODULE = 'vm';
 export const WASM_MEMORY_NAME = 'mem';
+/** The function table of compiled regions (see JUMP_CACHE). */
+export const WASM_TABLE_NAME = 'regions';

@@ -16,6 +16,8 @@ export interface RegionRequest {
   readonly blocks: readonly ScannedBlock[];
   /** MODE_* bits the code was scanned in and will run in. */
   readonly mode: number;
+  /** The region's slot in the shared region table (abi.ts JUMP_CACHE); 0 when it is not installed. */
+  readonly slot?: number;
 }
 
 export interface TranslatedModule {
@@ -39,7 +41,7 @@ export function translateRegions(backend: WasmBackend, requests: readonly Region
   try {
     const regions = requests.map((r, k) => {
       const exportName = `r${k}`;
-      return { ...emitRegion(mb, exportName, r.blocks, r.mode), exportName };
+      return { ...emitRegion(mb, exportName, r.blocks, r.mode, r.slot ?? 0), exportName };
     });
     if (opts.validate && !mb.validate()) throw new Error('translator: emitted an invalid module');
     const text = opts.text ? mb.text() : undefined;

@@ -16,9 +16,9 @@
  * runtime/README.md for how the threshold was measured.
  */
 import {
-  BUDGET, DBT_INSN, DBT_NCTL, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST, F_IF,
-  F_RF, F_TF, INHIBIT_IRQ, MODE_CS32, RAM_OFFSET, SEG_CS,
-  WASM_IMPORT_MODULE, WASM_MEMORY_NAME,
+  BUDGET, DBT_CHAINS, DBT_INSN, DBT_NCTL, DBT_REGION, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST, F_IF,
+  F_RF, F_TF, INHIBIT_IRQ, JUMP_CACHE, JUMP_CACHE_ENTRIES, MODE_CS32, MODE_FLAT, RAM_OFFSET, SEG_CS, TLB_VALID,
+  WASM_IMPORT_MODULE, WASM_MEMORY_NAME, WASM_TABLE_NAME, jumpCacheIndex,
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
@@ -56,6 +56,8 @@ const I_EXIT = EXIT_REQUEST >> 2;
 const I_INHIBIT = INHIBIT_IRQ >> 2;
 const I_INSN = DBT_INSN >> 2;
 const I_NCTL = DBT_NCTL >> 2;
+const I_REGION = DBT_REGION >> 2;
+const I_CHAINS = DBT_CHAINS >> 2;
 
 export interface DbtOptions {
   /** Translate a block the first time it runs (tests). */
@@ -87,8 +89,10 @@ export interface DbtStats {
   /** Entries into compiled code, and block executions that found no compiled code. */
   hits: number;
   misses: number;
-  /** Entries made directly from compiled code's exit (no run-loop turn). */
+  /** Entries made from compiled code's exit by the runtime (no run-loop turn). */
   chained: number;
+  /** Entries made by compiled code itself, region to region through the jump cache (abi.ts JUMP_CACHE). */
+  direct: number;
   /** Regions dropped because their page was written, and regions evicted by the budget. */
   invalidations: number;
   evictions: number;
@@ -132,6 +136,8 @@ export class CompiledRegion {
   lastUse = 0;
   constructor(
     readonly fn: (entry: number) => number,
+    /** Its slot in the shared region table (abi.ts JUMP_CACHE). */
+    readonly slot: number,
     readonly entries: ReadonlyMap<number, number>,
     readonly page: number,
     readonly mode: number,
@@ -169,7 +175,7 @@ export class Dbt implements DbtPending {
   faultK = 0;
   stubRuns = 0;
   readonly stats: DbtStats = {
-    regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0, chained: 0,
+    regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0, chained: 0, direct: 0,
     invalidations: 0, evictions: 0, cacheBytes: 0, liveRegions: 0, exits: {},
   };
   readonly forceTranslate: boolean;
@@ -183,7 +189,19 @@ export class Dbt implements DbtPending {
   private loadError: unknown = null;
   /** Live regions per physical page number (all modes). */
   private readonly byPage = new Map<number, CompiledRegion[]>();
-  private current: CompiledRegion | null = null;
+  /**
+   * The shared table of region functions and the region in each slot (slot 0: none). A dropped
+   * region's slot waits in `retired` until no compiled code runs (the running region may be the
+   * one dropped; DBT_REGION still names it), its jump-cache entries already cleared.
+   */
+  private readonly table = new WebAssembly.Table({ element: 'anyfunc', initial: 256 });
+  private readonly slots: (CompiledRegion | null)[] = [null];
+  private readonly freeSlots: number[] = [];
+  private retired: number[] = [];
+  /** The jump cache (abi.ts JUMP_CACHE), four i32 per entry. */
+  private readonly jump: Int32Array;
+  /** Whether compiled code may enter regions directly (not while exec traces want every entry). */
+  private readonly direct: boolean;
   private chain: (() => Block | null) | null = null;
   /** Times each physical page's regions were invalidated by writes (self-modifying code). */
   private readonly pageWrites: Uint16Array;
@@ -211,10 +229,14 @@ export class Dbt implements DbtPending {
     this.tracer = opts.tracer ?? null;
     this.shared = makeSharedHelpers(cpu, this);
     this.pageWrites = new Uint16Array(cpu.codePages.length);
+    this.jump = new Int32Array(cpu.mem.buffer, JUMP_CACHE, JUMP_CACHE_ENTRIES * 4);
+    this.jump.fill(0);
+    this.direct = !this.tracer?.exec;
   }
 
   currentDead(): boolean {
-    return this.current !== null && this.current.dead;
+    const r = this.slots[this.cpu.s[I_REGION]];
+    return r !== null && r !== undefined && r.dead;
   }
 
   /** True once binaryen is loaded and translation can happen. */
@@ -244,9 +266,12 @@ export class Dbt implements DbtPending {
     }
     const cpu = this.cpu;
     const s = cpu.s;
+    if (this.retired.length) this.recycleSlots();
     const if0 = s[I_EFLAGS] & F_IF;
     let total = 0;
+    let from = b;
     for (;;) {
+      if (this.direct && from.mode & MODE_FLAT) this.noteJump(from, entry);
       const n = this.enter(entry, budget - total);
       total += n;
       // Chaining: when the region left for a block that has compiled code and nothing needs
@@ -259,9 +284,54 @@ export class Dbt implements DbtPending {
       const c = next.compiled as Entry | typeof UNTRANSLATABLE | null;
       if (c === null || 'untranslatable' in c || c.region.dead) break;
       entry = c;
+      from = next;
       this.stats.chained++;
     }
     return total;
+  }
+
+  /**
+   * Records in the jump cache that compiled code may enter `e` for block `b` (flat mode: the
+   * linear address is the EIP), valid while the soft-TLB entry of its page stays as it is now.
+   */
+  private noteJump(b: Block, e: Entry): void {
+    const eip = b.eip;
+    const tlb = this.cpu.tlb[eip >>> 12];
+    if (e.region.slot === 0 || (tlb & this.cpu.readMask) !== TLB_VALID) return;
+    const k = jumpCacheIndex(eip) << 2;
+    const j = this.jump;
+    j[k] = eip;
+    j[k + 1] = tlb;
+    j[k + 2] = b.mode | (b.insns.length << 8);
+    j[k + 3] = (e.region.slot << 16) | e.seg;
+  }
+
+  /** Clears every jump-cache entry into the region in `slot`. */
+  private forgetJumps(slot: number): void {
+    const j = this.jump;
+    for (let k = 3; k < j.length; k += 4) {
+      if (j[k] >>> 16 === slot) j[k - 3] = j[k - 2] = j[k - 1] = j[k] = 0;
+    }
+  }
+
+  /** Makes the slots of dropped regions free again (no compiled code is running). */
+  private recycleSlots(): void {
+    for (const slot of this.retired) {
+      this.slots[slot] = null;
+      this.table.set(slot, null);
+      this.freeSlots.push(slot);
+    }
+    this.retired = [];
+  }
+
+  private allocSlot(): number {
+    const free = this.freeSlots.pop();
+    if (free !== undefined) return free;
+    const slot = this.slots.length;
+    if (slot > 0xffff) return 0;
+    this.slots.push(null);
+    if (slot >= this.table.length) this.table.grow(this.table.length);
+    return slot;
   }
 
   /** Hands the Dbt the run loop's fetch cache: the block at CS:EIP if cached, else null. */
@@ -281,25 +351,32 @@ export class Dbt implements DbtPending {
     // region would exit at once and under-count); a region never runs anywhere near that long.
     if (budget > MAX_REGION_BUDGET) budget = MAX_REGION_BUDGET;
     s[I_BUDGET] = budget;
-    this.current = region;
+    s[I_NCTL] = 0;
     const runs0 = this.stubRuns;
     let code: number;
+    let last: CompiledRegion;
     try {
       code = region.fn(entry.seg);
     } finally {
-      this.current = null;
+      // The region that returned: the one entered, or the last one it entered directly.
+      last = this.slots[s[I_REGION]] ?? region;
+      s[I_REGION] = 0;
+      if (s[I_CHAINS] !== 0) {
+        this.stats.direct += s[I_CHAINS];
+        s[I_CHAINS] = 0;
+      }
     }
     let executed = budget - s[I_BUDGET];
     if (code === EXIT_PENDING) {
       // A helper threw for instruction faultK: the instructions before it in its segment ran.
-      executed += region.doneBefore[this.faultK];
-      s[I_EIP] = region.insns[this.faultK].eip;
+      executed += last.doneBefore[this.faultK];
+      s[I_EIP] = last.insns[this.faultK].eip;
     } else if (code === EXIT_AFTER) {
       // Instruction k wrote into this region's code: it and those before it in its segment ran.
       const k = s[I_INSN];
-      const i = region.insns[k];
-      executed += region.doneBefore[k] + 1;
-      s[I_EIP] = region.mode & MODE_CS32 ? (i.eip + i.len) | 0 : (i.eip + i.len) & 0xffff;
+      const i = last.insns[k];
+      executed += last.doneBefore[k] + 1;
+      s[I_EIP] = last.mode & MODE_CS32 ? (i.eip + i.len) | 0 : (i.eip + i.len) & 0xffff;
     }
     const inline = executed - (this.stubRuns - runs0);
     const nctl = s[I_NCTL];
@@ -440,7 +517,8 @@ export class Dbt implements DbtPending {
     }
     const tracer = this.tracer;
     if (tracer?.inAsm) traceBlocks(tracer, blocks);
-    const mod = translateRegions(backend, [{ blocks, mode: b.mode }], { validate: this.validate, text: tracer?.outAsm === true });
+    const slot = this.allocSlot();
+    const mod = translateRegions(backend, [{ blocks, mode: b.mode, slot }], { validate: this.validate, text: tracer?.outAsm === true });
     if (mod.text !== undefined) tracer?.line(`out_asm region at ${hex8(physPage)} (${blocks.length} blocks)\n${mod.text.trimEnd()}`);
     const code = mod.regions[0];
     const imports = this.importsFor(code.insns);
@@ -448,7 +526,7 @@ export class Dbt implements DbtPending {
     const fn = instance.exports[code.exportName] as (entry: number) => number;
     // Estimated footprint: V8's machine code is a few times the Wasm size, plus the metadata.
     const bytes = mod.bytes.length * 4 + blocks.length * 256 + code.insns.length * 64;
-    const region = new CompiledRegion(fn, code.entries, physPage >>> 12, b.mode, eipBase, csLimit, bytes, blocks.length, code.insns, code.doneBefore);
+    const region = new CompiledRegion(fn, slot, code.entries, physPage >>> 12, b.mode, eipBase, csLimit, bytes, blocks.length, code.insns, code.doneBefore);
     this.insert(region);
     // Attach the region's entries to the decoded blocks that already exist.
     for (const [eip, seg] of code.entries) {
@@ -469,11 +547,15 @@ export class Dbt implements DbtPending {
   private importsFor(insns: readonly Insn[]): WebAssembly.ModuleImports {
     const cpu = this.cpu;
     const impls: HelperImpls = { ...this.shared, interp: (k) => runInsn(cpu, this, insns[k], k) };
-    return { [WASM_MEMORY_NAME]: cpu.mem.memory, ...impls };
+    return { [WASM_MEMORY_NAME]: cpu.mem.memory, [WASM_TABLE_NAME]: this.table, ...impls };
   }
 
   // ------------------------------------------------------------------ the region cache
   private insert(r: CompiledRegion): void {
+    if (r.slot) {
+      this.slots[r.slot] = r;
+      this.table.set(r.slot, r.fn);
+    }
     let list = this.byPage.get(r.page);
     if (!list) this.byPage.set(r.page, (list = []));
     list.push(r);
@@ -486,6 +568,10 @@ export class Dbt implements DbtPending {
   private drop(r: CompiledRegion): void {
     if (r.dead) return;
     r.dead = true;
+    if (r.slot) {
+      this.forgetJumps(r.slot);
+      this.retired.push(r.slot);
+    }
     this.stats.cacheBytes -= r.bytes;
     this.stats.liveRegions--;
   }

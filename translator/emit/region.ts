@@ -31,7 +31,8 @@
  */
 import type { Insn } from '../decoder/insn.ts';
 import {
-  BUDGET, DBT_INSN, DBT_NCTL, EIP, EXIT_AFTER, EXIT_PENDING, TLB_READ_MASK, TLB_WRITE_MASK,
+  BUDGET, DBT_CHAINS, DBT_INSN, DBT_NCTL, DBT_REGION, EIP, EXIT_AFTER, EXIT_PENDING, EXIT_REQUEST, JUMP_CACHE,
+  JUMP_CACHE_ENTRIES, TLB_OFFSET, TLB_READ_MASK, TLB_WRITE_MASK,
 } from '../abi.ts';
 import { TABLE, endsBlock } from '../isa/table.ts';
 import { directTarget, fallsThrough } from '../scan/region.ts';
@@ -70,8 +71,11 @@ interface Segment {
   code: Expr[];
 }
 
-/** Emits the region function `name` into `mb`. `blocks` must be sorted by EIP and non-empty. */
-export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly ScannedBlock[], mode: number): RegionCode {
+/**
+ * Emits the region function `name` into `mb`. `blocks` must be sorted by EIP and non-empty;
+ * `slot` is the region's slot in the shared region table (0 when it will not be installed).
+ */
+export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly ScannedBlock[], mode: number, slot = 0): RegionCode {
   const m = mb;
   const i32 = m.i32;
 
@@ -158,7 +162,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
     closeSegment(c, segments);
   }
 
-  const body = assemble(c, segments);
+  const body = assemble(c, segments, slot);
   m.addFunction(name, 1, c.vars, body);
   const entries = new Map<number, number>(blockSeg);
   return { entries, insns, doneBefore: Int32Array.from(done), insnCount: insns.length, inlineCount, segments: segments.length };
@@ -168,6 +172,40 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
  * Blocks on a cycle of the region's control-flow graph (direct jumps and fall-throughs between
  * its blocks): the strongly connected components with more than one block, or with a self edge.
  */
+/**
+ * Direct entry into the next region (abi.ts JUMP_CACHE): when the exit is a plain one (code
+ * EXIT_CONTINUE, no exit request; `plain` adds the stub's "not an instruction to run"), and the
+ * jump cache has an entry for the EIP that is valid here, stores what the epilogue would and
+ * tail-calls that region. The state block is exact at this point (the flush has run).
+ */
+function chain(c: EmitCtx, plain: Expr | null): Expr {
+  const { m } = c;
+  const i32 = m.i32;
+  const e = c.tmp();
+  const w2 = c.tmp();
+  const w3 = c.tmp();
+  const eip = m.get(L_EIP);
+  // e = JUMP_CACHE + 16 * jumpCacheIndex(eip)
+  const index = i32.and(i32.xor(eip, i32.shr_u(eip, i32.const(12))), i32.const(JUMP_CACHE_ENTRIES - 1));
+  const hit = m.block(null, [
+    m.set(e, i32.add(i32.shl(index, i32.const(4)), i32.const(JUMP_CACHE))),
+    m.br('nochain', i32.ne(i32.load(0, 4, m.get(e)), eip)),
+    m.br('nochain', i32.ne(i32.load(4, 4, m.get(e)), i32.load(TLB_OFFSET, 4, i32.shl(i32.shr_u(eip, i32.const(12)), i32.const(2))))),
+    m.set(w2, i32.load(8, 4, m.get(e))),
+    m.br('nochain', i32.ne(i32.and(m.get(w2), i32.const(0xff)), i32.const(c.mode))),
+    m.br('nochain', i32.gt_s(i32.shr_u(m.get(w2), i32.const(8)), m.get(L_BUDGET))),
+    m.set(w3, i32.load(12, 4, m.get(e))),
+    i32.store(BUDGET, 4, i32.const(0), m.get(L_BUDGET)),
+    i32.store(DBT_NCTL, 4, i32.const(0), m.get(L_NCTL)),
+    i32.store(DBT_CHAINS, 4, i32.const(0), i32.add(i32.load(DBT_CHAINS, 4, i32.const(0)), i32.const(1))),
+    m.tailCallRegion(i32.shr_u(m.get(w3), i32.const(16)), i32.and(m.get(w3), i32.const(0xffff))),
+  ]);
+  let cond = i32.eqz(i32.or(m.get(L_CODE), i32.load(EXIT_REQUEST, 4, i32.const(0))));
+  if (plain) cond = i32.and(cond, plain);
+  c.releaseTemps();
+  return m.block('nochain', [m.if(cond, hit)]);
+}
+
 function loopBlocks(blocks: readonly ScannedBlock[], code32: boolean): Set<number> {
   const index = new Map(blocks.map((b, k) => [b.eip, k]));
   const succ = blocks.map((b) => {
@@ -242,7 +280,7 @@ function closeSegment(c: EmitCtx, segments: Segment[]): void {
   c.out = [];
 }
 
-function assemble(c: EmitCtx, segments: Segment[]): Expr {
+function assemble(c: EmitCtx, segments: Segment[], slot: number): Expr {
   const { m } = c;
   const i32 = m.i32;
   const labels = segments.map((s) => s.label);
@@ -262,6 +300,8 @@ function assemble(c: EmitCtx, segments: Segment[]): Expr {
   let exits = m.set(L_EIP, m.block(LBL_EXIT, [guarded, m.get(L_EIP)], m.i32Type));
   if (c.usesStub) exits = m.set(L_ARG, m.block(LBL_STUB, [exits, i32.const(-1)], m.i32Type));
   const loopBody: Expr[] = [exits, ...c.flushState(), i32.store(EIP, 4, i32.const(0), m.get(L_EIP))];
+  // A plain exit (not the stub's) enters the region the jump cache names for the EIP directly.
+  if (c.flat) loopBody.push(chain(c, c.usesStub ? i32.lt_s(m.get(L_ARG), i32.const(0)) : null));
   if (c.usesStub) {
     // The interp stub: the state block is exact; the helper runs the instruction (a fault it
     // throws leaves the state as before it), then execution resumes at segment L_PC or leaves.
@@ -276,8 +316,10 @@ function assemble(c: EmitCtx, segments: Segment[]): Expr {
     );
   }
   const prologue: Expr[] = [
+    i32.store(DBT_REGION, 4, i32.const(0), i32.const(slot)),
     ...c.reloadState(),
     m.set(L_BUDGET, i32.load(BUDGET, 4, i32.const(0))),
+    m.set(L_NCTL, i32.load(DBT_NCTL, 4, i32.const(0))),
   ];
   if (c.usesMemory) {
     prologue.push(

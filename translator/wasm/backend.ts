@@ -8,12 +8,13 @@
  * (design.md §5) and a VM that only interprets should never pay it. The load is asynchronous
  * because the binaryen package is an ES module with top-level await.
  *
- * Every module imports the shared memory and the fixed helper table of translator/abi.ts under
+ * Every module imports the shared memory, the shared table of region functions (regions enter
+ * each other by tail calls through it) and the fixed helper table of translator/abi.ts under
  * WASM_IMPORT_MODULE; it is built with tail calls, bulk memory, sign extension and (legacy,
  * try/catch_all) exception handling enabled: all available in Node 20 without flags.
  */
 import type binaryenNs from 'binaryen';
-import { HELPERS, WASM_IMPORT_MODULE, WASM_MEMORY_NAME } from '../abi.ts';
+import { HELPERS, WASM_IMPORT_MODULE, WASM_MEMORY_NAME, WASM_TABLE_NAME } from '../abi.ts';
 import type { HelperName } from '../abi.ts';
 
 type Binaryen = typeof binaryenNs;
@@ -183,6 +184,14 @@ export class ModuleBuilder {
   return(e?: Expr): Expr { return this.m.return(e); }
   nop(): Expr { return this.m.nop(); }
   unreachable(): Expr { return this.m.unreachable(); }
+  /**
+   * Tail-calls the region function in slot `slot` of the shared region table with `entry`
+   * (a region's signature: one i32 in, one i32 out); its result is this function's result.
+   */
+  tailCallRegion(slot: Expr, entry: Expr): Expr {
+    const b = this.b;
+    return this.m.return_call_indirect(WASM_TABLE_NAME, slot, [entry], b.createType([b.i32]), b.i32);
+  }
   /** Calls a helper of the fixed table (translator/abi.ts). */
   call(helper: HelperName, args: readonly Expr[]): Expr {
     if (args.length !== HELPERS[helper].params.length) throw new Error(`helper ${helper}: wrong arity`);
@@ -271,6 +280,7 @@ export class WasmBackend {
     m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.BulkMemory | b.Features.BulkMemoryOpt | b.Features.SignExt |
       b.Features.MutableGlobals | b.Features.ExceptionHandling);
     m.addMemoryImport('0', WASM_IMPORT_MODULE, WASM_MEMORY_NAME);
+    m.addTableImport(WASM_TABLE_NAME, WASM_IMPORT_MODULE, WASM_TABLE_NAME);
     for (const [name, spec] of Object.entries(HELPERS)) {
       const params = b.createType(spec.params.map(() => b.i32));
       m.addFunctionImport(name, WASM_IMPORT_MODULE, name, params, b.i32);

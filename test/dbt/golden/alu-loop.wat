@@ -13,6 +13,7 @@
  (type $1 (func (param i32) (result i32)))
  (type $2 (func (param i32 i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
+ (import "vm" "regions" (table $regions 0 funcref))
  (import "vm" "interp" (func $interp (param i32) (result i32)))
  (import "vm" "testcc" (func $testcc (param i32) (result i32)))
  (import "vm" "flags" (func $flags (param i32) (result i32)))
@@ -52,6 +53,11 @@
   (local $23 i32)
   (local $24 i32)
   (local $25 i32)
+  (local $26 i32)
+  (i32.store offset=360
+   (i32.const 0)
+   (i32.const 0)
+  )
   (local.set $1
    (i32.load
     (i32.const 0)
@@ -89,6 +95,11 @@
   )
   (local.set $17
    (i32.load offset=288
+    (i32.const 0)
+   )
+  )
+  (local.set $18
+   (i32.load offset=356
     (i32.const 0)
    )
   )
@@ -312,6 +323,123 @@
       (i32.store offset=32
        (i32.const 0)
        (local.get $15)
+      )
+      (block $nochain
+       (if
+        (i32.and
+         (i32.eqz
+          (i32.or
+           (local.get $16)
+           (i32.load offset=284
+            (i32.const 0)
+           )
+          )
+         )
+         (i32.lt_s
+          (local.get $19)
+          (i32.const 0)
+         )
+        )
+        (then
+         (local.set $25
+          (i32.add
+           (i32.shl
+            (i32.and
+             (i32.xor
+              (local.get $15)
+              (i32.shr_u
+               (local.get $15)
+               (i32.const 12)
+              )
+             )
+             (i32.const 4095)
+            )
+            (i32.const 4)
+           )
+           (i32.const 65536)
+          )
+         )
+         (br_if $nochain
+          (i32.ne
+           (i32.load
+            (local.get $25)
+           )
+           (local.get $15)
+          )
+         )
+         (br_if $nochain
+          (i32.ne
+           (i32.load offset=4
+            (local.get $25)
+           )
+           (i32.load offset=1048576
+            (i32.shl
+             (i32.shr_u
+              (local.get $15)
+              (i32.const 12)
+             )
+             (i32.const 2)
+            )
+           )
+          )
+         )
+         (local.set $24
+          (i32.load offset=8
+           (local.get $25)
+          )
+         )
+         (br_if $nochain
+          (i32.ne
+           (i32.and
+            (local.get $24)
+            (i32.const 255)
+           )
+           (i32.const 39)
+          )
+         )
+         (br_if $nochain
+          (i32.gt_s
+           (i32.shr_u
+            (local.get $24)
+            (i32.const 8)
+           )
+           (local.get $17)
+          )
+         )
+         (local.set $26
+          (i32.load offset=12
+           (local.get $25)
+          )
+         )
+         (i32.store offset=288
+          (i32.const 0)
+          (local.get $17)
+         )
+         (i32.store offset=356
+          (i32.const 0)
+          (local.get $18)
+         )
+         (i32.store offset=364
+          (i32.const 0)
+          (i32.add
+           (i32.load offset=364
+            (i32.const 0)
+           )
+           (i32.const 1)
+          )
+         )
+         (return_call_indirect (type $1)
+          (i32.and
+           (local.get $26)
+           (i32.const 65535)
+          )
+          (i32.shr_u
+           (local.get $26)
+           (i32.const 16)
+          )
+         )
+        )
+       )
       )
       (br_if $out
        (i32.lt_s

@@ -11,6 +11,7 @@
  (type $1 (func (param i32) (result i32)))
  (type $2 (func (param i32 i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
+ (import "vm" "regions" (table $regions 0 funcref))
  (import "vm" "interp" (func $interp (param i32) (result i32)))
  (import "vm" "testcc" (func $testcc (param i32) (result i32)))
  (import "vm" "flags" (func $flags (param i32) (result i32)))
@@ -54,6 +55,10 @@
   (local $27 i32)
   (local $28 i32)
   (local $29 i32)
+  (i32.store offset=360
+   (i32.const 0)
+   (i32.const 0)
+  )
   (local.set $1
    (i32.load
     (i32.const 0)
@@ -91,6 +96,11 @@
   )
   (local.set $17
    (i32.load offset=288
+    (i32.const 0)
+   )
+  )
+  (local.set $18
+   (i32.load offset=356
     (i32.const 0)
    )
   )
