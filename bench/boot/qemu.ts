@@ -7,7 +7,8 @@
  *
  * Time runs from spawn to the marker on QEMU's stdout; the process is then killed (it would run
  * the shell forever) and reaped before `run` resolves. CPU time is read from /proc/<pid>/stat at
- * the marker, since Node gives no rusage for a child that is still running.
+ * the marker, since Node gives no rusage for a child that is still running. `probeQemu` is shared
+ * with bench/guest/runners.ts.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -38,6 +39,29 @@ function procCpuSeconds(pid: number, ticksPerSecond: number): number | undefined
   }
 }
 
+/** Whether qemu-system-i386 runs here (its version), and the host's clock ticks per second. */
+export async function probeQemu(): Promise<{ availability: Availability; ticksPerSecond: number }> {
+  let ticksPerSecond = 100;
+  try {
+    const { stdout } = await promisify(execFile)(QEMU, ['--version']);
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'latin1' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+    return { availability: { ok: true, version: stdout.split('\n')[0].replace(/^QEMU emulator version\s*/, 'QEMU ') }, ticksPerSecond };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return {
+      availability: {
+        ok: false,
+        reason: code === 'ENOENT' ? `${QEMU} not found (install: apt-get install qemu-system-x86)` : `${QEMU} --version failed: ${(e as Error).message}`,
+      },
+      ticksPerSecond,
+    };
+  }
+}
+
 /** The QEMU TCG runner. */
 export function qemuRunner(): Runner {
   let ticks = 100;
@@ -45,21 +69,9 @@ export function qemuRunner(): Runner {
     name: 'qemu',
     label: 'QEMU TCG (pentium2)',
     async probe(): Promise<Availability> {
-      try {
-        const { stdout } = await promisify(execFile)(QEMU, ['--version']);
-        try {
-          ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'latin1' }).trim()) || 100;
-        } catch {
-          ticks = 100;
-        }
-        return { ok: true, version: stdout.split('\n')[0].replace(/^QEMU emulator version\s*/, 'QEMU ') };
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        return {
-          ok: false,
-          reason: code === 'ENOENT' ? `${QEMU} not found (install: apt-get install qemu-system-x86)` : `${QEMU} --version failed: ${(e as Error).message}`,
-        };
-      }
+      const p = await probeQemu();
+      ticks = p.ticksPerSecond;
+      return p.availability;
     },
     run(guest: BootGuest, ctx: RunContext): Promise<BootResult> {
       const watch = new MarkerWatch(guest.marker);

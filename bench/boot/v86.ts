@@ -12,6 +12,9 @@
  * marker; `setupSeconds` is the part before the `emulator-started` event. CPU time is this
  * process's, which only v86 uses while it runs. Afterwards the instance is destroyed (its
  * timers stop and its memory can be collected) before `run` resolves.
+ *
+ * `probeV86` and `loadV86` (the checks, the import and the boot options) are shared with
+ * bench/guest/runners.ts, which boots the same way.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -43,43 +46,75 @@ function v86Dir(): string | null {
   }
 }
 
+/** Debian's SeaBIOS and its stdvga VGA BIOS. */
+export function defaultV86Paths(): V86Paths {
+  return { bios: join(SEABIOS_DIR, 'bios.bin'), vgaBios: join(SEABIOS_DIR, 'vgabios-stdvga.bin') };
+}
+
+/** Whether v86 can run here (package, its wasm, the BIOS images); shared with bench/guest. */
+export async function probeV86(paths: V86Paths = defaultV86Paths()): Promise<Availability> {
+  const dir = v86Dir();
+  if (!dir) return { ok: false, reason: 'npm package v86 not installed (npm install --save-dev v86)' };
+  if (!existsSync(join(dir, 'build', 'v86.wasm'))) return { ok: false, reason: `${join(dir, 'build', 'v86.wasm')} missing` };
+  for (const p of [paths.bios, paths.vgaBios]) {
+    if (!existsSync(p)) return { ok: false, reason: `BIOS image ${p} missing (install: apt-get install seabios)` };
+  }
+  const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  return { ok: true, version: `v86 ${version}` };
+}
+
+/** The V86 constructor. */
+export type V86Class = typeof import('v86').V86;
+
+/** The kernel, initramfs, command line and RAM size a v86 instance boots with. */
+export interface V86Guest {
+  kernel: Uint8Array;
+  initrd: Uint8Array;
+  cmdline: string;
+  memory: number;
+}
+
+/**
+ * Imports v86 (untimed: a once-per-process cost) and returns the constructor with the options
+ * that boot `guest` through SeaBIOS (JIT on, no keyboard, mouse or speaker), or why it cannot.
+ */
+export async function loadV86(guest: V86Guest, paths: V86Paths = defaultV86Paths()): Promise<{ V86: V86Class; options: V86Options } | string> {
+  const dir = v86Dir();
+  if (!dir) return 'npm package v86 not installed';
+  let V86: V86Class;
+  try {
+    ({ V86 } = await import('v86'));
+  } catch (e) {
+    return `cannot load v86: ${(e as Error).message}`;
+  }
+  const options: V86Options = {
+    wasm_path: join(dir, 'build', 'v86.wasm'),
+    memory_size: guest.memory,
+    bios: { buffer: arrayBufferOf(readFileSync(paths.bios)) },
+    vga_bios: { buffer: arrayBufferOf(readFileSync(paths.vgaBios)) },
+    bzimage: { buffer: arrayBufferOf(guest.kernel) },
+    initrd: { buffer: arrayBufferOf(guest.initrd) },
+    cmdline: guest.cmdline,
+    autostart: true,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+  };
+  return { V86, options };
+}
+
 /** The v86 runner (JIT on, its default). */
-export function v86Runner(paths: V86Paths = { bios: join(SEABIOS_DIR, 'bios.bin'), vgaBios: join(SEABIOS_DIR, 'vgabios-stdvga.bin') }): Runner {
+export function v86Runner(paths: V86Paths = defaultV86Paths()): Runner {
   return {
     name: 'v86',
     label: 'v86 (JIT, same process)',
-    async probe(): Promise<Availability> {
-      const dir = v86Dir();
-      if (!dir) return { ok: false, reason: 'npm package v86 not installed (npm install --save-dev v86)' };
-      if (!existsSync(join(dir, 'build', 'v86.wasm'))) return { ok: false, reason: `${join(dir, 'build', 'v86.wasm')} missing` };
-      for (const p of [paths.bios, paths.vgaBios]) {
-        if (!existsSync(p)) return { ok: false, reason: `BIOS image ${p} missing (install: apt-get install seabios)` };
-      }
-      const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-      return { ok: true, version: `v86 ${version}` };
+    probe(): Promise<Availability> {
+      return probeV86(paths);
     },
     async run(guest: BootGuest, ctx: RunContext): Promise<BootResult> {
-      const dir = v86Dir();
-      if (!dir) return failure('v86', 'npm package v86 not installed');
-      let V86: typeof import('v86').V86;
-      try {
-        ({ V86 } = await import('v86'));
-      } catch (e) {
-        return failure('v86', `cannot load v86: ${(e as Error).message}`);
-      }
-      const options: V86Options = {
-        wasm_path: join(dir, 'build', 'v86.wasm'),
-        memory_size: guest.memory,
-        bios: { buffer: arrayBufferOf(readFileSync(paths.bios)) },
-        vga_bios: { buffer: arrayBufferOf(readFileSync(paths.vgaBios)) },
-        bzimage: { buffer: arrayBufferOf(guest.kernel) },
-        initrd: { buffer: arrayBufferOf(guest.initrd) },
-        cmdline: guest.cmdline,
-        autostart: true,
-        disable_keyboard: true,
-        disable_mouse: true,
-        disable_speaker: true,
-      };
+      const loaded = await loadV86(guest, paths);
+      if (typeof loaded === 'string') return failure('v86', loaded);
+      const { V86, options } = loaded;
       const watch = new MarkerWatch(guest.marker);
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
