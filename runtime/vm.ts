@@ -8,7 +8,7 @@
  * allows and no interrupt shadow is active), single-steps under EFLAGS.TF, and idles on HLT.
  */
 import {
-  CR, EFLAGS, EIP, EXIT_REQUEST, F_FIXED1, FPU_CW, FPU_TAG, F_IF, F_RF, F_TF, GDTR_LIMIT, IDTR_LIMIT, INHIBIT_IRQ, LF_OP, MODE, RAM_OFFSET,
+  CR, EFLAGS, EIP, EXIT_REQUEST, F_FIXED1, FPU_CW, FPU_TAG, F_IF, F_RF, F_TF, GDTR_LIMIT, IDTR_LIMIT, INHIBIT_IRQ, IRQ_WAITING, LF_OP, MODE, RAM_OFFSET,
   SEG_CS, SEGF_DB, SEGF_G, SEGF_P, SEGF_S, SEGF_USABLE, TLB_VALID,
 } from '../translator/abi.ts';
 import { Block, CodeCache } from './code-cache.ts';
@@ -66,6 +66,8 @@ export interface VmStats {
   classes: Record<string, number>;
   /** VMM exits by reason (emulated instructions, exceptions). */
   exits: Record<string, number>;
+  /** Sensitive, privileged and I/O instructions emulated inside translated code (no exit), by reason. */
+  vmmInline: Record<string, number>;
   /** The decoded-block cache. */
   blocks: { live: number; hits: number; misses: number; invalidations: number };
   /** The translator tier (null with engine 'interp'). */
@@ -102,6 +104,8 @@ const I_EFLAGS = EFLAGS >> 2;
 const I_MODE = MODE >> 2;
 const I_EXIT = EXIT_REQUEST >> 2;
 const I_INHIBIT = INHIBIT_IRQ >> 2;
+/** An interrupt was pending while IF = 0: look again as soon as IF is set (translator/abi.ts). */
+const I_WAIT = IRQ_WAITING >> 2;
 
 export class Vm {
   readonly mem: SharedMemory;
@@ -122,8 +126,6 @@ export class Vm {
   private readonly exitCounts = new Float64Array(EXIT_REASONS.length);
   private readonly exceptionCounts = new Float64Array(256);
   private stopRequested = false;
-  /** An interrupt was pending while IF = 0: look again as soon as IF is set. */
-  private irqMasked = false;
   /**
    * The fetch cache: the last block fetched at each linear EIP (direct-mapped), valid while the
    * TLB entry of its page, the mode and the EIP are what they were (so the physical page and the
@@ -190,7 +192,6 @@ export class Vm {
     s[FPU_CW >> 2] = 0x37f; // as after FNINIT
     s[FPU_TAG >> 2] = 0xffff;
     this.cpu.halted = false;
-    this.irqMasked = false;
     this.fcStale = true;
     this.cpu.flushTlb(false);
     this.dbt?.clear();
@@ -227,6 +228,18 @@ export class Vm {
     this.cpu.s[I_EXIT] = 1;
   }
 
+  /** Sensitive, privileged and I/O instructions translated code emulated itself, by reason (EXIT_REASONS). */
+  get vmmInline(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const dbt = this.dbt;
+    if (!dbt) return out;
+    dbt.harvest();
+    EXIT_REASONS.forEach((r, k) => {
+      if (dbt.vmmInline[k]) out[r] = dbt.vmmInline[k];
+    });
+    return out;
+  }
+
   /** VMM exits that occurred, by reason: the names the table rows declare (EXIT_REASONS), and `exception N`. */
   get exits(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -250,6 +263,12 @@ export class Vm {
 
   /** Executes up to `budget` instructions. */
   run(budget: number): RunResult {
+    const r = this.runSlice(budget);
+    this.dbt?.harvest();
+    return r;
+  }
+
+  private runSlice(budget: number): RunResult {
     const cpu = this.cpu;
     const s = cpu.s;
     const start = cpu.icount;
@@ -275,14 +294,14 @@ export class Vm {
             s[I_EXIT] = 1; // the shadow ends after one instruction: look again then
           } else {
             // IF = 0: nothing can be taken until something sets IF (STI, POPF, IRET, a task
-            // switch), and each of those ends a block here and in translated code. Look again
+            // switch); while IRQ_WAITING is set, each of those requests the run loop. Look again
             // then, rather than at every boundary (compiled loops would leave at every back edge).
-            this.irqMasked = true;
+            s[I_WAIT] = 1;
           }
         }
       }
-      if (this.irqMasked && s[I_EFLAGS] & F_IF) {
-        this.irqMasked = false;
+      if (s[I_WAIT] !== 0 && s[I_EFLAGS] & F_IF) {
+        s[I_WAIT] = 0;
         s[I_EXIT] = 1;
         continue;
       }
@@ -446,12 +465,14 @@ export class Vm {
 
   /** A snapshot of the execution statistics. */
   stats(): VmStats {
+    this.dbt?.harvest();
     const c = this.cache;
     return {
       engine: this.engine,
       instructions: this.cpu.icount,
       classes: this.classStats(),
       exits: this.exits,
+      vmmInline: this.vmmInline,
       blocks: { live: c.blockCount, hits: c.hits, misses: c.misses, invalidations: c.invalidations },
       dbt: this.dbt ? { ...this.dbt.stats, exits: { ...this.dbt.stats.exits } } : null,
     };

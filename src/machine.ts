@@ -38,8 +38,13 @@ export interface MachineStats {
   instructions: number;
   /** Guest instructions by virtualization class. */
   instructionsByClass: Record<string, number>;
-  /** VMM exits (emulated sensitive, privileged and I/O instructions, exceptions) by reason. */
+  /**
+   * VMM exits by reason: sensitive, privileged and I/O instructions emulated by the VMM after
+   * leaving translated code (or in the interpreter), and exceptions (`exception N`).
+   */
   exits: Record<string, number>;
+  /** Sensitive, privileged and I/O instructions translated code emulated itself, without an exit, by reason. */
+  vmmInline: Record<string, number>;
   /** Code cache: blocks decoded, lookups that hit and missed, pages invalidated. */
   cache: { blocks: number; hits: number; misses: number; invalidations: number };
   /** Translator statistics when the engine is 'dbt' (absent otherwise). */
@@ -192,6 +197,7 @@ export class Machine {
       instructions: v.instructions,
       instructionsByClass: v.classes,
       exits: v.exits,
+      vmmInline: v.vmmInline,
       cache: { blocks: v.blocks.live, hits: v.blocks.hits, misses: v.blocks.misses, invalidations: v.blocks.invalidations },
       resets: this.pc.resets,
       seconds: this.startedAt ? (performance.now() - this.startedAt) / 1000 : 0,

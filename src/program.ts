@@ -88,6 +88,8 @@ export interface ProgramStats {
   instructionsByClass: Record<string, number>;
   /** VMM exits (emulated sensitive, privileged and I/O instructions) by reason. */
   exits: Record<string, number>;
+  /** Sensitive, privileged and I/O instructions translated code emulated itself, without an exit, by reason. */
+  vmmInline: Record<string, number>;
   /**
    * The translator, when the engine is 'dbt' (absent otherwise): regions and guest blocks
    * translated, and the milliseconds spent translating them (region forming, Wasm emission,
@@ -249,7 +251,7 @@ export class Program {
   /** Statistics over all runs so far. */
   stats(): ProgramStats {
     const v = this.vm.stats();
-    const out: ProgramStats = { instructions: v.instructions, instructionsByClass: v.classes, exits: v.exits };
+    const out: ProgramStats = { instructions: v.instructions, instructionsByClass: v.classes, exits: v.exits, vmmInline: v.vmmInline };
     if (v.dbt) out.translator = { regions: v.dbt.regions, blocks: v.dbt.blocks, translateMs: v.dbt.translateMs };
     return out;
   }

@@ -72,6 +72,14 @@ export const BUDGET = 0x120;
 export const INHIBIT_IRQ = 0x124;
 /** Scratch words for helpers that return more than one i32. */
 export const SCRATCH = 0x128; // 4 x i32
+/**
+ * Nonzero while an interrupt is pending that IF = 0 held back when the run loop last looked.
+ * Setting IF from 0 (STI, POPF, IRET) must then return to the run loop (EXIT_REQUEST); while it
+ * is 0 and EXIT_REQUEST is 0 no interrupt is pending, so STI needs no interrupt shadow and IF
+ * changes need no exit (no interrupt becomes pending inside an instruction except through the
+ * instruction's own device access, which sets EXIT_REQUEST).
+ */
+export const IRQ_WAITING = 0x138;
 
 /** Model-specific registers that a Linux guest uses. */
 export const MSR_SYSENTER_CS = 0x140;
@@ -110,6 +118,15 @@ export const FPU_FOP = 0x1e0;
  * JS number). Not architectural; meaningless between instructions.
  */
 export const FPU_TMP = 0x1e8; // f64
+
+/**
+ * VMM work done inside translated code: one i32 counter per EXIT_REASONS entry (isa/types.ts,
+ * at most DBT_INLINE_MAX), incremented by compiled code each time it emulates a sensitive,
+ * privileged or I/O instruction on its fast path instead of leaving; the runtime moves the
+ * counts into its statistics and zeroes them.
+ */
+export const DBT_INLINE = 0x200;
+export const DBT_INLINE_MAX = 64;
 
 export const STATE_SIZE = 0x1000;
 
@@ -205,6 +222,11 @@ export const F_ID = 0x200000;
 export const F_ARITH = F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF;
 /** Bit 1 of EFLAGS always reads as 1. */
 export const F_FIXED1 = 0x0002;
+/** Every EFLAGS bit that exists on an i686 (the others are reserved: bit 1 reads 1, the rest 0). */
+export const F_DEFINED = F_CF | F_PF | F_AF | F_ZF | F_SF | F_TF | F_IF | F_DF | F_OF | F_IOPL |
+  F_NT | F_RF | F_VM | F_AC | F_VIF | F_VIP | F_ID;
+/** The flags POPF may change at CPL 0 (it never changes RF, VM, VIF, VIP); less IOPL above CPL 0, less IF when CPL > IOPL. */
+export const F_POPF = F_CF | F_PF | F_AF | F_ZF | F_SF | F_TF | F_IF | F_DF | F_OF | F_IOPL | F_NT | F_AC | F_ID;
 
 // ---------------------------------------------------------------- exception vectors
 export const EX_DE = 0;
@@ -357,6 +379,14 @@ export const HELPERS = {
   /** linr/linw(seg, off, k << 4 | n): linear address after the segment limit and rights checks. */
   linr: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
   linw: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
+  /**
+   * ldseg(k << 3 | seg, sel): loads DS, ES, FS or GS with `sel` by the current mode's rules (the
+   * VMM's segment load: checks, faults, accessed bit); returns 1 when the mode bits changed (the
+   * region must leave after the instruction), else 0.
+   */
+  ldseg: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  /** rdtsc(k): RDTSC's checks and value: returns EAX; EDX is left in SCRATCH. */
+  rdtsc: { params: ['i32'], result: 'i32', effects: 'memory' },
 } as const satisfies Readonly<Record<string, HelperSpec>>;
 
 export type HelperName = keyof typeof HELPERS;

@@ -16,7 +16,7 @@
  * runtime/README.md for how the threshold was measured.
  */
 import {
-  BUDGET, DBT_CHAINS, DBT_INSN, DBT_NCTL, DBT_REGION, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST, F_IF,
+  BUDGET, DBT_CHAINS, DBT_INLINE, DBT_INLINE_MAX, DBT_INSN, DBT_NCTL, DBT_REGION, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST,
   F_RF, F_TF, INHIBIT_IRQ, JUMP_CACHE, JUMP_CACHE_ENTRIES, MODE_CS32, MODE_FLAT, RAM_OFFSET, SEG_CS, TLB_VALID,
   WASM_IMPORT_MODULE, WASM_MEMORY_NAME, WASM_TABLE_NAME, jumpCacheIndex,
 } from '../../translator/abi.ts';
@@ -31,7 +31,10 @@ import { translateRegions } from '../../translator/translate.ts';
 import { loadWasmBackend } from '../../translator/wasm/backend.ts';
 import type { WasmBackend } from '../../translator/wasm/backend.ts';
 import type { Block, CodeCache } from '../code-cache.ts';
-import { CLASS_INDEX } from '../../translator/isa/table.ts';
+import { CLASS_INDEX, CLASS_OF_EXIT, TABLE } from '../../translator/isa/table.ts';
+import { EXIT_REASONS } from '../../translator/isa/types.ts';
+import type { ExitReason } from '../../translator/isa/types.ts';
+import { isVmmInline } from '../../translator/emit/table.ts';
 import type { CodeCoverage } from './code-coverage.ts';
 import type { Cpu } from '../cpu.ts';
 import { GuestFault } from '../fault.ts';
@@ -57,6 +60,7 @@ const I_INHIBIT = INHIBIT_IRQ >> 2;
 const I_INSN = DBT_INSN >> 2;
 const I_NCTL = DBT_NCTL >> 2;
 const I_REGION = DBT_REGION >> 2;
+const EXIT_INDEX = Object.fromEntries(EXIT_REASONS.map((r, k) => [r, k])) as Record<ExitReason, number>;
 const I_CHAINS = DBT_CHAINS >> 2;
 
 export interface DbtOptions {
@@ -174,6 +178,7 @@ export class Dbt implements DbtPending {
   pending: unknown = null;
   faultK = 0;
   stubRuns = 0;
+  stubFault = false;
   readonly stats: DbtStats = {
     regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0, chained: 0, direct: 0,
     invalidations: 0, evictions: 0, cacheBytes: 0, liveRegions: 0, exits: {},
@@ -198,6 +203,10 @@ export class Dbt implements DbtPending {
   private readonly slots: (CompiledRegion | null)[] = [null];
   private readonly freeSlots: number[] = [];
   private retired: number[] = [];
+  /** Sensitive, privileged and I/O instructions emulated inside compiled code, by EXIT_REASONS index. */
+  readonly vmmInline = new Float64Array(EXIT_REASONS.length);
+  /** Compiled code's counters of that work (abi.ts DBT_INLINE), moved to `vmmInline` by `harvest`. */
+  private readonly inlineWords: Int32Array;
   /** The jump cache (abi.ts JUMP_CACHE), four i32 per entry. */
   private readonly jump: Int32Array;
   /** Whether compiled code may enter regions directly (not while exec traces want every entry). */
@@ -229,6 +238,9 @@ export class Dbt implements DbtPending {
     this.tracer = opts.tracer ?? null;
     this.shared = makeSharedHelpers(cpu, this);
     this.pageWrites = new Uint16Array(cpu.codePages.length);
+    if (EXIT_REASONS.length > DBT_INLINE_MAX) throw new Error('translator/abi.ts: DBT_INLINE has too few counters');
+    this.inlineWords = new Int32Array(cpu.mem.buffer, DBT_INLINE, EXIT_REASONS.length);
+    this.inlineWords.fill(0);
     this.jump = new Int32Array(cpu.mem.buffer, JUMP_CACHE, JUMP_CACHE_ENTRIES * 4);
     this.jump.fill(0);
     this.direct = !this.tracer?.exec;
@@ -267,7 +279,6 @@ export class Dbt implements DbtPending {
     const cpu = this.cpu;
     const s = cpu.s;
     if (this.retired.length) this.recycleSlots();
-    const if0 = s[I_EFLAGS] & F_IF;
     let total = 0;
     let from = b;
     for (;;) {
@@ -275,10 +286,10 @@ export class Dbt implements DbtPending {
       const n = this.enter(entry, budget - total);
       total += n;
       // Chaining: when the region left for a block that has compiled code and nothing needs
-      // the run loop (interrupt or stop request, shadow, TF/RF, HLT, an IF change, budget),
-      // enter that code directly: a region exit then costs a fetch-cache probe, not a loop turn.
+      // the run loop (interrupt or stop request, shadow, TF/RF, HLT, budget), enter that code
+      // directly: a region exit then costs a fetch-cache probe, not a loop turn.
       if (n === 0 || total >= budget || s[I_EXIT] !== 0 || s[I_INHIBIT] !== 0 || cpu.halted ||
-        (s[I_EFLAGS] & (F_TF | F_RF)) !== 0 || (s[I_EFLAGS] & F_IF) !== if0 || this.chain === null) break;
+        (s[I_EFLAGS] & (F_TF | F_RF)) !== 0 || this.chain === null) break;
       const next = this.chain();
       if (next === null || budget - total < next.insns.length) break;
       const c = next.compiled as Entry | typeof UNTRANSLATABLE | null;
@@ -334,6 +345,25 @@ export class Dbt implements DbtPending {
     return slot;
   }
 
+  /**
+   * Moves compiled code's VMM-work counters into `vmmInline` and the class counts: a region
+   * counts every instruction it ran inline as innocuous or control, these were sensitive,
+   * privileged or I/O. The run loop calls it after each slice, so the counts are exact whenever
+   * anyone reads them.
+   */
+  harvest(): void {
+    const w = this.inlineWords;
+    const classes = this.classCounts;
+    for (let r = 0; r < w.length; r++) {
+      if (w[r] === 0) continue;
+      const n = w[r] >>> 0;
+      w[r] = 0;
+      this.vmmInline[r] += n;
+      classes[CLASS_INDEX.innocuous] -= n;
+      classes[CLASS_OF_EXIT[r]] += n;
+    }
+  }
+
   /** Hands the Dbt the run loop's fetch cache: the block at CS:EIP if cached, else null. */
   setChain(next: () => Block | null): void {
     this.chain = next;
@@ -385,6 +415,9 @@ export class Dbt implements DbtPending {
     this.classCounts[CLASS_INDEX.control] += nctl;
     if (code === EXIT_PENDING) {
       this.countExit('fault');
+      // A fault on a VMM row's fast path (emit/vmm.ts): VMM work done in translated code.
+      const i = last.insns[this.faultK];
+      if (!this.stubFault && isVmmInline(i)) this.vmmInline[EXIT_INDEX[TABLE[i.row].exit as ExitReason]]++;
       const p = this.pending;
       this.pending = null;
       throw p;

@@ -10,7 +10,7 @@
  * a JS frame.
  */
 import {
-  EFLAGS, EIP, EXIT_REQUEST, F_IF, F_TF, INHIBIT_IRQ, MODE, STUB_EXIT, STUB_NEXT, WR_CODE, WR_OK,
+  EFLAGS, EIP, EXIT_REQUEST, F_TF, INHIBIT_IRQ, MODE, SCRATCH, STUB_EXIT, STUB_NEXT, WR_CODE, WR_OK,
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
@@ -18,12 +18,16 @@ import { CLASS_OF_ROW } from '../../translator/isa/table.ts';
 import type { Cpu } from '../cpu.ts';
 import { HANDLERS } from '../dispatch.ts';
 import { materializeFlags, testCC } from '../lazy-flags.ts';
+import { rdtscValue } from '../vmm/insns-system.ts';
+import { loadSegment } from '../vmm/segments.ts';
 
 const I_EIP = EIP >> 2;
 const I_MODE = MODE >> 2;
 const I_INHIBIT = INHIBIT_IRQ >> 2;
 const I_EFLAGS = EFLAGS >> 2;
 const I_EXIT = EXIT_REQUEST >> 2;
+const I_SCRATCH = SCRATCH >> 2;
+const TWO32 = 2 ** 32;
 
 /** Where helpers record a throwable, and what they need to know about the running region. */
 export interface DbtPending {
@@ -37,6 +41,8 @@ export interface DbtPending {
   readonly classCounts: Float64Array;
   /** Instructions completed by the interp helper (compiled code subtracts them from its inline count). */
   stubRuns: number;
+  /** The pending throwable came from the interp helper (the VMM's handler ran and counted its exit). */
+  stubFault: boolean;
 }
 
 /** The helpers shared by every region (all but `interp`, which needs the region's instructions). */
@@ -47,6 +53,7 @@ export function makeSharedHelpers(cpu: Cpu, p: DbtPending): SharedHelpers {
   const fail = (e: unknown, k: number): never => {
     p.pending = e;
     p.faultK = k;
+    p.stubFault = false;
     throw e;
   };
   /**
@@ -114,6 +121,25 @@ export function makeSharedHelpers(cpu: Cpu, p: DbtPending): SharedHelpers {
         return fail(e, kn >>> 4);
       }
     },
+    ldseg: (segk, sel) => {
+      const mode = s[I_MODE];
+      try {
+        loadSegment(cpu, segk & 7, sel);
+      } catch (e) {
+        return fail(e, segk >>> 3);
+      }
+      return s[I_MODE] !== mode ? 1 : 0;
+    },
+    rdtsc: (k) => {
+      let t: number;
+      try {
+        t = rdtscValue(cpu);
+      } catch (e) {
+        return fail(e, k);
+      }
+      s[I_SCRATCH] = Math.floor(t / TWO32) | 0;
+      return (t % TWO32) | 0;
+    },
   };
 }
 
@@ -129,13 +155,13 @@ export function runInsn(cpu: Cpu, p: DbtPending, insn: Insn, k: number): number 
   const next = code32 ? (insn.eip + insn.len) | 0 : (insn.eip + insn.len) & 0xffff;
   const mode = s[I_MODE];
   const epoch = cpu.codeEpoch;
-  const flags = s[I_EFLAGS];
   cpu.next = next;
   try {
     HANDLERS[insn.row](cpu, insn);
   } catch (e) {
     p.pending = e;
     p.faultK = k;
+    p.stubFault = true;
     throw e;
   }
   s[I_EIP] = cpu.next;
@@ -143,9 +169,10 @@ export function runInsn(cpu: Cpu, p: DbtPending, insn: Insn, k: number): number 
   p.stubRuns++;
   cpu.icount++;
   // Back to the run loop on a transfer, a mode change, invalidated code, HLT, an interrupt
-  // shadow, single-stepping, a change of IF (an interrupt may now be deliverable), or a request.
+  // shadow, single-stepping, or a request (an IF change that makes an interrupt deliverable
+  // requests one: translator/abi.ts IRQ_WAITING).
   if (cpu.next !== next || s[I_MODE] !== mode || cpu.codeEpoch !== epoch || cpu.halted ||
-    s[I_INHIBIT] !== 0 || ((s[I_EFLAGS] ^ flags) & F_IF) !== 0 || (s[I_EFLAGS] & F_TF) !== 0 || s[I_EXIT] !== 0) {
+    s[I_INHIBIT] !== 0 || (s[I_EFLAGS] & F_TF) !== 0 || s[I_EXIT] !== 0) {
     return STUB_EXIT;
   }
   return STUB_NEXT;

@@ -5,20 +5,14 @@
  * Invariants kept by writeEflags: the lazy-flags record is retired (the value written is
  * authoritative), reserved bits read as their fixed values, a change of VM recomputes the
  * segment access ranges and the mode bits (virtual-8086 segments have no type checks), and IF
- * going from 0 to 1 asks the run loop to look for a pending interrupt.
+ * going from 0 to 1 while an interrupt waits (IRQ_WAITING) asks the run loop to deliver it.
  */
-import {
-  CR, EFLAGS, EXIT_REQUEST, F_AC, F_AF, F_CF, F_DF, F_FIXED1, F_ID, F_IF, F_IOPL, F_NT, F_OF,
-  F_PF, F_RF, F_SF, F_TF, F_VIF, F_VIP, F_VM, F_ZF, LF_NONE, LF_OP,
-} from '../../translator/abi.ts';
+import { CR, EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_VM, IRQ_WAITING, LF_NONE, LF_OP } from '../../translator/abi.ts';
 import type { Cpu } from '../cpu.ts';
 import { materializeFlags } from '../lazy-flags.ts';
 
 const I_EFLAGS = EFLAGS >> 2;
 
-/** Every EFLAGS bit that exists on an i686 (the others are reserved: bit 1 reads 1, the rest 0). */
-export const EFLAGS_DEFINED = F_CF | F_PF | F_AF | F_ZF | F_SF | F_TF | F_IF | F_DF | F_OF | F_IOPL |
-  F_NT | F_RF | F_VM | F_AC | F_VIF | F_VIP | F_ID;
 
 /** The full, current EFLAGS value (status flags computed). */
 export function readEflags(cpu: Cpu): number {
@@ -33,14 +27,14 @@ export function readEflags(cpu: Cpu): number {
 export function writeEflags(cpu: Cpu, v: number): void {
   const s = cpu.s;
   const old = s[I_EFLAGS];
-  const nv = (v & EFLAGS_DEFINED) | F_FIXED1;
+  const nv = (v & F_DEFINED) | F_FIXED1;
   s[LF_OP >> 2] = LF_NONE;
   s[I_EFLAGS] = nv;
   if ((old ^ nv) & F_VM) {
     for (let seg = 0; seg < 6; seg++) cpu.refreshSegment(seg);
     cpu.refreshMode();
   }
-  if (nv & F_IF && !(old & F_IF)) s[EXIT_REQUEST >> 2] = 1;
+  if (nv & F_IF && !(old & F_IF) && s[IRQ_WAITING >> 2] !== 0) s[EXIT_REQUEST >> 2] = 1;
 }
 
 /** CR0.PE: protected mode (including virtual-8086 mode). */

@@ -5,9 +5,12 @@
  * #GP(0) when CPL > IOPL. In virtual-8086 mode all four are #GP(0) unless IOPL = 3.
  *
  * STI opens a one-instruction interrupt shadow when it changes IF from 0 to 1, and asks the run
- * loop to look for a pending interrupt after that instruction (EXIT_REQUEST).
+ * loop to look for a pending interrupt after that instruction (EXIT_REQUEST). The shadow only
+ * matters when an interrupt is pending (translator/abi.ts IRQ_WAITING): otherwise none can
+ * arrive before the next instruction ends (a device access by that instruction sets
+ * EXIT_REQUEST itself), so STI then only sets IF.
  */
-import { EFLAGS, EX_GP, EXIT_REQUEST, F_AC, F_AF, F_CF, F_DF, F_ID, F_IF, F_IOPL, F_NT, F_OF, F_PF, F_RF, F_SF, F_TF, F_VM, F_ZF, INHIBIT_IRQ, R_ESP, SZ16, SZ32 } from '../../translator/abi.ts';
+import { EFLAGS, EX_GP, EXIT_REQUEST, F_IF, F_IOPL, F_POPF, F_RF, F_VM, INHIBIT_IRQ, IRQ_WAITING, R_ESP, SZ16, SZ32 } from '../../translator/abi.ts';
 import type { Cpu } from '../cpu.ts';
 import { fault } from '../fault.ts';
 import { peek, push } from '../insn/operands.ts';
@@ -17,8 +20,6 @@ import { INHIBIT_STI } from './segments.ts';
 
 const I_EFLAGS = EFLAGS >> 2;
 
-/** Flags POPF may change at CPL 0 (RF, VM, VIF, VIP are never changed by POPF). */
-const POPF_CPL0 = F_CF | F_PF | F_AF | F_ZF | F_SF | F_TF | F_IF | F_DF | F_OF | F_IOPL | F_NT | F_AC | F_ID;
 
 /** #GP(0) in virtual-8086 mode unless IOPL = 3 (no VME). */
 function checkV86Iopl(cpu: Cpu): void {
@@ -40,7 +41,7 @@ const popf: Handler = (cpu, i) => {
   checkV86Iopl(cpu);
   const sz = i.o32 ? SZ32 : SZ16;
   const v = peek(cpu, sz, 0);
-  let mask = POPF_CPL0;
+  let mask = F_POPF;
   if (isProtected(cpu)) {
     // (Virtual-8086 mode only gets here with IOPL 3, where CPL 3 <= IOPL.)
     if (cpu.cpl > 0 || isV86(cpu)) mask &= ~F_IOPL;
@@ -66,8 +67,10 @@ const sti: Handler = (cpu) => {
   const s = cpu.s;
   if (!(s[I_EFLAGS] & F_IF)) {
     s[I_EFLAGS] |= F_IF;
-    s[INHIBIT_IRQ >> 2] = INHIBIT_STI;
-    s[EXIT_REQUEST >> 2] = 1;
+    if (s[IRQ_WAITING >> 2] !== 0 || s[EXIT_REQUEST >> 2] !== 0) {
+      s[INHIBIT_IRQ >> 2] = INHIBIT_STI;
+      s[EXIT_REQUEST >> 2] = 1;
+    }
   }
 };
 

@@ -100,9 +100,14 @@ function wrmsr(cpu: Cpu): void {
   writeMsr(cpu, cpu.s[R_ECX], cpu.s[R_EAX], cpu.s[R_EDX]);
 }
 
-function rdtsc(cpu: Cpu): void {
+/** RDTSC's check (#GP(0) when CR4.TSD and CPL > 0) and value; the translator's `rdtsc` helper uses it too. */
+export function rdtscValue(cpu: Cpu): number {
   if (cpu.s[I_CR4] & CR4_TSD && unprivileged(cpu)) fault(EX_GP, 0);
-  const t = readTsc(cpu);
+  return readTsc(cpu);
+}
+
+function rdtsc(cpu: Cpu): void {
+  const t = rdtscValue(cpu);
   cpu.s[R_EAX] = (t % TWO32) | 0;
   cpu.s[R_EDX] = Math.floor(t / TWO32) | 0;
 }

@@ -53,6 +53,11 @@ export function formatStats(s: MachineStats): string {
   const exits = Object.entries(s.exits).sort((a, b) => b[1] - a[1]);
   lines.push(`VMM exits by reason (${n(exits.reduce((a, [, v]) => a + v, 0))} total):`);
   for (const [k, v] of exits) lines.push(`  ${k.padEnd(24)} ${n(v)}`);
+  const inline = Object.entries(s.vmmInline).sort((a, b) => b[1] - a[1]);
+  if (inline.length) {
+    lines.push(`emulated inside translated code, no exit (${n(inline.reduce((a, [, v]) => a + v, 0))} total):`);
+    for (const [k, v] of inline) lines.push(`  ${k.padEnd(24)} ${n(v)}`);
+  }
   lines.push(`code cache: ${n(s.cache.blocks)} blocks, ${n(s.cache.hits)} hits, ${n(s.cache.misses)} misses, ${n(s.cache.invalidations)} page invalidations`);
   if (s.translator) {
     lines.push('translator:');

@@ -122,6 +122,13 @@ export class EmitCtx {
    * emitter records nothing (and keeps `flagKind`, which still describes the locals).
    */
   flagsLive = true;
+  /**
+   * For a VMM row emitted inline (emit/vmm.ts): the segment its slow path resumes at after the
+   * interp stub ran the instruction (-1: leave the region).
+   */
+  resumeSeg = -1;
+  /** Set by a VMM row's emitter: after the instruction retires, leave the region when it is nonzero. */
+  exitAfter: Expr | null = null;
   /** Index of the current segment, and the label of its self-loop if it has one. */
   segment = 0;
   selfLoopLabel: string | null = null;
@@ -300,6 +307,21 @@ export class EmitCtx {
   }
 
   // ------------------------------------------------------------------ exits
+  /**
+   * The slow path of a VMM row emitted inline: when `cond` holds, the whole instruction runs
+   * through the interp stub (the VMM's handler, with every check and fault) instead. Nothing
+   * may have been changed by the fast path before this test.
+   */
+  toStub(cond: Expr): Expr {
+    const { m, i32 } = this;
+    this.usesStub = true;
+    return m.if(cond, m.block(null, [
+      m.set(L_EIP, i32.const(this.insn.eip)),
+      m.set(L_PC, i32.const(this.resumeSeg)),
+      m.br(LBL_STUB, undefined, i32.const(this.insnIndex)),
+    ]));
+  }
+
   /** Exit leaving the current instruction undone (an inline fault): state as before it, EIP = its address. */
   faultExit(code: number): Expr {
     const { m, i32 } = this;

@@ -7,7 +7,7 @@
  * What observes the record before an instruction (SDM vol. 1, 3.4.3: the status flags are
  * architectural state at every instruction boundary that software can see):
  * - the instruction reads a status flag (Jcc, SETcc, CMOVcc, ADC/SBB, LOOPE/NE, ...);
- * - it runs through the interp helper (which sees the whole state);
+ * - it runs, or may run, through the interp helper (which sees the whole state);
  * - it may fault (a memory access, DIV/IDIV): the fault delivers the state before it, flags
  *   included, to the guest's handler;
  * - the block ends (an exit, an interrupt at the boundary, the budget check of the next block).
@@ -24,7 +24,7 @@ import type { Insn } from '../decoder/insn.ts';
 import { F_ARITH } from '../abi.ts';
 import { ALU_OPS } from '../isa/rows-alu.ts';
 import { TABLE, rowByName } from '../isa/table.ts';
-import { inlineEmitter } from './table.ts';
+import { endsSegment } from './table.ts';
 
 const ALU_FORMS = ['EbGb', 'EvGv', 'GbEb', 'GvEv', 'ALIb', 'eAXIz', 'EbIb', 'EvIz', 'EbIb82', 'EvIbs'];
 
@@ -56,7 +56,7 @@ const NO_ACCESS: ReadonlySet<string> = new Set([
 
 /** True if the instruction may hand the state to a fault handler (or run in the interpreter). */
 export function mayFault(i: Insn): boolean {
-  if (inlineEmitter(i) === null) return true;
+  if (endsSegment(i)) return true;
   const name = TABLE[i.row].name;
   return (i.isMem && !NO_ACCESS.has(name)) || IMPLICIT_FAULTS.has(name);
 }

@@ -31,9 +31,10 @@
  */
 import type { Insn } from '../decoder/insn.ts';
 import {
-  BUDGET, DBT_CHAINS, DBT_INSN, DBT_NCTL, DBT_REGION, EIP, EXIT_AFTER, EXIT_PENDING, EXIT_REQUEST, JUMP_CACHE,
+  BUDGET, DBT_CHAINS, DBT_INLINE, DBT_INSN, DBT_NCTL, DBT_REGION, EIP, EXIT_AFTER, EXIT_PENDING, EXIT_REQUEST, JUMP_CACHE,
   JUMP_CACHE_ENTRIES, TLB_OFFSET, TLB_READ_MASK, TLB_WRITE_MASK,
 } from '../abi.ts';
+import { EXIT_REASONS } from '../isa/types.ts';
 import { TABLE, endsBlock } from '../isa/table.ts';
 import { directTarget, fallsThrough } from '../scan/region.ts';
 import type { ScannedBlock } from '../scan/scan-block.ts';
@@ -44,7 +45,7 @@ import {
 } from './context.ts';
 import type { RegionLayout } from './context.ts';
 import { flagsLiveAfter } from './liveness.ts';
-import { inlineEmitter } from './table.ts';
+import { endsSegment, inlineEmitter, isVmmInline } from './table.ts';
 
 /** Most dynamic-transfer targets compared inline (RET to a call site of the region, ...). */
 const MAX_DYNAMIC_TARGETS = 16;
@@ -85,7 +86,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   for (const b of blocks) {
     blockSeg.set(b.eip, nseg++);
     b.insns.forEach((insn, k) => {
-      if (inlineEmitter(insn) === null && k < b.insns.length - 1) nseg++;
+      if (endsSegment(insn) && k < b.insns.length - 1) nseg++;
     });
   }
   const dynamicTargets: number[] = [];
@@ -125,6 +126,19 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       c.flagsLive = live[k] !== 0;
       const e = inlineEmitter(insn);
       const isLast = k === n - 1;
+      if (e !== null && isVmmInline(insn)) {
+        emitVmmRow(c, insn, e, isLast ? (row.leaves ? -1 : layout.segmentAt(b.endEip)) : segments.length);
+        done.push(0);
+        inlineCount++;
+        if (isLast) {
+          c.emit(...c.goto(b.endEip, true));
+        } else {
+          closeSegment(c, segments);
+          startSegment(c, segments, null, false);
+          c.inlineMemory = loops.has(b.eip);
+        }
+        continue;
+      }
       // The interp stub counts the segment's inline instructions before calling the helper.
       done.push(e !== null ? c.done : 0);
       if (e !== null) {
@@ -166,6 +180,34 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   m.addFunction(name, 1, c.vars, body);
   const entries = new Map<number, number>(blockSeg);
   return { entries, insns, doneBefore: Int32Array.from(done), insnCount: insns.length, inlineCount, segments: segments.length };
+}
+
+/**
+ * A sensitive, privileged or I/O row with a VMM emitter (emit/vmm.ts): the segment's earlier
+ * instructions are counted first, so that both of its paths see the budget the same way (the
+ * stub path, taken by `c.toStub`, resumes at segment `resume` after the handler ran); the fast
+ * path counts the instruction and its VMM work (DBT_INLINE under the row's exit reason) and
+ * leaves after it when the emitter asks (`exitAfter`: a segment load changed the mode).
+ */
+function emitVmmRow(c: EmitCtx, insn: Insn, e: (c: EmitCtx, i: Insn) => void, resume: number): void {
+  const { m } = c;
+  const i32 = m.i32;
+  if (c.done) c.emit(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(c.done))));
+  c.done = 0;
+  c.resumeSeg = resume;
+  c.exitAfter = null;
+  c.mayWriteCode = false;
+  e(c, insn);
+  // Counted when it completes (a fault on the fast path is counted by the runtime, which
+  // learns it from the fault's instruction index; the stub path counts in the VMM's handler).
+  const counter = DBT_INLINE + 4 * EXIT_REASONS.indexOf(TABLE[insn.row].exit as (typeof EXIT_REASONS)[number]);
+  c.emit(i32.store(counter, 4, i32.const(0), i32.add(i32.load(counter, 4, i32.const(0)), i32.const(1))));
+  // A write into this region's code: the runtime counts the instruction (EXIT_AFTER).
+  if (c.mayWriteCode) c.emit(c.smcAfter());
+  c.emit(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(1))));
+  if (c.exitAfter) c.emit(m.if(c.exitAfter, c.exitTo(c.nextEip())));
+  c.exitAfter = null;
+  c.releaseTemps();
 }
 
 /**
@@ -254,7 +296,7 @@ function loopBlocks(blocks: readonly ScannedBlock[], code32: boolean): Set<numbe
 function isSelfLoop(b: ScannedBlock, code32: boolean): boolean {
   const last = b.insns[b.insns.length - 1];
   if (directTarget(last, code32) !== b.eip) return false;
-  return b.insns.every((i) => inlineEmitter(i) !== null);
+  return b.insns.every((i) => !endsSegment(i));
 }
 
 function startSegment(c: EmitCtx, segments: Segment[], block: ScannedBlock | null, selfLoop: boolean): void {

@@ -1,8 +1,9 @@
 /**
  * Which rows are emitted inline: the emitter families gathered by table row name, like the
  * interpreter's dispatch. A row without an emitter (or a form an emitter declines) runs through
- * the interp helper. Only innocuous and control rows may have emitters: sensitive, privileged
- * and I/O rows always go to the VMM (checked when this module loads).
+ * the interp helper. Sensitive, privileged and I/O rows may have emitters only in the VMM family
+ * (emit/vmm.ts), whose fast paths fall back to the VMM through the stub (checked when this
+ * module loads); region.ts gives such a row a segment of its own and counts it as VMM work.
  */
 import type { Insn } from '../decoder/insn.ts';
 import { TABLE } from '../isa/table.ts';
@@ -15,6 +16,7 @@ import { MULDIV_EMITTERS } from './muldiv.ts';
 import { SHIFT_EMITTERS } from './shift.ts';
 import { STACK_EMITTERS } from './stack.ts';
 import { STRING_EMITTERS } from './string.ts';
+import { VMM_EMITTERS } from './vmm.ts';
 import type { Emitter, EmitterMap } from './types.ts';
 
 const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
@@ -34,7 +36,7 @@ const FAMILIES: readonly EmitterMap[] = [
 
 function build(): readonly (Emitter | null)[] {
   const all = new Map<string, Emitter>();
-  for (const fam of FAMILIES) {
+  for (const fam of [...FAMILIES, VMM_EMITTERS]) {
     for (const [name, e] of Object.entries(fam)) {
       if (all.has(name)) throw new Error(`emitters: ${name} defined twice`);
       all.set(name, e);
@@ -44,9 +46,11 @@ function build(): readonly (Emitter | null)[] {
   for (const name of all.keys()) if (!names.has(name)) throw new Error(`emitters: no table row ${name}`);
   return TABLE.map((r) => {
     const e = all.get(r.name) ?? null;
-    if (e && r.cls !== 'innocuous' && r.cls !== 'control') {
-      throw new Error(`emitters: ${r.name} is ${r.cls} and must go through the VMM`);
+    const vmm = r.cls !== 'innocuous' && r.cls !== 'control';
+    if (e && vmm !== (r.name in VMM_EMITTERS)) {
+      throw new Error(`emitters: ${r.name} is ${r.cls}: ${vmm ? 'only the VMM family (emit/vmm.ts) may emit it' : 'not a VMM row'}`);
     }
+    if (e && vmm && !r.exit) throw new Error(`emitters: ${r.name} has no exit reason to count it under`);
     return e;
   });
 }
@@ -62,6 +66,21 @@ export function inlineEmitter(i: Insn): Emitter | null {
   if (no && (no.forms === 'mem' ? i.mod !== 3 : !i.o32)) return null;
   return e;
 }
+
+/**
+ * True for a sensitive, privileged or I/O row emitted inline (emit/vmm.ts): it ends its
+ * segment (its slow path resumes at the next one) and is counted as VMM work.
+ */
+export function isVmmInline(i: Insn): boolean {
+  return inlineEmitter(i) !== null && VMM_ROW[i.row] === 1;
+}
+
+/** True if the instruction ends its segment: it runs through the interp stub, or may. */
+export function endsSegment(i: Insn): boolean {
+  return inlineEmitter(i) === null || VMM_ROW[i.row] === 1;
+}
+
+const VMM_ROW = Uint8Array.from(TABLE, (r) => (r.cls !== 'innocuous' && r.cls !== 'control' ? 1 : 0));
 
 /** Names of the rows with an inline emitter (documentation, tests). */
 export function inlineRowNames(): string[] {

@@ -13,7 +13,7 @@
  * Two synthetic rows come last: `invalid` (any undefined encoding, #UD) and `tooLong`
  * (an instruction over 15 bytes, #GP(0)). They have op = -1 and are never decoded from a map.
  */
-import { CLASS_NAMES } from './types.ts';
+import { CLASS_NAMES, EXIT_REASONS } from './types.ts';
 import type { InsnClass, Row, RowSpec } from './types.ts';
 import { ALU_ROWS } from './rows-alu.ts';
 import { SHIFT_ROWS } from './rows-shift.ts';
@@ -106,6 +106,12 @@ export function rowByName(name: string): Row {
 export const CLASS_INDEX: Readonly<Record<InsnClass, number>> = Object.freeze(Object.fromEntries(CLASS_NAMES.map((c, k) => [c, k])) as Record<InsnClass, number>);
 /** CLASS_OF_ROW[row id] = the row's class index. */
 export const CLASS_OF_ROW = Uint8Array.from(TABLE, (r) => CLASS_INDEX[r.cls]);
+/** CLASS_OF_EXIT[EXIT_REASONS index] = the class index of the rows counted under that reason (one class each: checked here). */
+export const CLASS_OF_EXIT = Uint8Array.from(EXIT_REASONS, (reason) => {
+  const classes = new Set(TABLE.filter((r) => r.exit === reason).map((r) => r.cls));
+  if (classes.size !== 1) throw new Error(`instruction table: exit ${reason} belongs to ${classes.size} classes`);
+  return CLASS_INDEX[[...classes][0]];
+});
 
 export const ROW_INVALID = rowByName('invalid').id;
 export const ROW_TOO_LONG = rowByName('tooLong').id;

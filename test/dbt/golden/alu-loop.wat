@@ -9,8 +9,8 @@
 ;; 0000100f  hlt
 
 (module
- (type $0 (func (param i32 i32 i32) (result i32)))
- (type $1 (func (param i32) (result i32)))
+ (type $0 (func (param i32) (result i32)))
+ (type $1 (func (param i32 i32 i32) (result i32)))
  (type $2 (func (param i32 i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
  (import "vm" "regions" (table $regions 0 funcref))
@@ -26,6 +26,8 @@
  (import "vm" "chkw" (func $chkw (param i32 i32 i32) (result i32)))
  (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
  (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
+ (import "vm" "ldseg" (func $ldseg (param i32 i32) (result i32)))
+ (import "vm" "rdtsc" (func $rdtsc (param i32) (result i32)))
  (export "r0" (func $r0))
  (func $r0 (param $0 i32) (result i32)
   (local $1 i32)
@@ -428,7 +430,7 @@
            (i32.const 1)
           )
          )
-         (return_call_indirect (type $1)
+         (return_call_indirect (type $0)
           (i32.and
            (local.get $26)
            (i32.const 65535)

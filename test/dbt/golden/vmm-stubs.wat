@@ -27,7 +27,112 @@
  (import "vm" "chkw" (func $chkw (param i32 i32 i32) (result i32)))
  (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
  (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
+ (import "vm" "ldseg" (func $ldseg (param i32 i32) (result i32)))
+ (import "vm" "rdtsc" (func $rdtsc (param i32) (result i32)))
  (export "r0" (func $r0))
+ (func $st32 (param $0 i32) (param $1 i32) (param $2 i32) (result i32)
+  (local $3 i32)
+  (if (result i32)
+   (i32.and
+    (i32.eq
+     (i32.and
+      (local.tee $3
+       (i32.load offset=1048576
+        (i32.and
+         (i32.shr_u
+          (local.get $0)
+          (i32.const 10)
+         )
+         (i32.const 4194300)
+        )
+       )
+      )
+      (i32.load offset=276
+       (i32.const 0)
+      )
+     )
+     (i32.const 1)
+    )
+    (i32.le_u
+     (i32.and
+      (local.get $0)
+      (i32.const 4095)
+     )
+     (i32.const 4092)
+    )
+   )
+   (then
+    (i32.store align=1
+     (i32.xor
+      (i32.and
+       (local.get $3)
+       (i32.const -4096)
+      )
+      (local.get $0)
+     )
+     (local.get $1)
+    )
+    (i32.const 0)
+   )
+   (else
+    (call $wr32
+     (local.get $0)
+     (local.get $1)
+     (local.get $2)
+    )
+   )
+  )
+ )
+ (func $ld32 (param $0 i32) (param $1 i32) (result i32)
+  (local $2 i32)
+  (if (result i32)
+   (i32.and
+    (i32.eq
+     (i32.and
+      (local.tee $2
+       (i32.load offset=1048576
+        (i32.and
+         (i32.shr_u
+          (local.get $0)
+          (i32.const 10)
+         )
+         (i32.const 4194300)
+        )
+       )
+      )
+      (i32.load offset=272
+       (i32.const 0)
+      )
+     )
+     (i32.const 1)
+    )
+    (i32.le_u
+     (i32.and
+      (local.get $0)
+      (i32.const 4095)
+     )
+     (i32.const 4092)
+    )
+   )
+   (then
+    (i32.load align=1
+     (i32.xor
+      (i32.and
+       (local.get $2)
+       (i32.const -4096)
+      )
+      (local.get $0)
+     )
+    )
+   )
+   (else
+    (call $rd32
+     (local.get $0)
+     (local.get $1)
+    )
+   )
+  )
+ )
  (func $r0 (param $0 i32) (result i32)
   (local $1 i32)
   (local $2 i32)
@@ -61,6 +166,11 @@
   )
   (local.set $1
    (i32.load
+    (i32.const 0)
+   )
+  )
+  (local.set $5
+   (i32.load offset=16
     (i32.const 0)
    )
   )
@@ -99,6 +209,16 @@
     (i32.const 0)
    )
   )
+  (local.set $20
+   (i32.load offset=272
+    (i32.const 0)
+   )
+  )
+  (local.set $21
+   (i32.load offset=276
+    (i32.const 0)
+   )
+  )
   (local.set $14
    (local.get $0)
   )
@@ -113,191 +233,408 @@
          (block $exit (result i32)
           (try $guard
            (do
-            (block $s6
-             (block $s5
-              (block $s4
-               (block $s3
-                (block $s2
-                 (block $s1
-                  (block $s0
-                   (block $bad
-                    (if
-                     (i32.const 1)
-                     (then
-                      (br_table $s0 $s1 $s2 $s3 $s4 $s5 $s6 $bad
-                       (local.get $14)
+            (local.set $23
+             (block $smc (result i32)
+              (block
+               (block $s6
+                (block $s5
+                 (block $s4
+                  (block $s3
+                   (block $s2
+                    (block $s1
+                     (block $s0
+                      (block $bad
+                       (if
+                        (i32.const 1)
+                        (then
+                         (br_table $s0 $s1 $s2 $s3 $s4 $s5 $s6 $bad
+                          (local.get $14)
+                         )
+                        )
+                       )
+                      )
+                      (if
+                       (i32.const 1)
+                       (then
+                        (unreachable)
+                       )
+                      )
+                     )
+                     (drop
+                      (br_if $exit
+                       (i32.const 4096)
+                       (i32.lt_s
+                        (local.get $17)
+                        (i32.const 2)
+                       )
+                      )
+                     )
+                     (local.set $24
+                      (block (result i32)
+                       (i32.store offset=40
+                        (i32.const 0)
+                        (local.get $9)
+                       )
+                       (i32.store offset=48
+                        (i32.const 0)
+                        (local.get $10)
+                       )
+                       (i32.store offset=52
+                        (i32.const 0)
+                        (local.get $11)
+                       )
+                       (i32.store offset=44
+                        (i32.const 0)
+                        (local.get $12)
+                       )
+                       (i32.store offset=56
+                        (i32.const 0)
+                        (local.get $13)
+                       )
+                       (call $flags
+                        (i32.const 0)
+                       )
+                      )
+                     )
+                     (local.set $9
+                      (i32.const 0)
+                     )
+                     (local.set $25
+                      (i32.add
+                       (local.get $5)
+                       (i32.const -4)
+                      )
+                     )
+                     (if
+                      (call $st32
+                       (local.get $25)
+                       (i32.and
+                        (local.get $24)
+                        (i32.const -196609)
+                       )
+                       (i32.const 3)
+                      )
+                      (then
+                       (local.set $22
+                        (i32.const 1)
+                       )
+                      )
+                     )
+                     (local.set $5
+                      (local.get $25)
+                     )
+                     (i32.store offset=512
+                      (i32.const 0)
+                      (i32.add
+                       (i32.load offset=512
+                        (i32.const 0)
+                       )
+                       (i32.const 1)
+                      )
+                     )
+                     (drop
+                      (br_if $smc
+                       (i32.const 0)
+                       (local.get $22)
+                      )
+                     )
+                     (local.set $17
+                      (i32.sub
+                       (local.get $17)
+                       (i32.const 1)
                       )
                      )
                     )
-                   )
-                   (if
-                    (i32.const 1)
-                    (then
-                     (unreachable)
+                    (local.set $25
+                     (call $ld32
+                      (local.get $5)
+                      (i32.const 11)
+                     )
+                    )
+                    (local.set $24
+                     (i32.load offset=36
+                      (i32.const 0)
+                     )
+                    )
+                    (local.set $26
+                     (i32.or
+                      (i32.and
+                       (i32.or
+                        (i32.and
+                         (local.get $24)
+                         (i32.xor
+                          (i32.const 2392021)
+                          (i32.const -1)
+                         )
+                        )
+                        (i32.and
+                         (local.get $25)
+                         (i32.const 2392021)
+                        )
+                       )
+                       (i32.const 4095957)
+                      )
+                      (i32.const 2)
+                     )
+                    )
+                    (if
+                     (i32.or
+                      (i32.ne
+                       (i32.and
+                        (local.get $26)
+                        (i32.const 256)
+                       )
+                       (i32.const 0)
+                      )
+                      (i32.and
+                       (i32.ne
+                        (i32.and
+                         (i32.and
+                          (local.get $26)
+                          (i32.xor
+                           (local.get $24)
+                           (i32.const -1)
+                          )
+                         )
+                         (i32.const 512)
+                        )
+                        (i32.const 0)
+                       )
+                       (i32.ne
+                        (i32.load offset=312
+                         (i32.const 0)
+                        )
+                        (i32.const 0)
+                       )
+                      )
+                     )
+                     (then
+                      (local.set $15
+                       (i32.const 4097)
+                      )
+                      (local.set $14
+                       (i32.const 2)
+                      )
+                      (br $stub
+                       (i32.const 1)
+                      )
+                     )
+                    )
+                    (local.set $5
+                     (i32.add
+                      (local.get $5)
+                      (i32.const 4)
+                     )
+                    )
+                    (i32.store offset=36
+                     (i32.const 0)
+                     (local.get $26)
+                    )
+                    (local.set $9
+                     (i32.const 0)
+                    )
+                    (i32.store offset=516
+                     (i32.const 0)
+                     (i32.add
+                      (i32.load offset=516
+                       (i32.const 0)
+                      )
+                      (i32.const 1)
+                     )
+                    )
+                    (local.set $17
+                     (i32.sub
+                      (local.get $17)
+                      (i32.const 1)
+                     )
                     )
                    )
-                  )
-                  (drop
-                   (br_if $exit
-                    (i32.const 4096)
-                    (i32.lt_s
+                   (drop
+                    (br_if $exit
+                     (i32.const 4098)
+                     (i32.lt_s
+                      (local.get $17)
+                      (i32.const 5)
+                     )
+                    )
+                   )
+                   (local.set $26
+                    (i32.load offset=36
+                     (i32.const 0)
+                    )
+                   )
+                   (i32.store offset=36
+                    (i32.const 0)
+                    (i32.and
+                     (local.get $26)
+                     (i32.const -513)
+                    )
+                   )
+                   (i32.store offset=520
+                    (i32.const 0)
+                    (i32.add
+                     (i32.load offset=520
+                      (i32.const 0)
+                     )
+                     (i32.const 1)
+                    )
+                   )
+                   (local.set $17
+                    (i32.sub
                      (local.get $17)
-                     (i32.const 2)
+                     (i32.const 1)
                     )
                    )
                   )
                   (local.set $15
-                   (i32.const 4096)
+                   (i32.const 4099)
                   )
                   (local.set $14
-                   (i32.const 1)
+                   (i32.const 4)
                   )
                   (if
                    (i32.const 1)
                    (then
                     (br $stub
-                     (i32.const 0)
+                     (i32.const 3)
                     )
                    )
                   )
                  )
+                 (local.set $12
+                  (i32.and
+                   (i32.add
+                    (local.tee $10
+                     (i32.and
+                      (local.get $1)
+                      (i32.const 255)
+                     )
+                    )
+                    (local.tee $11
+                     (i32.const 1)
+                    )
+                   )
+                   (i32.const 255)
+                  )
+                 )
+                 (local.set $1
+                  (i32.or
+                   (i32.and
+                    (local.get $1)
+                    (i32.const -256)
+                   )
+                   (local.get $12)
+                  )
+                 )
+                 (local.set $9
+                  (i32.const 4)
+                 )
+                 (local.set $17
+                  (i32.sub
+                   (local.get $17)
+                   (i32.const 1)
+                  )
+                 )
                  (local.set $15
-                  (i32.const 4097)
+                  (i32.const 4103)
                  )
                  (local.set $14
-                  (i32.const 2)
+                  (i32.const 5)
                  )
                  (if
                   (i32.const 1)
                   (then
                    (br $stub
-                    (i32.const 1)
+                    (i32.const 5)
                    )
                   )
                  )
                 )
-                (drop
-                 (br_if $exit
-                  (i32.const 4098)
-                  (i32.lt_s
-                   (local.get $17)
-                   (i32.const 5)
+                (local.set $26
+                 (i32.load offset=36
+                  (i32.const 0)
+                 )
+                )
+                (if
+                 (i32.and
+                  (i32.eqz
+                   (i32.and
+                    (local.get $26)
+                    (i32.const 512)
+                   )
+                  )
+                  (i32.ne
+                   (i32.or
+                    (i32.load offset=312
+                     (i32.const 0)
+                    )
+                    (i32.load offset=284
+                     (i32.const 0)
+                    )
+                   )
+                   (i32.const 0)
+                  )
+                 )
+                 (then
+                  (local.set $15
+                   (i32.const 4105)
+                  )
+                  (local.set $14
+                   (i32.const 6)
+                  )
+                  (br $stub
+                   (i32.const 6)
                   )
                  )
                 )
-                (local.set $15
-                 (i32.const 4098)
+                (i32.store offset=36
+                 (i32.const 0)
+                 (i32.or
+                  (local.get $26)
+                  (i32.const 512)
+                 )
                 )
-                (local.set $14
-                 (i32.const 3)
-                )
-                (if
-                 (i32.const 1)
-                 (then
-                  (br $stub
-                   (i32.const 2)
+                (i32.store offset=524
+                 (i32.const 0)
+                 (i32.add
+                  (i32.load offset=524
+                   (i32.const 0)
                   )
+                  (i32.const 1)
+                 )
+                )
+                (local.set $17
+                 (i32.sub
+                  (local.get $17)
+                  (i32.const 1)
+                 )
+                )
+               )
+               (drop
+                (br_if $exit
+                 (i32.const 4106)
+                 (i32.lt_s
+                  (local.get $17)
+                  (i32.const 1)
                  )
                 )
                )
                (local.set $15
-                (i32.const 4099)
+                (i32.const 4106)
                )
                (local.set $14
-                (i32.const 4)
+                (i32.const -1)
                )
-               (if
-                (i32.const 1)
-                (then
-                 (br $stub
-                  (i32.const 3)
-                 )
-                )
-               )
-              )
-              (local.set $12
-               (i32.and
-                (i32.add
-                 (local.tee $10
-                  (i32.and
-                   (local.get $1)
-                   (i32.const 255)
-                  )
-                 )
-                 (local.tee $11
-                  (i32.const 1)
-                 )
-                )
-                (i32.const 255)
-               )
-              )
-              (local.set $1
-               (i32.or
-                (i32.and
-                 (local.get $1)
-                 (i32.const -256)
-                )
-                (local.get $12)
-               )
-              )
-              (local.set $9
-               (i32.const 4)
-              )
-              (local.set $17
-               (i32.sub
-                (local.get $17)
-                (i32.const 1)
-               )
-              )
-              (local.set $15
-               (i32.const 4103)
-              )
-              (local.set $14
-               (i32.const 5)
-              )
-              (if
-               (i32.const 1)
-               (then
-                (br $stub
-                 (i32.const 5)
-                )
-               )
-              )
-             )
-             (local.set $15
-              (i32.const 4105)
-             )
-             (local.set $14
-              (i32.const 6)
-             )
-             (if
-              (i32.const 1)
-              (then
                (br $stub
-                (i32.const 6)
+                (i32.const 7)
                )
+               (unreachable)
               )
              )
             )
-            (drop
-             (br_if $exit
-              (i32.const 4106)
-              (i32.lt_s
-               (local.get $17)
-               (i32.const 1)
-              )
-             )
+            (local.set $16
+             (i32.const 2)
             )
-            (local.set $15
-             (i32.const 4106)
-            )
-            (local.set $14
-             (i32.const -1)
-            )
-            (br $stub
-             (i32.const 7)
-            )
-            (unreachable)
            )
            (catch_all
             (local.set $16
@@ -314,6 +651,10 @@
       (i32.store
        (i32.const 0)
        (local.get $1)
+      )
+      (i32.store offset=16
+       (i32.const 0)
+       (local.get $5)
       )
       (i32.store offset=40
        (i32.const 0)
@@ -356,7 +697,7 @@
          )
         )
         (then
-         (local.set $24
+         (local.set $26
           (i32.add
            (i32.shl
             (i32.and
@@ -377,7 +718,7 @@
          (br_if $nochain
           (i32.ne
            (i32.load
-            (local.get $24)
+            (local.get $26)
            )
            (local.get $15)
           )
@@ -385,7 +726,7 @@
          (br_if $nochain
           (i32.ne
            (i32.load offset=4
-            (local.get $24)
+            (local.get $26)
            )
            (i32.load offset=1048576
             (i32.shl
@@ -398,15 +739,15 @@
            )
           )
          )
-         (local.set $25
+         (local.set $24
           (i32.load offset=8
-           (local.get $24)
+           (local.get $26)
           )
          )
          (br_if $nochain
           (i32.ne
            (i32.and
-            (local.get $25)
+            (local.get $24)
             (i32.const 255)
            )
            (i32.const 39)
@@ -415,15 +756,15 @@
          (br_if $nochain
           (i32.gt_s
            (i32.shr_u
-            (local.get $25)
+            (local.get $24)
             (i32.const 8)
            )
            (local.get $17)
           )
          )
-         (local.set $26
+         (local.set $25
           (i32.load offset=12
-           (local.get $24)
+           (local.get $26)
           )
          )
          (i32.store offset=288
@@ -445,11 +786,11 @@
          )
          (return_call_indirect (type $1)
           (i32.and
-           (local.get $26)
+           (local.get $25)
            (i32.const 65535)
           )
           (i32.shr_u
-           (local.get $26)
+           (local.get $25)
            (i32.const 16)
           )
          )
@@ -497,6 +838,11 @@
         (i32.const 0)
        )
       )
+      (local.set $5
+       (i32.load offset=16
+        (i32.const 0)
+       )
+      )
       (local.set $9
        (i32.load offset=40
         (i32.const 0)
@@ -534,6 +880,10 @@
   (i32.store offset=356
    (i32.const 0)
    (local.get $18)
+  )
+  (i32.store offset=352
+   (i32.const 0)
+   (local.get $23)
   )
   (local.get $16)
  )

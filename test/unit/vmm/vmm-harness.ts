@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SEG_CS } from '../../../translator/abi.ts';
 import { Vm } from '../../../runtime/vm.ts';
-import type { RunResult } from '../../../runtime/vm.ts';
+import type { Engine, RunResult } from '../../../runtime/vm.ts';
 
 /** Where protected-mode programs are loaded (and their `org`). */
 export const PM_ORG = 0x10000;
@@ -128,6 +128,21 @@ function wrap(vm: Vm, result: RunResult, syms: Map<string, number>): GuestRun {
 export function runPm(src: string, opts: { budget?: number; setup?: (vm: Vm) => void } = {}): GuestRun {
   const { bytes, syms } = assemble(src, PM_ORG, 32);
   const vm = new Vm({ memorySize: 4 << 20 });
+  vm.resetFlat32(syms.get('start') ?? PM_ORG, 0x80000);
+  vm.writePhys(PM_ORG, bytes);
+  opts.setup?.(vm);
+  const result = vm.run(opts.budget ?? 100_000);
+  return wrap(vm, result, syms);
+}
+
+/**
+ * runProgram under a chosen engine: 'dbt' translates every block on its first run
+ * (force-translate), so the translator's fast paths and stubs run the whole program.
+ */
+export async function runProgramIn(engine: Engine, p: PmProgram, opts: { budget?: number; setup?: (vm: Vm) => void } = {}): Promise<GuestRun> {
+  const { bytes, syms } = assemble(pmSource(p), PM_ORG, 32);
+  const vm = new Vm({ memorySize: 4 << 20, engine, forceTranslate: engine === 'dbt', dbt: { validate: true } });
+  await vm.prepare();
   vm.resetFlat32(syms.get('start') ?? PM_ORG, 0x80000);
   vm.writePhys(PM_ORG, bytes);
   opts.setup?.(vm);

@@ -1,0 +1,238 @@
+/**
+ * Sensitive and privileged instructions emulated inside translated code (translator/emit/vmm.ts):
+ * CLI, STI, PUSHF, POPF, PUSH/POP/MOV of segment registers, RDTSC. Each program runs under the
+ * interpreter (the reference semantics: the VMM's handlers) and under the translator in
+ * force-translate mode, and the full state must agree: registers, EIP, EFLAGS, every segment
+ * register's selector and cache, the stack, how the run ended, and the count of each
+ * instruction by reason (whether it left translated code or not). The programs take the fast
+ * paths and each way off them: IOPL checks at CPL 3, POPF's privilege rules, TF, a pending
+ * interrupt at STI and POPF, faulting and null selectors, mode changes.
+ */
+import { describe, expect, it } from 'vitest';
+import { R_EAX, R_EDX, SEG_CS, SEG_GS } from '../../translator/abi.ts';
+import { getEflags } from '../../runtime/lazy-flags.ts';
+import { EMPTY_BUS } from '../../runtime/cpu.ts';
+import type { Vm } from '../../runtime/vm.ts';
+import { readTsc } from '../../runtime/vmm/msr.ts';
+import { runProgramIn } from '../unit/vmm/vmm-harness.ts';
+import type { GuestRun, PmProgram } from '../unit/vmm/vmm-harness.ts';
+
+/** OUT to port 80h raises interrupt 30h (held until acknowledged), as in vmm-runloop.test.ts. */
+function withIrq(vm: Vm): void {
+  let pending = false;
+  vm.cpu.io = {
+    ...EMPTY_BUS,
+    portOut: (port) => {
+      if (port === 0x80) {
+        pending = true;
+        vm.notifyInterrupt();
+      }
+    },
+  };
+  vm.irq = { hasInterrupt: () => pending, acknowledge: () => { pending = false; return 0x30; } };
+}
+
+const IRQ: Partial<PmProgram> = { idt: { 0x30: 'GATE 0x08, A(irq_handler), 0x8E, 0' }, extra: 'irq_handler: hlt' };
+
+function state(r: GuestRun): Record<string, unknown> {
+  const { vm } = r;
+  const counted: Record<string, number> = { ...vm.exits };
+  for (const [k, n] of Object.entries(vm.vmmInline)) counted[k] = (counted[k] ?? 0) + n;
+  const segs = [];
+  for (let seg = 0; seg <= SEG_GS; seg++) segs.push([vm.cpu.segSel(seg), vm.cpu.segBase(seg) >>> 0, vm.cpu.segLimit(seg) >>> 0, vm.cpu.segFlags(seg)]);
+  return {
+    end: r.result.reason,
+    regs: Array.from(vm.cpu.s.subarray(0, 8), (v) => v >>> 0),
+    eip: vm.cpu.eip >>> 0,
+    eflags: getEflags(vm.cpu.s) >>> 0,
+    segs,
+    cpl: vm.cpu.cpl,
+    stack0: Array.from(vm.readPhys(0x80000 - 64, 64)),
+    stack3: Array.from(vm.readPhys(0x7f000 - 64, 64)),
+    data: Array.from(vm.readPhys(0x20000, 32)),
+    executed: r.result.executed,
+    classes: vm.classStats(),
+    counted,
+  };
+}
+
+/** Runs `p` in both engines and expects equal states; returns the translator's run. */
+async function same(p: PmProgram, setup?: (vm: Vm) => void): Promise<GuestRun> {
+  const a = await runProgramIn('interp', p, { setup });
+  const b = await runProgramIn('dbt', p, { setup });
+  expect(state(b)).toEqual(state(a));
+  return b;
+}
+
+const CASES: Record<string, PmProgram> = {
+  'CLI, STI, PUSHF, POPF at CPL 0 (every flag POPF may change, 16- and 32-bit)': {
+    body: `
+  cli
+  pushfd
+  sti
+  pushfd
+  push dword 0x00277fd7   ; ID AC NT IOPL=3 OF DF IF TF=0 SF ZF AF PF CF, RF and VM set (never popped)
+  and dword [esp], ~0x100
+  or dword [esp], 0x30000
+  popfd
+  pushfd
+  pushf
+  push word 0x08d5
+  popf
+  pushfd
+  push dword 0x202
+  popfd
+  mov eax, [esp]
+  mov ebx, [esp + 4]
+  add esp, 8
+  cli`,
+  },
+  'PUSH and POP of segment registers, MOV to and from them (null ES, FS from memory)': {
+    body: `
+  push es
+  push cs
+  push ss
+  push ds
+  push fs
+  push gs
+  push word ds
+  o16 push fs
+  mov ax, 0x10
+  mov ds, ax
+  mov [0x20000], word 0x10
+  mov fs, [0x20000]
+  xor ecx, ecx
+  mov es, cx
+  pop ax
+  pop gs
+  pop ebx
+  pop es
+  pop fs
+  mov ecx, ds
+  mov [0x20004], gs
+  mov dx, ss
+  mov esi, cs
+  add esp, 8`,
+  },
+  'a segment load that faults: selector past the GDT limit (#GP), and a not-present one (#NP)': {
+    body: `
+  mov ax, 0x400
+  mov gs, ax`,
+  },
+  'a not-present data segment (#NP)': {
+    gdt: 'SEGDESC 0, 0xFFFFF, 0x12, 0xC    ; 0x30 data, not present',
+    body: `
+  mov ax, 0x30
+  mov ds, ax`,
+  },
+  'a data segment load that changes the mode (DS no longer flat): the region leaves after it': {
+    gdt: 'SEGDESC 0x1000, 0xFFFFF, 0x92, 0xC    ; 0x30 data at base 0x1000',
+    body: `
+  mov ax, 0x30
+  mov ds, ax
+  mov eax, [0x1f000]
+  mov ax, 0x10
+  mov ds, ax
+  mov ebx, [0x20000]`,
+  },
+  'at CPL 3 with IOPL 0: PUSHF, POPF keeps IF and IOPL, CLI faults': {
+    body: `
+  pushfd
+  or dword [esp], 0x3000
+  popfd
+  TO_RING3 A(user)`,
+    extra: `
+user:
+  mov ax, 0x23
+  mov ds, ax
+  push ds
+  pop es
+  pushfd
+  push dword 0x00000ed7
+  popfd
+  pushfd
+  push dword 0x00000000
+  popfd
+  pushfd
+  cli`,
+  },
+  'at CPL 3 with IOPL 3: CLI, STI and POPF of IF are allowed': {
+    body: `
+  pushfd
+  or dword [esp], 0x3000
+  popfd
+  TO_RING3 A(user)`,
+    extra: `
+user:
+  cli
+  pushfd
+  sti
+  push dword 0x3000
+  popfd
+  pushfd
+  mov ax, 0x10
+  mov ds, ax`,
+  },
+  'POPF setting TF: the single-step trap comes after the next instruction': {
+    body: `
+  pushfd
+  or dword [esp], 0x100
+  popfd
+  nop
+  second: nop`,
+  },
+};
+
+describe('VMM rows in translated code give the interpreter\'s state', () => {
+  it.each(Object.entries(CASES))('%s', async (_name, p) => {
+    await same(p);
+  });
+
+  it('STI with an interrupt pending: the interrupt waits for the shadow', async () => {
+    const r = await same({ ...IRQ, body: 'out 0x80, al\nnop\nsti\nmov eax, 1\nsecond: mov ebx, 2\nhlt' }, withIrq);
+    expect(r.vm.cpu.eip).toBe(r.sym('irq_handler') + 1);
+    expect(r.d(0x80000 - 12)).toBe(r.sym('second'));
+  });
+
+  it('POPF setting IF with an interrupt pending: it is taken right after the POPF', async () => {
+    const r = await same({ ...IRQ, body: 'out 0x80, al\nnop\npush dword 0x202\npopfd\nafter: mov eax, 1\nhlt' }, withIrq);
+    expect(r.d(0x80000 - 12)).toBe(r.sym('after'));
+  });
+
+  it('STI with nothing pending, then an interrupt raised inside the next instruction: taken after it', async () => {
+    const r = await same({ ...IRQ, body: 'sti\nout 0x80, al\nafter: mov eax, 1\nhlt' }, withIrq);
+    expect(r.d(0x80000 - 12)).toBe(r.sym('after'));
+  });
+
+  it('translated code does the work itself: no exits for the fast paths at CPL 0', async () => {
+    const r = await runProgramIn('dbt', CASES['CLI, STI, PUSHF, POPF at CPL 0 (every flag POPF may change, 16- and 32-bit)']);
+    expect(r.vm.vmmInline).toMatchObject({ cli: 2, sti: 1, pushf: 5, popf: 3 });
+    expect(r.vm.exits.pushf ?? 0).toBe(0);
+  });
+});
+
+describe('RDTSC in translated code', () => {
+  it('reads the guest TSC: between the values read before and after the run, and increasing', async () => {
+    const p: PmProgram = { body: 'rdtsc\nmov esi, eax\nmov edi, edx\nmov ecx, 2000\nl: loop l\nrdtsc' };
+    let before = 0;
+    const r = await runProgramIn('dbt', p, { setup: (vm) => { before = readTsc(vm.cpu); } });
+    const after = readTsc(r.vm.cpu);
+    const s = r.vm.cpu.s;
+    const first = (s[7] >>> 0) * 2 ** 32 + (s[6] >>> 0);
+    const second = (s[R_EDX] >>> 0) * 2 ** 32 + (s[R_EAX] >>> 0);
+    expect(first).toBeGreaterThanOrEqual(before);
+    expect(second).toBeGreaterThan(first);
+    expect(second).toBeLessThanOrEqual(after);
+    expect(r.vm.vmmInline.rdtsc).toBe(2);
+  });
+
+  it('faults with #GP(0) at CPL 3 when CR4.TSD is set, as in the interpreter', async () => {
+    const p: PmProgram = {
+      body: 'mov eax, cr4\nor eax, 4\nmov cr4, eax\nTO_RING3 A(user)',
+      extra: 'user:\n  mov eax, 5\n  rdtsc',
+    };
+    const r = await same(p);
+    expect(r.vm.cpu.segSel(SEG_CS) & 3).toBe(0);
+    expect(r.vm.cpu.s[R_EAX]).toBe(5);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Emitters for sensitive and privileged rows, facing runtime/vmm/ (flags-insns.ts, segments.ts,
+ * insns-system.ts): the VMM's emulation of the frequent cases done inside translated code, as
+ * VMware's binary translator did for CLI, STI, PUSHF, POPF and segment loads (Adams & Agesen,
+ * ASPLOS 2006). Each emitter's fast path is exact for the cases it takes; every other case
+ * (a privilege or IOPL check that would fault, virtual-8086 mode, a pending interrupt that STI
+ * or POPF would make deliverable, TF, SS loads) takes `c.toStub`, which runs the VMM's handler
+ * through the interp stub, before anything was changed. The mode bits of the region (PE, VM86,
+ * CPL, the stack width) are constants here, so most checks disappear at translation time.
+ *
+ * Invariants (region.ts keeps them): a VMM row ends its segment, so the stub path resumes at the
+ * next segment; the region counts each fast-path execution under the row's exit reason
+ * (DBT_INLINE) and its class. Segment loads and RDTSC call small helpers (`ldseg`, `rdtsc`)
+ * rather than the interp stub: no registers are stored and reloaded, and a fault they raise
+ * leaves the state as before the instruction.
+ */
+import {
+  EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, IRQ_WAITING, LF_NONE,
+  MODE_CPL_MASK, MODE_CPL_SHIFT, MODE_PE, MODE_VM86, R_EAX, R_EDX, SCRATCH, SEG_CS, SEG_DS, SEG_ES, SEG_FS,
+  SEG_GS, SEG_SEL, SEG_SS, SZ16, SZ32,
+} from '../abi.ts';
+import type { Insn } from '../decoder/insn.ts';
+import { vsize } from '../decoder/insn.ts';
+import type { Expr } from '../wasm/backend.ts';
+import type { EmitCtx } from './context.ts';
+import { L_LFOP } from './context.ts';
+import { materializeFlags } from './flags.ts';
+import { adjustStack, operandLinear, peek, push, readRM, saveLin, writeLinear } from './memory.ts';
+import type { EmitterMap } from './types.ts';
+
+const cplOf = (c: EmitCtx): number => (c.mode & MODE_CPL_MASK) >>> MODE_CPL_SHIFT;
+const protectedMode = (c: EmitCtx): boolean => (c.mode & MODE_PE) !== 0;
+const v86 = (c: EmitCtx): boolean => (c.mode & MODE_VM86) !== 0;
+
+function eflags(c: EmitCtx): Expr {
+  return c.i32.load(EFLAGS, 4, c.i32.const(0));
+}
+
+function setEflags(c: EmitCtx, v: Expr): Expr {
+  return c.i32.store(EFLAGS, 4, c.i32.const(0), v);
+}
+
+/** IOPL as 0..3 from an EFLAGS value. */
+function ioplOf(c: EmitCtx, ef: Expr): Expr {
+  const { i32 } = c;
+  return i32.and(i32.shr_u(ef, i32.const(12)), i32.const(3));
+}
+
+/**
+ * The IOPL CLI and STI need (SDM vol. 2, CLI/STI operation): none in real mode, 3 in
+ * virtual-8086 mode (no VME), CPL in protected mode. The condition that faults, or null.
+ */
+function ioplFails(c: EmitCtx, ef: Expr): Expr | null {
+  const need = !protectedMode(c) ? 0 : v86(c) ? 3 : cplOf(c);
+  if (need === 0) return null;
+  return c.i32.lt_u(ioplOf(c, ef), c.i32.const(need));
+}
+
+function or(c: EmitCtx, a: Expr | null, b: Expr): Expr {
+  return a === null ? b : c.i32.or(a, b);
+}
+
+/** CLI: clears IF. */
+function emitCli(c: EmitCtx): void {
+  const { i32 } = c;
+  const ef = c.save(eflags(c));
+  const fails = ioplFails(c, ef);
+  if (fails) c.emit(c.toStub(fails));
+  c.emit(setEflags(c, i32.and(ef, i32.const(~F_IF))));
+}
+
+/**
+ * STI: sets IF. It opens an interrupt shadow only when an interrupt could be taken after it
+ * (runtime/vmm/flags-insns.ts): with IF clear and an interrupt waiting or a request pending the
+ * stub runs it.
+ */
+function emitSti(c: EmitCtx): void {
+  const { i32 } = c;
+  const ef = c.save(eflags(c));
+  const waiting = i32.and(
+    i32.eqz(i32.and(ef, i32.const(F_IF))),
+    i32.ne(i32.or(i32.load(IRQ_WAITING, 4, i32.const(0)), i32.load(EXIT_REQUEST, 4, i32.const(0))), i32.const(0)),
+  );
+  c.emit(c.toStub(or(c, ioplFails(c, ef), waiting)));
+  c.emit(setEflags(c, i32.or(ef, i32.const(F_IF))));
+}
+
+/** PUSHF/PUSHFD: the image has VM and RF clear; virtual-8086 mode needs IOPL 3. */
+function emitPushf(c: EmitCtx, i: Insn): void {
+  const { i32 } = c;
+  if (v86(c)) c.emit(c.toStub(i32.ne(ioplOf(c, eflags(c)), i32.const(3))));
+  const sz = vsize(i);
+  const f = i32.and(materializeFlags(c), i32.const(sz === SZ32 ? ~(F_VM | F_RF) : 0xffff));
+  push(c, sz, f);
+}
+
+/**
+ * POPF/POPFD outside virtual-8086 mode: the flags the mode lets it change (IOPL only at CPL 0, IF
+ * only when CPL <= IOPL) come from the stack, RF is cleared. Setting TF (a trap after the next
+ * instruction) or IF while an interrupt waits goes through the stub, which leaves for the run loop.
+ */
+function emitPopf(c: EmitCtx, i: Insn): void {
+  const { i32, m } = c;
+  if (v86(c)) {
+    c.emit(c.toStub(i32.const(1)));
+    return;
+  }
+  const sz = vsize(i);
+  const cpl = protectedMode(c) ? cplOf(c) : 0;
+  const width = sz === SZ32 ? -1 : 0xffff;
+  const v = peek(c, sz, 0);
+  const old = c.save(eflags(c));
+  let mask: Expr = i32.const((cpl > 0 ? F_POPF & ~F_IOPL & ~F_IF : F_POPF) & width);
+  // Above CPL 0, IF follows the stack only when CPL <= IOPL.
+  if (cpl > 0) mask = c.save(i32.or(mask, m.select(i32.ge_u(ioplOf(c, old), i32.const(cpl)), i32.const(F_IF), i32.const(0))));
+  const nv = c.save(i32.or(
+    i32.and(i32.or(i32.and(old, i32.xor(mask, i32.const(-1))), i32.and(v, mask)), i32.const(F_DEFINED & ~F_RF)),
+    i32.const(F_FIXED1),
+  ));
+  const rising = i32.ne(i32.and(i32.and(nv, i32.xor(old, i32.const(-1))), i32.const(F_IF)), i32.const(0));
+  c.emit(c.toStub(i32.or(
+    i32.ne(i32.and(nv, i32.const(F_TF)), i32.const(0)),
+    i32.and(rising, i32.ne(i32.load(IRQ_WAITING, 4, i32.const(0)), i32.const(0))),
+  )));
+  c.emit(adjustStack(c, sz === SZ32 ? 4 : 2));
+  c.emit(setEflags(c, nv));
+  c.usesFlags = true;
+  c.emit(m.set(L_LFOP, i32.const(LF_NONE)));
+  c.flagKind = LF_NONE;
+}
+
+/** PUSH Sreg: the selector, zero-extended to the operand size. */
+function pushSeg(seg: number) {
+  return (c: EmitCtx, i: Insn): void => {
+    push(c, vsize(i), c.i32.load16_u(SEG_SEL + 4 * seg, 2, c.i32.const(0)));
+  };
+}
+
+/** True for the segment registers loaded through `ldseg` (SS, with its shadow and stack width, and CS take the stub). */
+const dataSeg = (seg: number): boolean => seg === SEG_DS || seg === SEG_ES || seg === SEG_FS || seg === SEG_GS;
+
+/** Loads `seg` with `sel` through the `ldseg` helper; a mode change leaves after the instruction. */
+function loadSeg(c: EmitCtx, seg: number, sel: Expr): void {
+  const r = c.save(c.m.call('ldseg', [c.i32.const((c.insnIndex << 3) | seg), sel]));
+  c.exitAfter = r;
+}
+
+/** MOV Sreg, r/m16 for DS, ES, FS, GS. */
+function emitMovSwEw(c: EmitCtx, i: Insn): void {
+  if (!dataSeg(i.reg)) {
+    c.emit(c.toStub(c.i32.const(1)));
+    return;
+  }
+  loadSeg(c, i.reg, c.save(readRM(c, i, SZ16)));
+}
+
+/** MOV r/m16, Sreg: a register destination with 32-bit operand size gets the selector zero-extended. */
+function emitMovEwSw(c: EmitCtx, i: Insn): void {
+  const { i32 } = c;
+  if (i.reg > SEG_GS) {
+    c.emit(c.toStub(i32.const(1)));
+    return;
+  }
+  const sel = i32.load16_u(SEG_SEL + 4 * i.reg, 2, i32.const(0));
+  if (i.mod === 3) {
+    c.emit(c.setReg(i.rm, i.o32 ? SZ32 : SZ16, sel));
+  } else {
+    const lin = saveLin(c, operandLinear(c, i, 2, true));
+    c.emit(writeLinear(c, SZ16, lin, sel, true));
+  }
+}
+
+/** POP DS/ES/FS/GS: the load is checked before ESP moves. */
+function popSeg(seg: number) {
+  return (c: EmitCtx, i: Insn): void => {
+    const sz = vsize(i);
+    const sel = c.save(c.i32.and(peek(c, sz, 0), c.i32.const(0xffff)));
+    loadSeg(c, seg, sel);
+    c.emit(adjustStack(c, sz === SZ32 ? 4 : 2));
+  };
+}
+
+/** RDTSC: the helper checks CR4.TSD and returns EAX, with EDX in SCRATCH. */
+function emitRdtsc(c: EmitCtx): void {
+  const { i32 } = c;
+  const lo = c.save(c.m.call('rdtsc', [i32.const(c.insnIndex)]));
+  c.emit(c.setReg(R_EDX, SZ32, i32.load(SCRATCH, 4, i32.const(0))));
+  c.emit(c.setReg(R_EAX, SZ32, lo));
+}
+
+export const VMM_EMITTERS: EmitterMap = {
+  cli: emitCli,
+  sti: emitSti,
+  pushf: emitPushf,
+  popf: emitPopf,
+  pushES: pushSeg(SEG_ES),
+  pushCS: pushSeg(SEG_CS),
+  pushSS: pushSeg(SEG_SS),
+  pushDS: pushSeg(SEG_DS),
+  pushFS: pushSeg(SEG_FS),
+  pushGS: pushSeg(SEG_GS),
+  popDS: popSeg(SEG_DS),
+  popES: popSeg(SEG_ES),
+  popFS: popSeg(SEG_FS),
+  popGS: popSeg(SEG_GS),
+  movSwEw: emitMovSwEw,
+  movEwSw: emitMovEwSw,
+  rdtsc: emitRdtsc,
+};
