@@ -317,7 +317,8 @@ export function jumpCacheIndex(eip: number): number {
 
 /** Results of the `interp` helper (it throws when the instruction faults). */
 export const STUB_NEXT = 0; // completed, control falls through to the next instruction
-export const STUB_EXIT = 1; // completed, but control transferred or the run loop must look (mode, IF, SMC)
+export const STUB_EXIT = 1; // completed, and the run loop must look (request, shadow, TF/RF, HLT, rewritten code)
+export const STUB_JUMP = 2; // completed with a transfer or a mode change: continue at the EIP in the state block
 
 /** Results of the write helpers (they throw on a fault). */
 export const WR_OK = 0;

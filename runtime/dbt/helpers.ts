@@ -10,7 +10,7 @@
  * a JS frame.
  */
 import {
-  EFLAGS, EIP, EXIT_REQUEST, F_TF, INHIBIT_IRQ, MODE, SCRATCH, STUB_EXIT, STUB_NEXT, WR_CODE, WR_OK,
+  EFLAGS, EIP, EXIT_REQUEST, F_RF, F_TF, INHIBIT_IRQ, MODE, SCRATCH, STUB_EXIT, STUB_JUMP, STUB_NEXT, WR_CODE, WR_OK,
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
@@ -168,12 +168,12 @@ export function runInsn(cpu: Cpu, p: DbtPending, insn: Insn, k: number): number 
   p.classCounts[CLASS_OF_ROW[insn.row]]++;
   p.stubRuns++;
   cpu.icount++;
-  // Back to the run loop on a transfer, a mode change, invalidated code, HLT, an interrupt
-  // shadow, single-stepping, or a request (an IF change that makes an interrupt deliverable
-  // requests one: translator/abi.ts IRQ_WAITING).
-  if (cpu.next !== next || s[I_MODE] !== mode || cpu.codeEpoch !== epoch || cpu.halted ||
-    s[I_INHIBIT] !== 0 || (s[I_EFLAGS] & F_TF) !== 0 || s[I_EXIT] !== 0) {
+  // Back to the run loop on invalidated code, HLT, an interrupt shadow, single-stepping or RF,
+  // or a request (an IF change that makes an interrupt deliverable requests one:
+  // translator/abi.ts IRQ_WAITING). A transfer or a mode change ends the region's own path,
+  // but compiled code may go on into the next region (STUB_JUMP).
+  if (cpu.codeEpoch !== epoch || cpu.halted || s[I_INHIBIT] !== 0 || (s[I_EFLAGS] & (F_TF | F_RF)) !== 0 || s[I_EXIT] !== 0) {
     return STUB_EXIT;
   }
-  return STUB_NEXT;
+  return cpu.next !== next || s[I_MODE] !== mode ? STUB_JUMP : STUB_NEXT;
 }

@@ -32,7 +32,7 @@
 import type { Insn } from '../decoder/insn.ts';
 import {
   BUDGET, DBT_CHAINS, DBT_INLINE, DBT_INSN, DBT_NCTL, DBT_REGION, EIP, EXIT_AFTER, EXIT_PENDING, EXIT_REQUEST, JUMP_CACHE,
-  JUMP_CACHE_ENTRIES, TLB_OFFSET, TLB_READ_MASK, TLB_WRITE_MASK,
+  JUMP_CACHE_ENTRIES, MODE, STUB_EXIT, TLB_OFFSET, TLB_READ_MASK, TLB_WRITE_MASK,
 } from '../abi.ts';
 import { EXIT_REASONS } from '../isa/types.ts';
 import { TABLE, endsBlock } from '../isa/table.ts';
@@ -215,37 +215,36 @@ function emitVmmRow(c: EmitCtx, insn: Insn, e: (c: EmitCtx, i: Insn) => void, re
  * its blocks): the strongly connected components with more than one block, or with a self edge.
  */
 /**
- * Direct entry into the next region (abi.ts JUMP_CACHE): when the exit is a plain one (code
- * EXIT_CONTINUE, no exit request; `plain` adds the stub's "not an instruction to run"), and the
- * jump cache has an entry for the EIP that is valid here, stores what the epilogue would and
- * tail-calls that region. The state block is exact at this point (the flush has run).
+ * Direct entry into the next region (abi.ts JUMP_CACHE): when `cond` holds and the jump cache
+ * has an entry for the EIP in L_EIP that is valid in `mode` (the region's own, or the one an
+ * instruction the stub ran switched to), stores what the epilogue would and tail-calls that
+ * region. The state block is exact at this point (the flush, or the stub's handler, made it so).
  */
-function chain(c: EmitCtx, plain: Expr | null): Expr {
+function chain(c: EmitCtx, cond: Expr, mode: Expr): Expr {
   const { m } = c;
   const i32 = m.i32;
   const e = c.tmp();
   const w2 = c.tmp();
   const w3 = c.tmp();
   const eip = m.get(L_EIP);
+  const miss = c.label('nochain');
   // e = JUMP_CACHE + 16 * jumpCacheIndex(eip)
   const index = i32.and(i32.xor(eip, i32.shr_u(eip, i32.const(12))), i32.const(JUMP_CACHE_ENTRIES - 1));
   const hit = m.block(null, [
     m.set(e, i32.add(i32.shl(index, i32.const(4)), i32.const(JUMP_CACHE))),
-    m.br('nochain', i32.ne(i32.load(0, 4, m.get(e)), eip)),
-    m.br('nochain', i32.ne(i32.load(4, 4, m.get(e)), i32.load(TLB_OFFSET, 4, i32.shl(i32.shr_u(eip, i32.const(12)), i32.const(2))))),
+    m.br(miss, i32.ne(i32.load(0, 4, m.get(e)), eip)),
+    m.br(miss, i32.ne(i32.load(4, 4, m.get(e)), i32.load(TLB_OFFSET, 4, i32.shl(i32.shr_u(eip, i32.const(12)), i32.const(2))))),
     m.set(w2, i32.load(8, 4, m.get(e))),
-    m.br('nochain', i32.ne(i32.and(m.get(w2), i32.const(0xff)), i32.const(c.mode))),
-    m.br('nochain', i32.gt_s(i32.shr_u(m.get(w2), i32.const(8)), m.get(L_BUDGET))),
+    m.br(miss, i32.ne(i32.and(m.get(w2), i32.const(0xff)), mode)),
+    m.br(miss, i32.gt_s(i32.shr_u(m.get(w2), i32.const(8)), m.get(L_BUDGET))),
     m.set(w3, i32.load(12, 4, m.get(e))),
     i32.store(BUDGET, 4, i32.const(0), m.get(L_BUDGET)),
     i32.store(DBT_NCTL, 4, i32.const(0), m.get(L_NCTL)),
     i32.store(DBT_CHAINS, 4, i32.const(0), i32.add(i32.load(DBT_CHAINS, 4, i32.const(0)), i32.const(1))),
     m.tailCallRegion(i32.shr_u(m.get(w3), i32.const(16)), i32.and(m.get(w3), i32.const(0xffff))),
   ]);
-  let cond = i32.eqz(i32.or(m.get(L_CODE), i32.load(EXIT_REQUEST, 4, i32.const(0))));
-  if (plain) cond = i32.and(cond, plain);
   c.releaseTemps();
-  return m.block('nochain', [m.if(cond, hit)]);
+  return m.block(miss, [m.if(cond, hit)]);
 }
 
 function loopBlocks(blocks: readonly ScannedBlock[], code32: boolean): Set<number> {
@@ -343,7 +342,11 @@ function assemble(c: EmitCtx, segments: Segment[], slot: number): Expr {
   if (c.usesStub) exits = m.set(L_ARG, m.block(LBL_STUB, [exits, i32.const(-1)], m.i32Type));
   const loopBody: Expr[] = [exits, ...c.flushState(), i32.store(EIP, 4, i32.const(0), m.get(L_EIP))];
   // A plain exit (not the stub's) enters the region the jump cache names for the EIP directly.
-  if (c.flat) loopBody.push(chain(c, c.usesStub ? i32.lt_s(m.get(L_ARG), i32.const(0)) : null));
+  if (c.flat) {
+    let plain = i32.eqz(i32.or(m.get(L_CODE), i32.load(EXIT_REQUEST, 4, i32.const(0))));
+    if (c.usesStub) plain = i32.and(plain, i32.lt_s(m.get(L_ARG), i32.const(0)));
+    loopBody.push(chain(c, plain, i32.const(c.mode)));
+  }
   if (c.usesStub) {
     // The interp stub: the state block is exact; the helper runs the instruction (a fault it
     // throws leaves the state as before it), then execution resumes at segment L_PC or leaves.
@@ -352,10 +355,21 @@ function assemble(c: EmitCtx, segments: Segment[], slot: number): Expr {
       m.set(L_ARG, m.tryCatchAll('stubGuard', m.call('interp', [m.get(L_ARG)]),
         m.block(null, [m.set(L_CODE, i32.const(EXIT_PENDING)), m.br(LBL_OUT)]))),
       m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(1))),
-      m.br(LBL_OUT, i32.or(m.get(L_ARG), i32.lt_s(m.get(L_PC), i32.const(0)))),
-      ...c.reloadState(),
-      m.br(LBL_TOP),
+      m.br(LBL_OUT, i32.eq(m.get(L_ARG), i32.const(STUB_EXIT))),
     );
+    // A transfer or mode change (STUB_JUMP), or a row after which the region must not go on
+    // (L_PC < 0: its mapping may have changed; the jump cache checks the TLB again): enter
+    // the next region directly if the jump cache has it, in the mode now in force.
+    if (c.flat) {
+      loopBody.push(m.if(i32.or(m.get(L_ARG), i32.lt_s(m.get(L_PC), i32.const(0))), m.block(null, [
+        m.set(L_EIP, i32.load(EIP, 4, i32.const(0))),
+        chain(c, i32.eqz(i32.load(EXIT_REQUEST, 4, i32.const(0))), i32.load(MODE, 4, i32.const(0))),
+        m.br(LBL_OUT),
+      ])));
+    } else {
+      loopBody.push(m.br(LBL_OUT, i32.or(m.get(L_ARG), i32.lt_s(m.get(L_PC), i32.const(0)))));
+    }
+    loopBody.push(...c.reloadState(), m.br(LBL_TOP));
   }
   const prologue: Expr[] = [
     i32.store(DBT_REGION, 4, i32.const(0), i32.const(slot)),

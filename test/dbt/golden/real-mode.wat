@@ -583,6 +583,12 @@
        )
       )
       (br_if $out
+       (i32.eq
+        (local.get $19)
+        (i32.const 1)
+       )
+      )
+      (br_if $out
        (i32.or
         (local.get $19)
         (i32.lt_s
