@@ -155,15 +155,23 @@ export class Cpu {
 
   /**
    * Loads a segment register's hidden part and recomputes the derived caches. `flags` is in the
-   * SEG_FLAGS format; `limit` is the byte-granular limit.
+   * SEG_FLAGS format; `limit` is the byte-granular limit. `mode: false` leaves MODE to the
+   * caller, who changes more and then calls refreshMode (or setCpl) once.
    */
-  setSegment(seg: number, sel: number, base: number, limit: number, flags: number): void {
+  setSegment(seg: number, sel: number, base: number, limit: number, flags: number, mode = true): void {
     this.s[I_SEG_SEL + seg] = sel & 0xffff;
     this.s[I_SEG_BASE + seg] = base;
     this.s[I_SEG_LIMIT + seg] = limit;
     this.s[I_SEG_FLAGS + seg] = flags;
     this.refreshSegment(seg);
-    if (seg === SEG_CS || seg === SEG_SS || seg === SEG_DS || seg === SEG_ES) this.refreshMode();
+    if (mode && (seg === SEG_CS || seg === SEG_SS || seg === SEG_DS || seg === SEG_ES)) this.refreshMode();
+  }
+
+  /** True if the segment register holds exactly this selector and cache already (a reload changes nothing). */
+  segmentIs(seg: number, sel: number, base: number, limit: number, flags: number): boolean {
+    const s = this.s;
+    return s[I_SEG_SEL + seg] === (sel & 0xffff) && s[I_SEG_BASE + seg] === (base | 0) &&
+      s[I_SEG_LIMIT + seg] === (limit | 0) && s[I_SEG_FLAGS + seg] === (flags | 0);
   }
 
   /** Recomputes the read/write offset ranges of one segment from its descriptor cache. */

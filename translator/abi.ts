@@ -386,6 +386,8 @@ export const HELPERS = {
    * region must leave after the instruction), else 0.
    */
   ldseg: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  /** verify(write, sel): VERR's (write 0) or VERW's (write 1) answer in protected mode, 1 for ZF set; never faults. */
+  verify: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
   /** rdtsc(k): RDTSC's checks and value: returns EAX; EDX is left in SCRATCH. */
   rdtsc: { params: ['i32'], result: 'i32', effects: 'memory' },
 } as const satisfies Readonly<Record<string, HelperSpec>>;

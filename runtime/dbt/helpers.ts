@@ -19,6 +19,7 @@ import type { Cpu } from '../cpu.ts';
 import { HANDLERS } from '../dispatch.ts';
 import { materializeFlags, testCC } from '../lazy-flags.ts';
 import { rdtscValue } from '../vmm/insns-system.ts';
+import { verifySegment } from '../vmm/descriptor-insns.ts';
 import { loadSegment } from '../vmm/segments.ts';
 
 const I_EIP = EIP >> 2;
@@ -130,6 +131,7 @@ export function makeSharedHelpers(cpu: Cpu, p: DbtPending): SharedHelpers {
       }
       return s[I_MODE] !== mode ? 1 : 0;
     },
+    verify: (write, sel) => (verifySegment(cpu, sel & 0xffff, write !== 0) ? 1 : 0),
     rdtsc: (k) => {
       let t: number;
       try {

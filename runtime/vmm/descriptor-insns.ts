@@ -197,21 +197,27 @@ const lslGvEw: Handler = (cpu, i) => {
   setZf(cpu, d !== null);
 };
 
+/**
+ * VERR's and VERW's answer for `sel` (protected mode): readable (data, or readable code), or
+ * writable data, from CPL and RPL. The translator's `verify` helper uses it too.
+ */
+export function verifySegment(cpu: Cpu, sel: number, write: boolean): boolean {
+  const d = probe(cpu, sel);
+  if (d === null || !visible(cpu, d, sel)) return false;
+  if (write) return descIsWritableData(d);
+  return descIsSegment(d) && (descIsData(d) || (descIsCode(d) && (d.hi & 0x200) !== 0));
+}
+
 /** VERR r/m16: ZF = 1 if the segment is readable (data, or readable code) from CPL and RPL. */
 const verrEw: Handler = (cpu, i) => {
   requireProtected(cpu);
-  const sel = readE(cpu, i, SZ16);
-  const d = probe(cpu, sel);
-  const ok = d !== null && descIsSegment(d) && (descIsData(d) || (descIsCode(d) && (d.hi & 0x200) !== 0)) && visible(cpu, d, sel);
-  setZf(cpu, ok);
+  setZf(cpu, verifySegment(cpu, readE(cpu, i, SZ16), false));
 };
 
 /** VERW r/m16: ZF = 1 if the segment is writable data visible from CPL and RPL. */
 const verwEw: Handler = (cpu, i) => {
   requireProtected(cpu);
-  const sel = readE(cpu, i, SZ16);
-  const d = probe(cpu, sel);
-  setZf(cpu, d !== null && descIsWritableData(d) && visible(cpu, d, sel));
+  setZf(cpu, verifySegment(cpu, readE(cpu, i, SZ16), true));
 };
 
 /** Handlers of the descriptor-table and probe rows, by row name. */

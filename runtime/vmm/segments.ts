@@ -82,10 +82,19 @@ export function checkStackSegment(cpu: Cpu, sel: number, pl: number, vector: num
   return d;
 }
 
-/** Loads a checked descriptor (or null) into a segment register's cache. */
+/**
+ * Loads a checked descriptor (or null) into a segment register's cache. Reloading what the
+ * register already holds (the kernel's DS and ES on every system call) changes nothing.
+ */
 export function commitSegment(cpu: Cpu, seg: number, sel: number, d: Descriptor | null): void {
-  if (d === null) cpu.setSegment(seg, sel, 0, 0, 0);
-  else cpu.setSegment(seg, sel, descBase(d), descLimit(d), loadedFlags(d));
+  if (d === null) {
+    cpu.setSegment(seg, sel, 0, 0, 0);
+    return;
+  }
+  const base = descBase(d);
+  const limit = descLimit(d);
+  const flags = loadedFlags(d);
+  if (!cpu.segmentIs(seg, sel, base, limit, flags)) cpu.setSegment(seg, sel, base, limit, flags);
 }
 
 /**

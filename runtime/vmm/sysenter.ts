@@ -24,9 +24,9 @@ const sysenter: Handler = (cpu) => {
   const cs = s[MSR_SYSENTER_CS >> 2] & 0xffff;
   if (!(s[CR >> 2] & 1) || (cs & 0xfffc) === 0) fault(EX_GP, 0);
   writeEflags(cpu, readEflags(cpu) & ~(F_VM | F_IF | F_RF));
+  cpu.setSegment(SEG_CS, cs & 0xfffc, 0, -1, FLAT_CODE, false);
+  cpu.setSegment(SEG_SS, (cs + 8) & 0xfffc, 0, -1, FLAT_DATA, false);
   cpu.setCpl(0);
-  cpu.setSegment(SEG_CS, cs & 0xfffc, 0, -1, FLAT_CODE);
-  cpu.setSegment(SEG_SS, (cs + 8) & 0xfffc, 0, -1, FLAT_DATA);
   s[R_ESP] = s[MSR_SYSENTER_ESP >> 2];
   cpu.next = s[MSR_SYSENTER_EIP >> 2];
 };
@@ -35,9 +35,9 @@ const sysexit: Handler = (cpu) => {
   const s = cpu.s;
   const cs = s[MSR_SYSENTER_CS >> 2] & 0xffff;
   if (!(s[CR >> 2] & 1) || (cs & 0xfffc) === 0 || cpu.cpl !== 0 || readEflags(cpu) & F_VM) fault(EX_GP, 0);
+  cpu.setSegment(SEG_CS, ((cs + 16) & 0xfffc) | 3, 0, -1, FLAT_CODE | DPL3, false);
+  cpu.setSegment(SEG_SS, ((cs + 24) & 0xfffc) | 3, 0, -1, FLAT_DATA | DPL3, false);
   cpu.setCpl(3);
-  cpu.setSegment(SEG_CS, ((cs + 16) & 0xfffc) | 3, 0, -1, FLAT_CODE | DPL3);
-  cpu.setSegment(SEG_SS, ((cs + 24) & 0xfffc) | 3, 0, -1, FLAT_DATA | DPL3);
   s[R_ESP] = s[R_ECX];
   cpu.next = s[R_EDX];
 };

@@ -173,6 +173,46 @@ user:
   mov ax, 0x10
   mov ds, ax`,
   },
+  'VERR and VERW at CPL 0 and 3: writable, read-only, code, null, past the limit, DPL 0 from CPL 3': {
+    gdt: 'SEGDESC 0, 0xFFFFF, 0xF0, 0xC    ; 0x30 read-only data, DPL 3\n  SEGDESC 0, 0xFFFFF, 0x9A, 0xC    ; 0x38 code, readable, DPL 0',
+    body: `
+  mov word [0x20000], 0x10
+  verw [0x20000]
+  setz al
+  mov cx, 0x33
+  verw cx
+  setz ah
+  verr cx
+  setz bl
+  mov cx, 0x38
+  verr cx
+  setz bh
+  verw cx
+  setz dl
+  xor ecx, ecx
+  verr cx
+  setz dh
+  mov cx, 0x800
+  verw cx
+  pushfd
+  TO_RING3 A(user)`,
+    extra: `
+user:
+  mov cx, 0x10
+  verw cx
+  setz al
+  mov cx, 0x23
+  verw cx
+  setz ah
+  mov cx, 0x33
+  verr cx
+  setz bl
+  mov cx, 0x38
+  verr cx
+  setz bh
+  pushfd
+  cli`,
+  },
   'POPF setting TF: the single-step trap comes after the next instruction': {
     body: `
   pushfd

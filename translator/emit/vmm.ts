@@ -15,7 +15,7 @@
  * leaves the state as before the instruction.
  */
 import {
-  EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, IRQ_WAITING, LF_NONE,
+  EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_ZF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, IRQ_WAITING, LF_NONE,
   MODE_CPL_MASK, MODE_CPL_SHIFT, MODE_PE, MODE_VM86, R_EAX, R_EDX, SCRATCH, SEG_CS, SEG_DS, SEG_ES, SEG_FS,
   SEG_GS, SEG_SEL, SEG_SS, SZ16, SZ32,
 } from '../abi.ts';
@@ -24,7 +24,7 @@ import { vsize } from '../decoder/insn.ts';
 import type { Expr } from '../wasm/backend.ts';
 import type { EmitCtx } from './context.ts';
 import { L_LFOP } from './context.ts';
-import { materializeFlags } from './flags.ts';
+import { materializeFlags, setArithFlags } from './flags.ts';
 import { adjustStack, operandLinear, peek, push, readRM, saveLin, writeLinear } from './memory.ts';
 import type { EmitterMap } from './types.ts';
 
@@ -180,6 +180,24 @@ function popSeg(seg: number) {
   };
 }
 
+/**
+ * VERR/VERW r/m16 in protected mode: the selector is read inline (a memory operand may fault),
+ * the `verify` helper probes the descriptor (it never faults), ZF takes the answer. Real and
+ * virtual-8086 mode (#UD) take the stub.
+ */
+function verify(write: boolean) {
+  return (c: EmitCtx, i: Insn): void => {
+    const { i32 } = c;
+    if (!protectedMode(c) || v86(c)) {
+      c.emit(c.toStub(i32.const(1)));
+      return;
+    }
+    const sel = c.save(readRM(c, i, SZ16));
+    const z = c.save(c.m.call('verify', [i32.const(write ? 1 : 0), sel]));
+    setArithFlags(c, F_ZF, i32.shl(z, i32.const(6)));
+  };
+}
+
 /** RDTSC: the helper checks CR4.TSD and returns EAX, with EDX in SCRATCH. */
 function emitRdtsc(c: EmitCtx): void {
   const { i32 } = c;
@@ -206,4 +224,6 @@ export const VMM_EMITTERS: EmitterMap = {
   movSwEw: emitMovSwEw,
   movEwSw: emitMovEwSw,
   rdtsc: emitRdtsc,
+  verrEw: verify(false),
+  verwEw: verify(true),
 };
