@@ -386,6 +386,12 @@ export const HELPERS = {
    * region must leave after the instruction), else 0.
    */
   ldseg: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
+  /**
+   * io(k << 4 | out << 3 | size, port, value): IN (returns the value read) or OUT of `size`
+   * bytes (1, 2, 4) with the permission check; a device that wants the run loop (an interrupt,
+   * a stop, rewritten code) leaves EXIT_REQUEST set.
+   */
+  io: { params: ['i32', 'i32', 'i32'], result: 'i32', effects: 'memory' },
   /** verify(write, sel): VERR's (write 0) or VERW's (write 1) answer in protected mode, 1 for ZF set; never faults. */
   verify: { params: ['i32', 'i32'], result: 'i32', effects: 'memory' },
   /** rdtsc(k): RDTSC's checks and value: returns EAX; EDX is left in SCRATCH. */

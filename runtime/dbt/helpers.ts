@@ -18,7 +18,7 @@ import { CLASS_OF_ROW } from '../../translator/isa/table.ts';
 import type { Cpu } from '../cpu.ts';
 import { HANDLERS } from '../dispatch.ts';
 import { materializeFlags, testCC } from '../lazy-flags.ts';
-import { rdtscValue } from '../vmm/insns-system.ts';
+import { portIn, portOut, rdtscValue } from '../vmm/insns-system.ts';
 import { verifySegment } from '../vmm/descriptor-insns.ts';
 import { loadSegment } from '../vmm/segments.ts';
 
@@ -130,6 +130,19 @@ export function makeSharedHelpers(cpu: Cpu, p: DbtPending): SharedHelpers {
         return fail(e, segk >>> 3);
       }
       return s[I_MODE] !== mode ? 1 : 0;
+    },
+    io: (info, port, value) => {
+      const size = (info & 7) as 1 | 2 | 4;
+      const epoch = cpu.codeEpoch;
+      let v = 0;
+      try {
+        if (info & 8) portOut(cpu, port & 0xffff, size, value);
+        else v = portIn(cpu, port & 0xffff, size);
+      } catch (e) {
+        return fail(e, info >>> 4);
+      }
+      if (cpu.codeEpoch !== epoch && p.currentDead()) s[I_EXIT] = 1;
+      return v;
     },
     verify: (write, sel) => (verifySegment(cpu, sel & 0xffff, write !== 0) ? 1 : 0),
     rdtsc: (k) => {

@@ -127,12 +127,14 @@ function cpuidInsn(cpu: Cpu): void {
 }
 
 // ------------------------------------------------------------------------- port I/O
-function portIn(cpu: Cpu, port: number, size: 1 | 2 | 4): number {
+/** IN's permission check and read (also the translator's `io` helper). */
+export function portIn(cpu: Cpu, port: number, size: 1 | 2 | 4): number {
   checkIoPermission(cpu, port, size);
   return cpu.io.portIn(port, size);
 }
 
-function portOut(cpu: Cpu, port: number, size: 1 | 2 | 4, v: number): void {
+/** OUT's permission check and write (also the translator's `io` helper). */
+export function portOut(cpu: Cpu, port: number, size: 1 | 2 | 4, v: number): void {
   checkIoPermission(cpu, port, size);
   cpu.io.portOut(port, size, size === 4 ? v | 0 : v & (size === 1 ? 0xff : 0xffff));
 }

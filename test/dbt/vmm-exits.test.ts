@@ -2,7 +2,7 @@
  * VMM work: the sensitive-heavy benchmark workload (PUSHF, POPF, CLI, STI, IN, OUT in a loop)
  * must count every sensitive, privileged and I/O instruction once, by reason, whichever engine
  * runs it: as a VMM exit (the interpreter, the translator's stub) or as VMM work translated code
- * did itself (emit/vmm.ts: PUSHF, POPF, CLI and STI at CPL 0 with no interrupt pending); the
+ * did itself (emit/vmm.ts: PUSHF, POPF, CLI, STI, IN, OUT at CPL 0 with no interrupt pending); the
  * class counts are the same either way.
  */
 import { describe, expect, it } from 'vitest';
@@ -37,9 +37,9 @@ describe('VMM exits of the sensitive workload', () => {
     });
     if (s.engine === 'interp') expect(vm.vmmInline).toEqual({});
     else {
-      // Port I/O and HLT leave; the flag instructions stay in translated code once it runs.
-      expect(vm.exits.io).toBe(2 * ITER);
+      // HLT leaves; the flag instructions and port I/O stay in translated code once it runs.
       for (const k of ['pushf', 'popf', 'cli', 'sti']) expect(vm.vmmInline[k], k).toBeGreaterThan(ITER * 0.9);
+      expect(vm.vmmInline.io).toBeGreaterThan(2 * ITER * 0.9);
     }
     const classes = vm.classStats();
     expect(classes['sensitive-non-trapping']).toBe(2 * ITER);

@@ -15,9 +15,9 @@
  * leaves the state as before the instruction.
  */
 import {
-  EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_ZF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, IRQ_WAITING, LF_NONE,
+  CR, EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_ZF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, IRQ_WAITING, LF_NONE,
   MODE_CPL_MASK, MODE_CPL_SHIFT, MODE_PE, MODE_VM86, R_EAX, R_EDX, SCRATCH, SEG_CS, SEG_DS, SEG_ES, SEG_FS,
-  SEG_GS, SEG_SEL, SEG_SS, SZ16, SZ32,
+  SEG_GS, SEG_SEL, SEG_SS, SZ16, SZ32, SZ8,
 } from '../abi.ts';
 import type { Insn } from '../decoder/insn.ts';
 import { vsize } from '../decoder/insn.ts';
@@ -198,6 +198,38 @@ function verify(write: boolean) {
   };
 }
 
+/** MOV r32, CRn at CPL 0 (CR0, CR2, CR3, CR4): a load from the state block. */
+function emitMovRdCd(c: EmitCtx, i: Insn): void {
+  const { i32 } = c;
+  if (i.reg === 1 || i.reg > 4 || cplOf(c) !== 0 || v86(c)) {
+    c.emit(c.toStub(i32.const(1)));
+    return;
+  }
+  c.emit(c.setReg(i.rm, SZ32, i32.load(CR + 4 * i.reg, 4, i32.const(0))));
+}
+
+/**
+ * IN and OUT with the accumulator, port from an immediate or DX: the `io` helper checks the
+ * permission (IOPL, the TSS bitmap) and talks to the device; the region leaves after the
+ * instruction when a device asked for the run loop (EXIT_REQUEST: an interrupt, a stop).
+ */
+function portIo(out: boolean, width: 'b' | 'v', fromDx: boolean) {
+  return (c: EmitCtx, i: Insn): void => {
+    const { i32 } = c;
+    const size = width === 'b' ? 1 : i.o32 ? 4 : 2;
+    const sz = size === 1 ? SZ8 : size === 2 ? SZ16 : SZ32;
+    const port = fromDx ? c.reg(R_EDX, SZ16) : i32.const(i.imm & 0xff);
+    const info = i32.const((c.insnIndex << 4) | (out ? 8 : 0) | size);
+    if (out) {
+      c.emit(c.m.drop(c.m.call('io', [info, port, c.reg(R_EAX, sz)])));
+    } else {
+      const v = c.save(c.m.call('io', [info, port, i32.const(0)]));
+      c.emit(c.setReg(R_EAX, sz, size === 4 ? v : i32.and(v, i32.const(size === 1 ? 0xff : 0xffff))));
+    }
+    c.exitAfter = i32.load(EXIT_REQUEST, 4, i32.const(0));
+  };
+}
+
 /** RDTSC: the helper checks CR4.TSD and returns EAX, with EDX in SCRATCH. */
 function emitRdtsc(c: EmitCtx): void {
   const { i32 } = c;
@@ -224,6 +256,15 @@ export const VMM_EMITTERS: EmitterMap = {
   movSwEw: emitMovSwEw,
   movEwSw: emitMovEwSw,
   rdtsc: emitRdtsc,
+  inALIb: portIo(false, 'b', false),
+  ineAXIb: portIo(false, 'v', false),
+  inALDX: portIo(false, 'b', true),
+  ineAXDX: portIo(false, 'v', true),
+  outIbAL: portIo(true, 'b', false),
+  outIbeAX: portIo(true, 'v', false),
+  outDXAL: portIo(true, 'b', true),
+  outDXeAX: portIo(true, 'v', true),
+  movRdCd: emitMovRdCd,
   verrEw: verify(false),
   verwEw: verify(true),
 };

@@ -10,8 +10,8 @@
 ;; 00001017  ret
 
 (module
- (type $0 (func (param i32) (result i32)))
- (type $1 (func (param i32 i32 i32) (result i32)))
+ (type $0 (func (param i32 i32 i32) (result i32)))
+ (type $1 (func (param i32) (result i32)))
  (type $2 (func (param i32 i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
  (import "vm" "regions" (table $regions 0 funcref))
@@ -28,6 +28,7 @@
  (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
  (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
  (import "vm" "ldseg" (func $ldseg (param i32 i32) (result i32)))
+ (import "vm" "io" (func $io (param i32 i32 i32) (result i32)))
  (import "vm" "verify" (func $verify (param i32 i32) (result i32)))
  (import "vm" "rdtsc" (func $rdtsc (param i32) (result i32)))
  (export "r0" (func $r0))
@@ -629,7 +630,7 @@
            (i32.const 1)
           )
          )
-         (return_call_indirect (type $0)
+         (return_call_indirect (type $1)
           (i32.and
            (local.get $26)
            (i32.const 65535)
@@ -786,7 +787,7 @@
              (i32.const 1)
             )
            )
-           (return_call_indirect (type $0)
+           (return_call_indirect (type $1)
             (i32.and
              (local.get $24)
              (i32.const 65535)

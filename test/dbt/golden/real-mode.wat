@@ -25,6 +25,7 @@
  (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
  (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
  (import "vm" "ldseg" (func $ldseg (param i32 i32) (result i32)))
+ (import "vm" "io" (func $io (param i32 i32 i32) (result i32)))
  (import "vm" "verify" (func $verify (param i32 i32) (result i32)))
  (import "vm" "rdtsc" (func $rdtsc (param i32) (result i32)))
  (export "r0" (func $r0))

@@ -5,8 +5,8 @@
 ;; 00001007  hlt
 
 (module
- (type $0 (func (param i32) (result i32)))
- (type $1 (func (param i32 i32 i32) (result i32)))
+ (type $0 (func (param i32 i32 i32) (result i32)))
+ (type $1 (func (param i32) (result i32)))
  (type $2 (func (param i32 i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
  (import "vm" "regions" (table $regions 0 funcref))
@@ -23,6 +23,7 @@
  (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
  (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
  (import "vm" "ldseg" (func $ldseg (param i32 i32) (result i32)))
+ (import "vm" "io" (func $io (param i32 i32 i32) (result i32)))
  (import "vm" "verify" (func $verify (param i32 i32) (result i32)))
  (import "vm" "rdtsc" (func $rdtsc (param i32) (result i32)))
  (export "r0" (func $r0))
@@ -823,7 +824,7 @@
            (i32.const 1)
           )
          )
-         (return_call_indirect (type $0)
+         (return_call_indirect (type $1)
           (i32.and
            (local.get $29)
            (i32.const 65535)
@@ -980,7 +981,7 @@
              (i32.const 1)
             )
            )
-           (return_call_indirect (type $0)
+           (return_call_indirect (type $1)
             (i32.and
              (local.get $30)
              (i32.const 65535)

@@ -10,8 +10,8 @@
 ;; 0000100a  hlt
 
 (module
- (type $0 (func (param i32) (result i32)))
- (type $1 (func (param i32 i32 i32) (result i32)))
+ (type $0 (func (param i32 i32 i32) (result i32)))
+ (type $1 (func (param i32) (result i32)))
  (type $2 (func (param i32 i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
  (import "vm" "regions" (table $regions 0 funcref))
@@ -28,6 +28,7 @@
  (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
  (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
  (import "vm" "ldseg" (func $ldseg (param i32 i32) (result i32)))
+ (import "vm" "io" (func $io (param i32 i32 i32) (result i32)))
  (import "vm" "verify" (func $verify (param i32 i32) (result i32)))
  (import "vm" "rdtsc" (func $rdtsc (param i32) (result i32)))
  (export "r0" (func $r0))
@@ -487,17 +488,47 @@
                     )
                    )
                   )
-                  (local.set $15
-                   (i32.const 4099)
+                  (local.set $26
+                   (call $io
+                    (i32.const 49)
+                    (i32.const 128)
+                    (i32.const 0)
+                   )
                   )
-                  (local.set $14
-                   (i32.const 4)
+                  (local.set $1
+                   (i32.or
+                    (i32.and
+                     (local.get $1)
+                     (i32.const -256)
+                    )
+                    (i32.and
+                     (local.get $26)
+                     (i32.const 255)
+                    )
+                   )
+                  )
+                  (i32.store offset=688
+                   (i32.const 0)
+                   (i32.add
+                    (i32.load offset=688
+                     (i32.const 0)
+                    )
+                    (i32.const 1)
+                   )
+                  )
+                  (local.set $17
+                   (i32.sub
+                    (local.get $17)
+                    (i32.const 1)
+                   )
                   )
                   (if
-                   (i32.const 1)
+                   (i32.load offset=284
+                    (i32.const 0)
+                   )
                    (then
-                    (br $stub
-                     (i32.const 3)
+                    (br $exit
+                     (i32.const 4101)
                     )
                    )
                   )
@@ -536,17 +567,38 @@
                    (i32.const 1)
                   )
                  )
-                 (local.set $15
-                  (i32.const 4103)
+                 (drop
+                  (call $io
+                   (i32.const 89)
+                   (i32.const 128)
+                   (i32.and
+                    (local.get $1)
+                    (i32.const 255)
+                   )
+                  )
                  )
-                 (local.set $14
-                  (i32.const 5)
+                 (i32.store offset=688
+                  (i32.const 0)
+                  (i32.add
+                   (i32.load offset=688
+                    (i32.const 0)
+                   )
+                   (i32.const 1)
+                  )
+                 )
+                 (local.set $17
+                  (i32.sub
+                   (local.get $17)
+                   (i32.const 1)
+                  )
                  )
                  (if
-                  (i32.const 1)
+                  (i32.load offset=284
+                   (i32.const 0)
+                  )
                   (then
-                   (br $stub
-                    (i32.const 5)
+                   (br $exit
+                    (i32.const 4105)
                    )
                   )
                  )
@@ -785,7 +837,7 @@
            (i32.const 1)
           )
          )
-         (return_call_indirect (type $0)
+         (return_call_indirect (type $1)
           (i32.and
            (local.get $25)
            (i32.const 65535)
@@ -942,7 +994,7 @@
              (i32.const 1)
             )
            )
-           (return_call_indirect (type $0)
+           (return_call_indirect (type $1)
             (i32.and
              (local.get $26)
              (i32.const 65535)
