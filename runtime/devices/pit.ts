@@ -7,9 +7,17 @@
  * Timing: the counters run at 1.193182 MHz of the machine's Clock (host real time), computed in
  * closed form from the tick at which a counter was loaded — nothing advances per tick, so a read
  * costs the same however long the guest slept. Channel 0 drives IRQ0: the machine calls
- * `update()` between CPU slices and the PIT raises the line at each rising edge of OUT that has
- * passed. Edges missed during one long slice collapse into one interrupt (a real PIC would also
- * hold only one request per line); Linux re-reads its clocksource, so it loses no time.
+ * `update()` between CPU slices and after the CPU acknowledges an interrupt, and the PIT raises
+ * the line for each rising edge of OUT that has passed.
+ *
+ * No tick is lost (periodic modes 2 and 3): a real CPU takes every timer interrupt within
+ * microseconds, but ours sees the PIT only between slices, and a slice can outlast a period (cold
+ * code, translation, a busy host). Edges that passed while the previous request still waited in
+ * the PIC (`requestPending`) are counted in `owed` and raised one at a time, each as soon as the
+ * CPU has taken the one before — as KVM's in-kernel PIT reinjects lost ticks. A guest on a
+ * tick-counting clock (Linux's PIT and jiffies clocksources, which advance jiffies per IRQ0)
+ * would otherwise lose every coalesced period. At most MAX_OWED_NS of ticks are kept (a host
+ * that stopped the process for longer drops the rest rather than storm the guest).
  *
  * Line model for IRQ0: in modes 0 and 1 the line follows OUT (low until the terminal count,
  * then high); in the periodic and strobe modes it is held high and pulsed low-high at each
@@ -29,6 +37,8 @@ import { bytePorts } from './io.ts';
 export const PIT_HZ = 1193182;
 /** Period of the DRAM refresh toggle in port 0x61 bit 4 (15.085 µs per half period). */
 const REFRESH_HALF_NS = 15085;
+/** The most periodic IRQ0 ticks kept for later delivery, in nanoseconds of their periods. */
+export const MAX_OWED_NS = 1e9;
 
 export interface PitChannelState {
   /** Control word bits 5..0 as last programmed (RW1 RW0 M2 M1 M0 BCD). */
@@ -77,8 +87,10 @@ export interface PitState {
   portB: number;
   /** The IRQ0 line level as last driven. */
   irqLevel: boolean;
-  /** Tick of the last rising edge of channel 0 that raised IRQ0. */
+  /** Tick of the last rising edge of channel 0 counted (raised, or owed). */
   lastEdgeTick: number;
+  /** Periodic IRQ0 edges that passed but are not raised yet (the PIC still held the previous one). */
+  owed: number;
 }
 
 function channelInitialState(mode: number, count: number, gate: boolean): PitChannelState {
@@ -199,6 +211,7 @@ export class Pit {
       portB: 0,
       irqLevel: true,
       lastEdgeTick: 0,
+      owed: 0,
     };
     this.irq.setIrq(0, true);
   }
@@ -208,29 +221,47 @@ export class Pit {
     return Math.floor(this.clock.now() * (PIT_HZ / 1e9));
   }
 
-  /** Raises IRQ0 for a channel-0 edge that has passed. Call between CPU slices. */
+  /**
+   * Whether IRQ0's last request still waits in the interrupt controller (not yet acknowledged by
+   * the CPU). The machine wires it to the PIC; without it every `update` may raise one owed tick.
+   */
+  requestPending: () => boolean = () => false;
+
+  /**
+   * Counts the channel-0 edges that have passed and raises IRQ0 for the next one due, unless the
+   * previous request is still pending. Call between CPU slices and after each interrupt
+   * acknowledge (which is when an owed tick can go).
+   */
   update(): void {
     const t = this.tick();
-    const c = this.state.channels[0];
+    const st = this.state;
+    const c = st.channels[0];
     normalize(c, t);
-    const rise = nextRise(c, this.state.lastEdgeTick);
+    const rise = nextRise(c, st.lastEdgeTick);
+    const periodic = c.mode === 2 || c.mode === 3;
     if (rise <= t) {
-      // Several periods may have passed during a long slice: they count as one request.
-      if (c.mode === 2 || c.mode === 3) {
+      if (periodic) {
+        // Every period that ended since the last edge counted is one tick owed to the guest.
         const n = c.period || modulus(c);
-        this.state.lastEdgeTick = t >= c.startTick ? c.startTick + Math.floor((t - c.startTick) / n) * n : rise;
-      } else this.state.lastEdgeTick = rise;
-      if (c.mode === 0 || c.mode === 1) this.setLine(true);
-      else {
-        this.setLine(false);
-        this.setLine(true);
+        const latest = t >= c.startTick ? c.startTick + Math.floor((t - c.startTick) / n) * n : rise;
+        st.owed = Math.min(st.owed + Math.floor((latest - rise) / n) + 1, Math.max(1, Math.floor((MAX_OWED_NS * PIT_HZ) / 1e9 / n)));
+        st.lastEdgeTick = latest;
+      } else {
+        st.lastEdgeTick = rise;
+        if (c.mode === 0 || c.mode === 1) this.setLine(true);
+        else this.pulse();
       }
+    }
+    if (st.owed > 0 && periodic && !this.requestPending()) {
+      st.owed--;
+      this.pulse();
     }
     normalize(c, t);
   }
 
-  /** Nanoseconds on the machine clock of the next IRQ0 edge, or Infinity. */
+  /** Nanoseconds on the machine clock of the next IRQ0 edge (now, if a tick is owed), or Infinity. */
   nextEventNs(): number {
+    if (this.state.owed > 0) return this.clock.now();
     const rise = nextRise(this.state.channels[0], this.state.lastEdgeTick);
     return rise === Infinity ? Infinity : Math.ceil((rise * 1e9) / PIT_HZ);
   }
@@ -352,7 +383,10 @@ export class Pit {
     c.writeHigh = false;
     c.readHigh = false;
     c.latchBytes = 0;
-    if (sel === 0) this.setLine(c.frozenOut);
+    if (sel === 0) {
+      this.state.owed = 0;
+      this.setLine(c.frozenOut);
+    }
   }
 
   /** Counter latch: freezes the current count for reading, unless a latch is pending. */
@@ -466,6 +500,12 @@ export class Pit {
           if (n === 0) this.state.lastEdgeTick = c.startTick;
         }
     }
+  }
+
+  /** A low-high pulse of IRQ0: one edge-triggered request (periodic and strobe modes). */
+  private pulse(): void {
+    this.setLine(false);
+    this.setLine(true);
   }
 
   private setLine(level: boolean): void {

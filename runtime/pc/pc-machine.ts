@@ -202,9 +202,20 @@ export class PcMachine {
     system.onReset = reset('port 0x92');
     debug.onExit = (code) => this.halt({ reason: 'exit', detail: `isa-debug-exit: exit code ${code}`, exitCode: code });
 
+    // IRQ0 is edge-triggered: a PIT tick is still pending while the master's IRR bit 0 is set.
+    // After every acknowledge the PIT may raise a tick it owes (see devices/pit.ts).
+    pit.requestPending = () => (pic.state.master.irr & 1) !== 0;
+
     this.devs = { bus, pic, pit, rtc, com1, kbc, pci, system };
     this.vm.cpu.io = bus;
-    this.vm.irq = pic;
+    this.vm.irq = {
+      hasInterrupt: () => pic.hasInterrupt(),
+      acknowledge: () => {
+        const vector = pic.acknowledge();
+        pit.update();
+        return vector;
+      },
+    };
     this.bootIcount = this.vm.cpu.icount;
     const k = this.opts.kernel;
     // Like `qemu -kernel`: a bzImage boots by the Linux boot protocol, anything else with a

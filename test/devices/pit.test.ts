@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../runtime/devices/clock.ts';
-import { Pit, PIT_HZ } from '../../runtime/devices/pit.ts';
+import { MAX_OWED_NS, Pit, PIT_HZ } from '../../runtime/devices/pit.ts';
 import { inb, IrqRecorder, outb } from './helpers.ts';
 
 describe('Pit', () => {
@@ -53,19 +53,83 @@ describe('Pit', () => {
     expect(irq.take()).toEqual(['-0', '+0']);
   });
 
-  it('collapses periods missed during a long slice into one edge and keeps the phase', () => {
+  it('owes the periods missed during a long slice and raises them one per update, keeping the phase', () => {
     outb(pit.ports, 0x43, 0x34);
     outb(pit.ports, 0x40, 100);
     outb(pit.ports, 0x40, 0);
     at(1 + 1050); // ten and a half periods later
     pit.update();
     expect(irq.take()).toEqual(['-0', '+0']);
+    expect(pit.state.owed).toBe(9);
+    expect(pit.nextEventNs()).toBe(clock.now()); // a tick is due now
+    for (let k = 0; k < 9; k++) {
+      pit.update();
+      expect(irq.take()).toEqual(['-0', '+0']);
+    }
+    pit.update();
+    expect(irq.take()).toEqual([]);
     at(1 + 1099);
     pit.update();
     expect(irq.take()).toEqual([]);
+    expect(pit.nextEventNs()).toBe(Math.ceil(((1 + 1100) * 1e9) / PIT_HZ));
     at(1 + 1100);
     pit.update();
     expect(irq.take()).toEqual(['-0', '+0']);
+  });
+
+  it('delivers every elapsed period: an owed tick waits until the PIC has passed on the one before', () => {
+    // A one-line edge-triggered PIC: the request stays until the CPU acknowledges it.
+    let irr = false;
+    let line = false;
+    let delivered = 0;
+    const pic = {
+      setIrq: (_n: number, level: boolean) => {
+        if (level && !line) irr = true;
+        line = level;
+      },
+    };
+    pit = new Pit(clock, pic);
+    pit.requestPending = () => irr;
+    const ack = (): void => {
+      irr = false;
+      delivered++;
+      pit.update(); // as the machine does after each acknowledge
+    };
+    irr = false;
+    outb(pit.ports, 0x43, 0x34);
+    outb(pit.ports, 0x40, 4773 & 0xff);
+    outb(pit.ports, 0x40, 4773 >> 8); // HZ=250
+    // 2.5 s in slices of 10 ms (2.5 periods each); a PIT that coalesced the periods of a slice
+    // would deliver 250 ticks. Here the CPU takes up to three interrupts per slice.
+    for (let ms = 10; ms <= 2500; ms += 10) {
+      clock.set(ms * 1e6);
+      pit.update();
+      for (let k = 0; k < 3 && irr; k++) ack();
+    }
+    while (irr) ack();
+    const periods = Math.floor((pit.tick() - 1) / 4773);
+    expect(periods).toBe(624);
+    expect(delivered).toBe(periods);
+    expect(pit.state.owed).toBe(0);
+    // While a request waits, more elapsed periods only add to what is owed.
+    at(1 + 630 * 4773);
+    pit.update();
+    expect(irr).toBe(true);
+    expect(pit.state.owed).toBe(5);
+    pit.update();
+    expect(pit.state.owed).toBe(5);
+  });
+
+  it('keeps at most MAX_OWED_NS of ticks, and a new control word forgets them', () => {
+    outb(pit.ports, 0x43, 0x34);
+    outb(pit.ports, 0x40, 4773 & 0xff);
+    outb(pit.ports, 0x40, 4773 >> 8);
+    clock.set(10e9); // the host stopped us for 10 s
+    pit.update();
+    expect(irq.take()).toEqual(['-0', '+0']);
+    expect(pit.state.owed).toBe(Math.floor((MAX_OWED_NS * PIT_HZ) / 1e9 / 4773) - 1);
+    outb(pit.ports, 0x43, 0x30); // Linux's shutdown: mode 0
+    expect(pit.state.owed).toBe(0);
   });
 
   it('mode 0: OUT low after the control word, high N+1 ticks after the count, then wraps', () => {
