@@ -1,10 +1,11 @@
 /**
  * The assembled PC machine with small nasm "kernels" loaded through the Linux boot protocol:
- * timer interrupts through the PIC in real time, the serial console both ways, and the ways a
- * run ends (isa-debug-exit, power-off by HLT with IF = 0, reset through the i8042 and a triple
- * fault, stop()).
+ * timer interrupts through the PIC in real time (every period, also after a long slice), the
+ * serial console both ways, and the ways a run ends (isa-debug-exit, power-off by HLT with IF = 0,
+ * reset through the i8042 and a triple fault, stop()).
  */
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../runtime/devices/clock.ts';
 import { PcMachine } from '../../runtime/pc/pc-machine.ts';
 import { assembleKernel, fakeBzImage } from './fake-bzimage.ts';
 
@@ -108,6 +109,55 @@ idt: times 0x31 dq 0
     // 20 periods of 1 ms: at least 19 ms of real time passed (the CPU slept in between).
     expect(ms).toBeGreaterThanOrEqual(19);
     expect(ms).toBeLessThan(2000);
+  });
+
+  it('delivers every PIT period that passed during one slice: the next tick follows each acknowledge', () => {
+    const clock = new ManualClock();
+    const out: number[] = [];
+    const m = machine(`
+  mov esp, 0x90000
+  mov eax, irq0
+  mov [idt + 0x30*8], ax
+  mov word [idt + 0x30*8 + 2], 0x10
+  mov word [idt + 0x30*8 + 4], 0x8e00
+  shr eax, 16
+  mov [idt + 0x30*8 + 6], ax
+  lidt [idtr]
+  ${PIC_INIT(0xfe)}
+  mov al, 0x34          ; channel 0, LSB/MSB, mode 2
+  out 0x43, al
+  mov al, 1193 & 0xff   ; 1 kHz
+  out 0x40, al
+  mov al, 1193 >> 8
+  out 0x40, al
+  mov al, 'R'
+  out 0xe9, al
+  sti
+.spin:
+  jmp .spin
+irq0:
+  push eax
+  mov al, 'T'
+  out 0xe9, al
+  mov al, 0x20
+  out 0x20, al
+  pop eax
+  iretd
+align 4
+idtr: dw 0x31*8 - 1
+  dd idt
+idt: times 0x31 dq 0
+`, { clock, onDebugOutput: (b) => out.push(...b) });
+    m.step(10_000);
+    expect(String.fromCharCode(...out)).toBe('R');
+    // 10.5 ms pass while the CPU runs one slice (as a translation or a busy host would make it).
+    clock.advance(10.5e6);
+    m.step(10_000); // the timers are brought up to date after the slice: the first tick is raised
+    m.step(10_000); // the CPU takes it, and each acknowledge lets the next owed tick through
+    expect(String.fromCharCode(...out)).toBe('R' + 'T'.repeat(10));
+    m.step(10_000);
+    expect(out.length).toBe(11);
+    expect(m.devices.pit.state.owed).toBe(0);
   });
 
   it('feeds serial input to the guest and powers off on HLT with interrupts disabled', async () => {
