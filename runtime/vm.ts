@@ -118,8 +118,11 @@ export class Vm {
   /** Execution traces (VmOptions.trace), or null. */
   readonly tracer: Tracer | null;
   irq: InterruptSource | null = null;
-  /** Return 'fault' from run() instead of delivering guest exceptions (oracle tests). */
-  stopOnFault = false;
+  /**
+   * Return 'fault' from run() instead of delivering guest exceptions: always (oracle tests), or
+   * 'without-idt' only while the IDTR limit is 0 (a raw program that has not executed LIDT).
+   */
+  stopOnFault: boolean | 'without-idt' = false;
   /** Guest instructions executed per class (CLASS_NAMES order). */
   readonly classCounts = new Float64Array(CLASS_NAMES.length);
   /** VMM exits: emulated instructions by EXIT_REASONS index, and exceptions delivered by vector. */
@@ -172,6 +175,12 @@ export class Vm {
     dbt?.setChain(() => {
       const b = this.cachedBlock();
       return b === UNCACHED ? null : b;
+    });
+    dbt?.setDeliver((f) => {
+      if (this.stopsOnFault()) return false;
+      this.exceptionCounts[f.vector & 0xff]++;
+      deliverException(this.cpu, f);
+      return true;
     });
     this.resetReal();
   }
@@ -318,7 +327,16 @@ export class Vm {
         const b = this.fetchBlock();
         if (b) {
           // Compiled code first (it returns 0 when it has none for b or too little budget).
-          if (single || this.dbt === null || this.dbt.run(b, budget - executed) === 0) {
+          let n = 0;
+          if (!single && this.dbt !== null) {
+            n = this.dbt.run(b, budget - executed);
+            // Faults compiled code delivered itself consume budget, as in handleThrow's callers.
+            if (this.dbt.delivered !== 0) {
+              budget -= this.dbt.delivered;
+              n = -1;
+            }
+          }
+          if (n === 0) {
             if (this.tracer?.exec) this.tracer.execBlock(cpu.segSel(SEG_CS), b.eip, b.phys, 'interp');
             execBlock(cpu, b, single ? 1 : budget - executed, this.classCounts);
           }
@@ -346,10 +364,15 @@ export class Vm {
     return { reason: 'budget', executed: cpu.icount - start };
   }
 
+  private stopsOnFault(): boolean {
+    const v = this.stopOnFault;
+    return v === true || (v === 'without-idt' && this.cpu.s[IDTR_LIMIT >> 2] === 0);
+  }
+
   private handleThrow(e: unknown, executed: number): RunResult | null {
     const cpu = this.cpu;
     if (e instanceof GuestFault) {
-      if (this.stopOnFault) return { reason: 'fault', executed, fault: e };
+      if (this.stopsOnFault()) return { reason: 'fault', executed, fault: e };
       this.exceptionCounts[e.vector & 0xff]++;
       try {
         deliverException(cpu, e);

@@ -5,7 +5,7 @@
  * embedder measuring its own guest code needs. Validated options, TSDoc on every export; library
  * code never prints and never exits the process.
  */
-import { EFLAGS, EIP, INHIBIT_IRQ, LF_NONE, LF_OP } from '../translator/abi.ts';
+import { EFLAGS, EIP, IDTR_BASE, IDTR_LIMIT, INHIBIT_IRQ, LF_NONE, LF_OP } from '../translator/abi.ts';
 import { measureTranslation } from '../runtime/dbt/measure.ts';
 import { getEflags } from '../runtime/lazy-flags.ts';
 import { Vm } from '../runtime/vm.ts';
@@ -68,8 +68,10 @@ export interface Registers {
 export interface ProgramRun {
   /**
    * 'halted': the program executed HLT (the normal end). 'limit': `maxInstructions` were executed.
-   * 'fault': the program raised an exception; a raw program has no interrupt descriptor table,
-   * so the first exception ends the run, with EIP at the faulting instruction.
+   * 'fault': the program raised an exception while it had no interrupt descriptor table (a run
+   * starts with an IDTR limit of 0), with EIP at the faulting instruction; or, after it loaded
+   * one with LIDT, the delivery failed so badly that the processor would shut down (a triple
+   * fault: vector -1). A program that loads an IDT handles its exceptions itself.
    */
   reason: 'halted' | 'limit' | 'fault';
   /** Guest instructions executed in this run. */
@@ -106,6 +108,8 @@ const I_EIP = EIP >> 2;
 const I_EFLAGS = EFLAGS >> 2;
 const I_LF_OP = LF_OP >> 2;
 const I_INHIBIT = INHIBIT_IRQ >> 2;
+const I_IDTR_BASE = IDTR_BASE >> 2;
+const I_IDTR_LIMIT = IDTR_LIMIT >> 2;
 
 const isU32 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 
@@ -186,8 +190,9 @@ export class Program {
     const load = opts.loadAddress ?? DEFAULT_LOAD_ADDRESS;
     const entry = opts.entry ?? load;
     const vm = new Vm({ memorySize: memory, engine: opts.engine ?? 'dbt', forceTranslate: opts.forceTranslate ?? false, ...(opts.trace ? { trace: opts.trace } : {}) });
-    // No IDT: report the first exception rather than deliver it through whatever bytes are at 0.
-    vm.stopOnFault = true;
+    // No IDT until the program loads one: report an exception rather than deliver it through
+    // whatever bytes are at 0 (each run starts with an IDTR limit of 0).
+    vm.stopOnFault = 'without-idt';
     await vm.prepare();
     vm.resetFlat32(entry | 0, (opts.stack ?? memory) | 0);
     vm.writePhys(load, opts.image);
@@ -209,6 +214,8 @@ export class Program {
     s[I_LF_OP] = LF_NONE;
     s[I_INHIBIT] = 0;
     s[I_EIP] = this.entry;
+    s[I_IDTR_BASE] = 0;
+    s[I_IDTR_LIMIT] = 0;
     vm.cpu.halted = false;
     const r = vm.run(max);
     const out: ProgramRun = { reason: 'halted', instructions: r.executed, registers: this.registers() };
@@ -223,8 +230,13 @@ export class Program {
           : { vector: -1, description: 'unknown fault' };
         break;
       }
+      case 'triple-fault':
+      case 'shutdown':
+        out.reason = 'fault';
+        out.fault = { vector: -1, description: `${r.reason === 'shutdown' ? 'shutdown' : 'triple fault'}${r.detail ? `: ${r.detail}` : ''}` };
+        break;
       default:
-        // Not reachable with this setup (no devices, no stop requests, faults stop the run).
+        // Not reachable with this setup (no devices, no stop requests).
         throw new Error(`Program.run: the VM stopped with '${r.reason}'${r.detail ? `: ${r.detail}` : ''}`);
     }
     return out;

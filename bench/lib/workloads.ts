@@ -53,6 +53,12 @@ export const WORKLOADS: readonly Workload[] = [
     check: () => null,
   },
   {
+    name: 'exceptions',
+    description: 'divide by zero in a loop: every iteration one #DE delivered through the IDT and an IRETD',
+    memorySize: 1 << 20,
+    check: expectReg('ebx', 20000, '(#DE handled)'),
+  },
+  {
     name: 'smc',
     description: 'a loop that rewrites an immediate in its own code every iteration',
     memorySize: 1 << 20,

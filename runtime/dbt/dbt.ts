@@ -97,6 +97,8 @@ export interface DbtStats {
   chained: number;
   /** Entries made by compiled code itself, region to region through the jump cache (abi.ts JUMP_CACHE). */
   direct: number;
+  /** Guest faults raised in compiled code and delivered to the guest's handler from the translator tier (no JS throw, no run-loop turn). */
+  delivered: number;
   /** Regions dropped because their page was written, and regions evicted by the budget. */
   invalidations: number;
   evictions: number;
@@ -176,11 +178,18 @@ function traceBlocks(tracer: Tracer, blocks: readonly ScannedBlock[]): void {
 
 export class Dbt implements DbtPending {
   pending: unknown = null;
+  /**
+   * Faults the last run() delivered to the guest itself (deliverFault). Each consumes a unit of
+   * budget although it retires no instruction, as in the run loop, so that a handler that
+   * faults at once cannot loop without end; run() returns 0 with this set when nothing retired.
+   */
+  delivered = 0;
+  private deliver: ((f: GuestFault) => boolean) | null = null;
   faultK = 0;
   stubRuns = 0;
   stubFault = false;
   readonly stats: DbtStats = {
-    regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0, chained: 0, direct: 0,
+    regions: 0, blocks: 0, insns: 0, inlineInsns: 0, modules: 0, translateMs: 0, hits: 0, misses: 0, chained: 0, direct: 0, delivered: 0,
     invalidations: 0, evictions: 0, cacheBytes: 0, liveRegions: 0, exits: {},
   };
   readonly forceTranslate: boolean;
@@ -271,6 +280,7 @@ export class Dbt implements DbtPending {
    * Throws the guest fault (or other throwable) that ended the run, with the state exact.
    */
   run(b: Block, budget: number): number {
+    this.delivered = 0;
     let entry = this.entryFor(b);
     if (entry === null || budget < b.insns.length) {
       this.stats.misses++;
@@ -283,15 +293,18 @@ export class Dbt implements DbtPending {
     let from = b;
     for (;;) {
       if (this.direct && from.mode & MODE_FLAT) this.noteJump(from, entry);
-      const n = this.enter(entry, budget - total);
+      const delivered = this.delivered;
+      const n = this.enter(entry, budget - total - delivered);
       total += n;
       // Chaining: when the region left for a block that has compiled code and nothing needs
       // the run loop (interrupt or stop request, shadow, TF/RF, HLT, budget), enter that code
-      // directly: a region exit then costs a fetch-cache probe, not a loop turn.
-      if (n === 0 || total >= budget || s[I_EXIT] !== 0 || s[I_INHIBIT] !== 0 || cpu.halted ||
-        (s[I_EFLAGS] & (F_TF | F_RF)) !== 0 || this.chain === null) break;
+      // directly: a region exit then costs a fetch-cache probe, not a loop turn. After a fault
+      // delivered to the guest (see deliverFault) that block is the handler's.
+      const spent = total + this.delivered;
+      if ((n === 0 && this.delivered === delivered) || spent >= budget || s[I_EXIT] !== 0 || s[I_INHIBIT] !== 0 ||
+        cpu.halted || (s[I_EFLAGS] & (F_TF | F_RF)) !== 0 || this.chain === null) break;
       const next = this.chain();
-      if (next === null || budget - total < next.insns.length) break;
+      if (next === null || budget - spent < next.insns.length) break;
       const c = next.compiled as Entry | typeof UNTRANSLATABLE | null;
       if (c === null || 'untranslatable' in c || c.region.dead) break;
       entry = c;
@@ -420,13 +433,33 @@ export class Dbt implements DbtPending {
       if (!this.stubFault && isVmmInline(i)) this.vmmInline[EXIT_INDEX[TABLE[i.row].exit as ExitReason]]++;
       const p = this.pending;
       this.pending = null;
-      throw p;
+      if (!(p instanceof GuestFault) || !this.deliverFault(p)) throw p;
+      return executed;
     }
     if (code & EXIT_EXCEPTION) {
       this.countExit('exception');
-      throw new GuestFault(code & 0xff);
+      const f = new GuestFault(code & 0xff);
+      if (!this.deliverFault(f)) throw f;
     }
     return executed;
+  }
+
+  /**
+   * Delivers a guest fault raised in compiled code through the run loop's handler (the IDT,
+   * counted as the run loop counts it) without unwinding to the run loop: run() then enters the
+   * handler's compiled code directly. False when the handler declines (stopOnFault): the caller
+   * throws the fault. A triple fault's MachineHalt propagates from here.
+   */
+  private deliverFault(f: GuestFault): boolean {
+    if (this.deliver === null || !this.deliver(f)) return false;
+    this.delivered++;
+    this.stats.delivered++;
+    return true;
+  }
+
+  /** Hands the Dbt the run loop's fault delivery (see deliverFault). */
+  setDeliver(deliver: (f: GuestFault) => boolean): void {
+    this.deliver = deliver;
   }
 
   private countExit(reason: string): void {

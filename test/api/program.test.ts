@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Program } from '../../src/index.ts';
 import type { ProgramOptions } from '../../src/index.ts';
+import { assemble } from '../unit/vmm/vmm-harness.ts';
 
 const N = 100_000;
 /** Sum 1..N mod 2^32. */
@@ -128,5 +129,73 @@ describe('Program', () => {
     expect(() => p.measureTranslation({ rounds: 3 } as never)).toThrow(/unknown option 'rounds'/);
     expect(() => p.readMemory((16 << 20) - 2, 4)).toThrow(RangeError);
     expect(p.run().reason).toBe('halted');
+  });
+});
+
+describe('Program: exceptions', () => {
+  /** Loads a flat GDT and an IDT whose entry 0 (#DE) is `handler`, then divides by zero 50 times. */
+  const src = (handler: string): string => `
+start:
+  lgdt [gdtr]                 ; flat code 0x08 and data 0x10, as the loader's selectors
+  jmp 0x08:.cs
+.cs:
+  mov eax, de_handler
+  mov [idt], ax
+  mov [idt + 2], cs
+  mov word [idt + 4], 0x8e00
+  shr eax, 16
+  mov [idt + 6], ax
+  lidt [idtr]
+  mov ecx, 50
+  xor ebx, ebx
+  xor esi, esi
+.loop:
+  xor edx, edx
+  mov eax, ecx
+  div esi
+  dec ecx
+  jnz .loop
+  hlt
+de_handler:
+${handler}
+align 8
+idt: dq 0
+idtr: dw 7
+  dd idt
+gdt:
+  dq 0
+  dq 0x00cf9a000000ffff
+  dq 0x00cf92000000ffff
+gdtr:
+  dw 23
+  dd gdt
+`;
+
+  it.each(ENGINES)('a program that loads an IDT handles its own #DE: $name', async ({ opts }) => {
+    const { bytes } = assemble(src('  inc ebx\n  add dword [esp], 2\n  iretd'), 0x1000, 32);
+    const p = await Program.create({ image: bytes, memory: 1 << 20, stack: STACK, ...opts });
+    for (let k = 0; k < 2; k++) {
+      const r = p.run();
+      expect(r.reason).toBe('halted');
+      expect(r.registers.ebx).toBe(50);
+      expect(p.stats().exits['exception 0']).toBe(50 * (k + 1));
+    }
+  });
+
+  it.each(ENGINES)('without an IDT the first exception ends the run; a broken one is a triple fault: $name', async ({ opts }) => {
+    const noIdt = Uint8Array.from([0x31, 0xf6, 0xf7, 0xf6, 0xf4]); // xor esi, esi / div esi / hlt
+    const p = await Program.create({ image: noIdt, memory: 1 << 20, ...opts });
+    const r = p.run();
+    expect(r.reason).toBe('fault');
+    expect(r.fault).toMatchObject({ vector: 0, description: '#DE' });
+    expect(r.registers.eip).toBe(0x1002);
+    // The IDT's limit covers #DE only: the #DE handler's own #GP (vector 13, outside the
+    // limit) becomes #DF, also outside: a triple fault.
+    const { bytes } = assemble(src('  int 13'), 0x1000, 32);
+    const q = await Program.create({ image: bytes, memory: 1 << 20, ...opts });
+    const t = q.run();
+    expect(t.reason).toBe('fault');
+    expect(t.fault?.vector).toBe(-1);
+    expect(t.fault?.description).toMatch(/triple/i);
   });
 });
