@@ -36,6 +36,7 @@ import { SystemPorts } from '../devices/system-ports.ts';
 import { DebugPorts } from '../devices/debug-ports.ts';
 import { Uart16550 } from '../devices/uart.ts';
 import { MachineHalt } from '../fault.ts';
+import { setWallClock } from '../vmm/msr.ts';
 import { loadLinux } from '../loaders/linux.ts';
 import { imageFormat } from '../loaders/format.ts';
 import { loadMultiboot } from '../loaders/multiboot.ts';
@@ -205,6 +206,8 @@ export class PcMachine {
     // IRQ0 is edge-triggered: a PIT tick is still pending while the master's IRR bit 0 is set.
     // After every acknowledge the PIT may raise a tick it owes (see devices/pit.ts).
     pit.requestPending = () => (pic.state.master.irr & 1) !== 0;
+    // kvmclock's wall-clock time (vmm/msr.ts) is the RTC's, to the nanosecond.
+    setWallClock(this.vm.cpu, () => rtc.state.baseSeconds * 1000 + (this.clock.now() - rtc.state.baseNs) / 1e6);
 
     this.devs = { bus, pic, pit, rtc, com1, kbc, pci, system };
     this.vm.cpu.io = bus;

@@ -1,8 +1,12 @@
 /**
- * RDMSR/WRMSR, RDTSC, RDPMC and CPUID: values, privilege rules and exit counting.
+ * RDMSR/WRMSR, RDTSC, RDPMC and CPUID: values, privilege rules and exit counting; kvmclock's
+ * record as the guest reads it.
  */
 import { describe, expect, it } from 'vitest';
 import { CR, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP } from '../../../translator/abi.ts';
+import { RAM_OFFSET } from '../../../translator/abi.ts';
+import { MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW, readMsr, readTsc, setWallClock, writeMsr } from '../../../runtime/vmm/msr.ts';
+import { Vm } from '../../../runtime/vm.ts';
 import { runSnippet, toCpl3 } from '../../system/snippet.ts';
 
 const RDMSR = [0x0f, 0x32];
@@ -30,14 +34,26 @@ describe('CPUID', () => {
     expect(vendor.toString('latin1')).toBe('GenuineIntel');
   });
 
-  it('leaf 1: family 6 model 5 stepping 2; FPU DE PSE TSC MSR CX8 SEP PGE CMOV and nothing else', () => {
-    expect(regs(1)).toEqual([0x652, 0, 0, (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15)]);
+  it('leaf 1: family 6 model 5 stepping 2; FPU DE PSE TSC MSR CX8 SEP PGE CMOV and the hypervisor bit, nothing else', () => {
+    expect(regs(1)).toEqual([0x652, 0, 0x80000000, (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15)]);
   });
 
   it('inputs above the maximum, extended leaves included, return the highest basic leaf', () => {
     expect(regs(2)).toEqual(regs(1));
     expect(regs(0x80000000)).toEqual(regs(1));
     expect(regs(0x80000000)[0]).toBeLessThan(0x80000001);
+    expect(regs(0x40000002)).toEqual(regs(1));
+  });
+
+  it('hypervisor leaves: KVM signature, kvmclock (CLOCKSOURCE2 and its stable bit) and nothing else', () => {
+    const [eax, ebx, ecx, edx] = regs(0x40000000);
+    expect(eax).toBe(0x40000001);
+    const sig = Buffer.alloc(12);
+    sig.writeUInt32LE(ebx, 0);
+    sig.writeUInt32LE(ecx, 4);
+    sig.writeUInt32LE(edx, 8);
+    expect(sig.toString('latin1')).toBe('KVMKVMKVM\0\0\0');
+    expect(regs(0x40000001)).toEqual([(1 << 3) | (1 << 24), 0, 0, 0]);
   });
 
   it('runs at CPL 3 and counts one exit per execution', () => {
@@ -122,5 +138,58 @@ describe('RDTSC and RDPMC', () => {
     const r = runSnippet(RDPMC, (vm) => toCpl3(vm));
     expect(r.outcome).toBe('#GP(0x0)');
     expect(r.vm.exits.rdpmc).toBe(1);
+  });
+});
+
+describe('kvmclock (MSRs 0x4B564D00/01)', () => {
+  const TIME_AT = 0x3000;
+  const WALL_AT = 0x3040;
+  const view = (vm: Vm): DataView => new DataView(vm.cpu.mem.buffer, RAM_OFFSET);
+  /** The guest's computation (Linux pvclock): system_time + scaled (TSC - tsc_timestamp). */
+  const guestNs = (vm: Vm, tsc: number): number => {
+    const d = view(vm);
+    const delta = BigInt(tsc) - d.getBigUint64(TIME_AT + 8, true);
+    const shift = d.getInt8(TIME_AT + 28);
+    const scaled = shift >= 0 ? delta << BigInt(shift) : delta >> BigInt(-shift);
+    return Number(d.getBigUint64(TIME_AT + 16, true) + ((scaled * BigInt(d.getUint32(TIME_AT + 24, true))) >> 32n));
+  };
+
+  it('publishes a complete record whose time is the TSC at 1 GHz (what Linux reports as 1000 MHz)', () => {
+    const vm = new Vm({ memorySize: 8 << 20 });
+    writeMsr(vm.cpu, MSR_KVM_SYSTEM_TIME_NEW, TIME_AT | 1, 0);
+    const d = view(vm);
+    expect(d.getUint32(TIME_AT, true) % 2).toBe(0); // version even: not being updated
+    expect(d.getUint32(TIME_AT + 24, true)).toBe(0x80000000);
+    expect(d.getInt8(TIME_AT + 28)).toBe(1);
+    expect(d.getUint8(TIME_AT + 29) & 1).toBe(1); // PVCLOCK_TSC_STABLE_BIT
+    // pvclock_tsc_khz: (10^6 << 32) / mul, then >> shift.
+    expect(Number((1000000n << 32n) / BigInt(d.getUint32(TIME_AT + 24, true))) >> d.getInt8(TIME_AT + 28)).toBe(1_000_000);
+    const t = readTsc(vm.cpu);
+    expect(guestNs(vm, t)).toBe(t);
+    expect(readMsr(vm.cpu, MSR_KVM_SYSTEM_TIME_NEW)).toEqual([TIME_AT | 1, 0]);
+  });
+
+  it('stays continuous when the guest writes the TSC, and bumps the version by two', () => {
+    const vm = new Vm({ memorySize: 8 << 20 });
+    writeMsr(vm.cpu, MSR_KVM_SYSTEM_TIME_NEW, TIME_AT | 1, 0);
+    const v0 = view(vm).getUint32(TIME_AT, true);
+    const before = guestNs(vm, readTsc(vm.cpu));
+    writeMsr(vm.cpu, 0x10, 5, 0);
+    expect(view(vm).getUint32(TIME_AT, true)).toBe(v0 + 2);
+    const after = guestNs(vm, readTsc(vm.cpu));
+    expect(after).toBeGreaterThanOrEqual(before);
+    expect(after - before).toBeLessThan(50e6);
+  });
+
+  it('the wall clock is the machine\'s wall-clock time at kvmclock time 0', () => {
+    const vm = new Vm({ memorySize: 8 << 20 });
+    setWallClock(vm.cpu, () => 1_700_000_000_000 + readTsc(vm.cpu) / 1e6);
+    writeMsr(vm.cpu, MSR_KVM_SYSTEM_TIME_NEW, TIME_AT | 1, 0);
+    writeMsr(vm.cpu, MSR_KVM_WALL_CLOCK_NEW, WALL_AT, 0);
+    const d = view(vm);
+    expect(d.getUint32(WALL_AT, true) % 2).toBe(0);
+    const wall = d.getUint32(WALL_AT + 4, true) * 1e9 + d.getUint32(WALL_AT + 8, true);
+    expect(Math.abs(wall - 1_700_000_000_000 * 1e6)).toBeLessThan(1e6); // the two reads' distance
+    expect(readMsr(vm.cpu, MSR_KVM_WALL_CLOCK_NEW)).toEqual([WALL_AT, 0]);
   });
 });
