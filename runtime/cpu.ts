@@ -90,9 +90,22 @@ export class Cpu {
   readonly segRdHi = new Float64Array(6);
   readonly segWrLo = new Float64Array(6);
   readonly segWrHi = new Float64Array(6);
-  /** Linear page numbers with a live TLB entry (for cheap flushes). */
+  /**
+   * Linear page numbers with a live TLB entry, in two lists so that a flush costs in proportion
+   * to the entries it removes: `tlbValid` for non-global entries (emptied by every flush),
+   * `tlbGlobal` for global ones (kept by a CR3 write with CR4.PGE). A page may be listed more
+   * than once, or in a list its entry no longer fits (INVLPG, a remap): flushes look at the entry.
+   */
   tlbValid = new Int32Array(4096);
   tlbValidCount = 0;
+  tlbGlobal = new Int32Array(1024);
+  tlbGlobalCount = 0;
+  /**
+   * 4 MiB linear regions (lin >>> 22) holding TLB entries made from a 4 MiB page: INVLPG must
+   * drop all 1024 entries there (the soft TLB splits a large page into 4 KiB entries), elsewhere
+   * one. Cleared by a full flush and by the INVLPG that drops the region.
+   */
+  readonly tlbLarge = new Uint8Array(1024);
   /** Physical address produced by the last slow-path translation (for MMIO). */
   lastPhys = 0;
   /** Bumped whenever cached code is invalidated, so a running block can notice. */
@@ -370,49 +383,70 @@ export class Cpu {
   }
 
   // ------------------------------------------------------------------------- TLB maintenance
-  /** Installs a TLB entry for the page of `lin` mapping to physical page `phys` (RAM only). */
-  setTlb(lin: number, phys: number, flags: number): void {
+  /**
+   * Installs a TLB entry for the page of `lin` mapping to physical page `phys` (RAM only);
+   * `large`: the translation came from a 4 MiB page.
+   */
+  setTlb(lin: number, phys: number, flags: number, large = false): void {
     const vpn = lin >>> 12;
     const host = RAM_OFFSET + (phys & ~0xfff);
     let f = flags | TLB_VALID;
     if (this.codePages[phys >>> 12]) f |= TLB_CODE;
-    if (this.tlb[vpn] === 0) {
-      if (this.tlbValidCount === this.tlbValid.length) {
-        const bigger = new Int32Array(this.tlbValid.length * 2);
-        bigger.set(this.tlbValid);
-        this.tlbValid = bigger;
-      }
+    const old = this.tlb[vpn];
+    // Listed again only when not yet listed where the new entry belongs.
+    if (f & TLB_GLOBAL) {
+      if (!(old & TLB_GLOBAL)) this.listGlobal(vpn);
+    } else if (old === 0 || old & TLB_GLOBAL) {
+      if (this.tlbValidCount === this.tlbValid.length) this.tlbValid = grown(this.tlbValid);
       this.tlbValid[this.tlbValidCount++] = vpn;
     }
+    if (large) this.tlbLarge[lin >>> 22] = 1;
     this.tlb[vpn] = ((host ^ (lin & ~0xfff)) & ~0xfff) | f;
   }
 
-  /** Removes every TLB entry, or every non-global one (CR3 reload with CR4.PGE). */
+  private listGlobal(vpn: number): void {
+    if (this.tlbGlobalCount === this.tlbGlobal.length) {
+      // Drop the pages whose entries are gone or no longer global (and duplicates) first.
+      const tlb = this.tlb;
+      const KEEP = 0x800;
+      let n = 0;
+      for (let i = 0; i < this.tlbGlobalCount; i++) {
+        const v = this.tlbGlobal[i];
+        const e = tlb[v];
+        if (e & TLB_GLOBAL && !(e & KEEP)) {
+          tlb[v] = e | KEEP;
+          this.tlbGlobal[n++] = v;
+        }
+      }
+      for (let i = 0; i < n; i++) tlb[this.tlbGlobal[i]] &= ~KEEP;
+      this.tlbGlobalCount = n;
+      if (n * 2 > this.tlbGlobal.length) this.tlbGlobal = grown(this.tlbGlobal);
+    }
+    this.tlbGlobal[this.tlbGlobalCount++] = vpn;
+  }
+
+  /**
+   * Removes every TLB entry, or every non-global one (CR3 reload with CR4.PGE): the cost is the
+   * number of pages listed since the last flush, global pages excepted when they stay.
+   */
   flushTlb(keepGlobal: boolean): void {
     const tlb = this.tlb;
-    let kept = 0;
-    // INVLPG leaves stale page numbers in tlbValid, so a page may be listed twice; the KEEP tag
-    // keeps each surviving global entry listed once.
-    const KEEP = 0x800;
+    const list = this.tlbValid;
     for (let i = 0; i < this.tlbValidCount; i++) {
-      const vpn = this.tlbValid[i];
-      const e = tlb[vpn];
-      if (keepGlobal && e & TLB_GLOBAL) {
-        if (!(e & KEEP)) {
-          tlb[vpn] = e | KEEP;
-          this.tlbValid[kept++] = vpn;
-        }
-      } else {
-        tlb[vpn] = 0;
-      }
+      const vpn = list[i];
+      // An entry that became global since it was listed is in tlbGlobal as well.
+      if (!keepGlobal || !(tlb[vpn] & TLB_GLOBAL)) tlb[vpn] = 0;
     }
-    for (let i = 0; i < kept; i++) tlb[this.tlbValid[i]] &= ~KEEP;
-    this.tlbValidCount = kept;
+    this.tlbValidCount = 0;
+    if (keepGlobal) return;
+    for (let i = 0; i < this.tlbGlobalCount; i++) tlb[this.tlbGlobal[i]] = 0;
+    this.tlbGlobalCount = 0;
+    this.tlbLarge.fill(0);
   }
 
   /** Removes the TLB entry of one linear page (INVLPG). */
   flushTlbPage(lin: number): void {
-    this.tlb[lin >>> 12] = 0; // stays in tlbValid until the next full flush; harmless
+    this.tlb[lin >>> 12] = 0; // stays listed until the next flush; harmless
   }
 
   /** Marks a physical page as holding cached code: writes to it now take the slow path. */
@@ -432,13 +466,25 @@ export class Cpu {
   }
 
   private retagTlb(page: number, code: boolean): void {
+    this.retagList(this.tlbValid, this.tlbValidCount, page, code);
+    this.retagList(this.tlbGlobal, this.tlbGlobalCount, page, code);
+  }
+
+  private retagList(list: Int32Array, count: number, page: number, code: boolean): void {
     const tlb = this.tlb;
     const hostPage = (RAM_OFFSET >>> 12) + page;
-    for (let i = 0; i < this.tlbValidCount; i++) {
-      const vpn = this.tlbValid[i];
+    for (let i = 0; i < count; i++) {
+      const vpn = list[i];
       const e = tlb[vpn];
       if (e === 0 || e & TLB_MMIO) continue;
       if ((((e >>> 12) ^ vpn) >>> 0) === hostPage) tlb[vpn] = code ? e | TLB_CODE : e & ~TLB_CODE;
     }
   }
+}
+
+/** A list twice as long with the same leading elements. */
+function grown(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }

@@ -98,6 +98,7 @@ export function translateLinear(cpu: Cpu, lin: number, access: number): number {
   const s = cpu.s;
   let phys: number;
   let flags = 0;
+  let large = false;
   if (s[I_CR0] >= 0) {
     // Paging off (CR0.PG is bit 31: the sign bit).
     phys = lin >>> 0;
@@ -110,7 +111,8 @@ export function translateLinear(cpu: Cpu, lin: number, access: number): number {
     if (!(pde & PTE_P)) pageFault(cpu, lin, 0, write, user);
     let perms: number;
     let global: number;
-    if (pde & PDE_PS && cr4 & CR4_PSE) {
+    large = (pde & PDE_PS) !== 0 && (cr4 & CR4_PSE) !== 0;
+    if (large) {
       if (pde & PDE4M_RSVD) pageFault(cpu, lin, PF_P | PF_RSVD, write, user);
       perms = pde;
       checkAccess(cpu, lin, perms, write, user);
@@ -143,7 +145,7 @@ export function translateLinear(cpu: Cpu, lin: number, access: number): number {
   if (phys < cpu.mem.ramSize) {
     // An implicit supervisor access must not leave an entry that a CPL-3 access could use.
     if (access & ACC_SUPERVISOR && s[I_CPL] === 3) return RAM_OFFSET + phys;
-    cpu.setTlb(lin, phys, flags);
+    cpu.setTlb(lin, phys, flags, large);
     return RAM_OFFSET + phys;
   }
   cpu.lastPhys = phys;
@@ -212,14 +214,17 @@ export function writeSys(cpu: Cpu, lin: number, n: 1 | 2 | 4, v: number): void {
 /**
  * INVLPG: drops the TLB entries of the page that contains `lin`. The soft TLB holds a 4 MiB
  * page as 1024 separate 4 KiB entries, and the current PDE may no longer say how the page was
- * mapped, so with CR4.PSE the whole 4 MiB-aligned region is dropped (flushing more than asked
- * is always allowed).
+ * mapped, so where entries from a 4 MiB page were made since the last full flush
+ * (cpu.tlbLarge) the whole 4 MiB-aligned region is dropped (flushing more than asked is always
+ * allowed); elsewhere only the page.
  */
 export function invalidatePage(cpu: Cpu, lin: number): void {
-  if (!(cpu.s[I_CR4] & CR4_PSE)) {
+  const region = lin >>> 22;
+  if (!cpu.tlbLarge[region]) {
     cpu.flushTlbPage(lin);
     return;
   }
+  cpu.tlbLarge[region] = 0;
   const first = lin & 0xffc00000;
   for (let k = 0; k < 1024; k++) cpu.flushTlbPage((first + (k << 12)) | 0);
 }

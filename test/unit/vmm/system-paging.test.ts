@@ -163,6 +163,53 @@ describe('TLB entries', () => {
     invalidatePage(vm.cpu, 0x500000);
     expect([vm.cpu.tlb[0x400], vm.cpu.tlb[0x7ff]]).toEqual([0, 0]);
   });
+
+  it('INVLPG with CR4.PSE drops only the page where no 4 MiB page made entries', () => {
+    const vm = paged(P | RW | US, 0x10);
+    pokeD(vm, PT, 0x200000 | P | RW | US);
+    pokeD(vm, PT + 4, 0x201000 | P | RW | US);
+    vm.cpu.read8(0x0000);
+    vm.cpu.read8(0x1000);
+    invalidatePage(vm.cpu, 0x1000);
+    expect(vm.cpu.tlb[0] & TLB_VALID).toBe(TLB_VALID);
+    expect(vm.cpu.tlb[1]).toBe(0);
+    // A 4 MiB page whose PDE was then replaced by a page table: the region still goes whole.
+    pokeD(vm, PD + 4, 0x400000 | PS | P | RW | A | D);
+    vm.cpu.read8(0x400000);
+    vm.cpu.read8(0x7ff000);
+    pokeD(vm, PD + 4, PT | P | RW | US);
+    invalidatePage(vm.cpu, 0x600000);
+    expect([vm.cpu.tlb[0x400], vm.cpu.tlb[0x7ff]]).toEqual([0, 0]);
+  });
+});
+
+describe('TLB flushes', () => {
+  const global = (vm: Vm, vpn: number): boolean => (vm.cpu.tlb[vpn] & (TLB_VALID | TLB_GLOBAL)) === (TLB_VALID | TLB_GLOBAL);
+
+  it('a flush keeping global entries keeps exactly those, through re-marking and list compaction', () => {
+    const vm = new Vm({ memorySize: 8 << 20 });
+    const c = vm.cpu;
+    // 3000 global pages (the global list compacts as it grows; every 3rd is dropped by
+    // INVLPG first), 500 non-global ones, one global page made non-global, one the reverse.
+    for (let k = 0; k < 3000; k++) {
+      c.setTlb((0x10000 + k) << 12, k << 12, TLB_GLOBAL);
+      if (k % 3 === 0) c.flushTlbPage((0x10000 + k) << 12);
+    }
+    for (let k = 0; k < 500; k++) c.setTlb((0x20000 + k) << 12, k << 12, 0);
+    c.setTlb(0x10001 << 12, 0x1000, 0);
+    c.setTlb(0x20001 << 12, 0x1000, TLB_GLOBAL);
+    c.flushTlb(true);
+    for (let k = 0; k < 3000; k++) expect(global(vm, 0x10000 + k), `page ${k}`).toBe(k % 3 !== 0 && k !== 1);
+    for (let k = 0; k < 500; k++) expect(c.tlb[0x20000 + k] !== 0, `page ${k}`).toBe(k === 1);
+    expect(global(vm, 0x20001)).toBe(true);
+    // Only the non-global list was walked and emptied; the survivors stay listed once.
+    expect(c.tlbValidCount).toBe(0);
+    c.flushTlb(true);
+    expect(global(vm, 0x10002)).toBe(true);
+    c.flushTlb(false);
+    expect(c.tlb.some((e) => e !== 0)).toBe(false);
+    expect(c.tlbGlobalCount).toBe(0);
+  });
 });
 
 describe('implicit supervisor accesses', () => {
