@@ -14,7 +14,7 @@
 import {
   CPL, CR, EFLAGS, EIP, EX_GP, EX_SS, F_VM, MODE, MODE_CPL_SHIFT, MODE_CS32, MODE_FLAT, MODE_PE,
   MODE_PG, MODE_SS32, MODE_VM86, RAM_OFFSET, SEG_BASE, SEG_CS, SEG_DS, SEG_ES, SEG_FLAGS,
-  SEG_LIMIT, SEG_SEL, SEG_SS, SEGF_DB, SEGF_S, SEGF_USABLE, TLB_CODE, TLB_GLOBAL, TLB_ENTRIES, TLB_MMIO,
+  SEG_LIMIT, SEG_RD_HI, SEG_RD_LO, SEG_SEL, SEG_WR_HI, SEG_WR_LO, SEG_SS, SEGF_DB, SEGF_S, SEGF_USABLE, TLB_CODE, TLB_GLOBAL, TLB_ENTRIES, TLB_MMIO,
   TLB_NO_USER, TLB_OFFSET, TLB_READ_MASK, TLB_RO_SUP, TLB_RO_USER, TLB_VALID, TLB_WRITE_MASK,
 } from '../translator/abi.ts';
 import { fault } from './fault.ts';
@@ -85,11 +85,11 @@ export class Cpu {
   /** Current TLB masks (mirrors of TLB_READ_MASK / TLB_WRITE_MASK). */
   readMask = TLB_VALID | TLB_MMIO;
   writeMask = TLB_VALID | TLB_MMIO | TLB_RO_SUP | TLB_CODE;
-  /** Valid offset ranges per segment for reads and writes (unsigned, inclusive). */
-  readonly segRdLo = new Float64Array(6);
-  readonly segRdHi = new Float64Array(6);
-  readonly segWrLo = new Float64Array(6);
-  readonly segWrHi = new Float64Array(6);
+  /** Valid offset ranges per segment for reads and writes (unsigned, inclusive; in the state block: abi.ts SEG_RD_LO). */
+  readonly segRdLo: Uint32Array;
+  readonly segRdHi: Uint32Array;
+  readonly segWrLo: Uint32Array;
+  readonly segWrHi: Uint32Array;
   /**
    * Linear page numbers with a live TLB entry, in two lists so that a flush costs in proportion
    * to the entries it removes: `tlbValid` for non-global entries (emptied by every flush),
@@ -138,6 +138,10 @@ export class Cpu {
     this.f64 = mem.f64;
     this.dv = mem.dv;
     this.tlb = new Int32Array(mem.buffer, TLB_OFFSET, TLB_ENTRIES);
+    this.segRdLo = new Uint32Array(mem.buffer, SEG_RD_LO, 6);
+    this.segRdHi = new Uint32Array(mem.buffer, SEG_RD_HI, 6);
+    this.segWrLo = new Uint32Array(mem.buffer, SEG_WR_LO, 6);
+    this.segWrHi = new Uint32Array(mem.buffer, SEG_WR_HI, 6);
     this.codePages = new Uint8Array(mem.ramSize >>> 12);
     this.translate = translate;
   }

@@ -128,6 +128,19 @@ export const FPU_TMP = 0x1e8; // f64
 export const DBT_INLINE = 0x200;
 export const DBT_INLINE_MAX = 64;
 
+/**
+ * Valid offset ranges of each segment, one u32 per segment register (SEG_* order) in each array,
+ * derived from the descriptor caches by Cpu.refreshSegment in every mode: an access of n bytes at
+ * offset o is allowed iff lo <= o and o + n - 1 <= hi without wrapping past 4 GiB (an unusable,
+ * unreadable or unwritable segment has lo = 1, hi = 0). Translated code checks accesses through
+ * segments whose offsets are not linear addresses (FS, GS, any segment outside a flat mode)
+ * against them inline; only a failing check calls the linr/linw helper, which faults.
+ */
+export const SEG_RD_LO = 0x300;
+export const SEG_RD_HI = 0x318;
+export const SEG_WR_LO = 0x330;
+export const SEG_WR_HI = 0x348;
+
 export const STATE_SIZE = 0x1000;
 
 // ---------------------------------------------------------------- soft TLB

@@ -15,11 +15,15 @@
  * (~0.5-1 us each through binaryen), while a direct Wasm call costs ~1 ns.
  *
  * Segmentation: in a FLAT mode, offsets in CS (reads), DS, ES and SS are linear addresses. Any
- * other case (FS/GS, CS writes, real and 16-bit modes) asks the linr/linw helper, which applies
- * the limit and rights checks of runtime/cpu.ts.
+ * other case (FS/GS, CS writes, real and 16-bit modes) checks the offset inline against the
+ * segment's range in the state block and adds its base; a failing check calls the linr/linw
+ * helper, which applies runtime/cpu.ts's checks and raises the fault.
  */
 import type { Insn } from '../decoder/insn.ts';
-import { packSegK, R_ESP, SEG_CS, SEG_SS, SZ16, SZ32, SZ8, TLB_OFFSET, TLB_READ_MASK, TLB_WRITE_MASK } from '../abi.ts';
+import {
+  packSegK, R_ESP, SEG_BASE, SEG_CS, SEG_RD_HI, SEG_RD_LO, SEG_SS, SEG_WR_HI, SEG_WR_LO, SZ16, SZ32, SZ8, TLB_OFFSET, TLB_READ_MASK,
+  TLB_WRITE_MASK,
+} from '../abi.ts';
 import type { Expr } from '../wasm/backend.ts';
 import { L_RMASK, L_SMC, L_WMASK } from './context.ts';
 import type { EmitCtx } from './context.ts';
@@ -54,11 +58,22 @@ export interface Lin {
   readonly seg: number;
 }
 
-/** Linear address of `seg:off` for an access of `n` bytes (segment checks via a helper if needed). */
+/**
+ * Linear address of `seg:off` for an access of `n` bytes. Outside a flat segment the offset is
+ * checked inline against the segment's valid range in the state block (SEG_RD_LO...) and the
+ * base added; only when the check fails does the linr/linw helper run, to raise the fault
+ * exactly as the interpreter does (the Linux kernel's per-CPU data is FS-relative).
+ */
 export function linear(c: EmitCtx, seg: number, off: Expr, n: number, write: boolean): Lin {
   if (isFlatSeg(c, seg, write)) return { addr: off, seg };
   const { m, i32 } = c;
-  return { addr: m.call(write ? 'linw' : 'linr', [i32.const(seg), off, i32.const((c.insnIndex << 4) | n)]), seg: -1 };
+  const o = c.tmp();
+  const at = (field: number): Expr => i32.load(field + seg * 4, 4, i32.const(0));
+  const last = n === 1 ? m.get(o) : i32.add(m.get(o), i32.const(n - 1));
+  let bad = i32.or(i32.lt_u(m.tee(o, off), at(write ? SEG_WR_LO : SEG_RD_LO)), i32.gt_u(last, at(write ? SEG_WR_HI : SEG_RD_HI)));
+  if (n > 1) bad = i32.or(bad, i32.lt_u(i32.add(m.get(o), i32.const(n - 1)), m.get(o))); // wraps past 4 GiB
+  const helper = m.call(write ? 'linw' : 'linr', [i32.const(seg), m.get(o), i32.const((c.insnIndex << 4) | n)]);
+  return { addr: m.if(bad, helper, i32.add(at(SEG_BASE), m.get(o))), seg: -1 };
 }
 
 /** Evaluates a linear address now (it may fault) into a temp. */

@@ -59,6 +59,7 @@
   (local $27 i32)
   (local $28 i32)
   (local $29 i32)
+  (local $30 i32)
   (i32.store offset=360
    (i32.const 0)
    (i32.const 0)
@@ -171,25 +172,65 @@
                     (i32.const -65536)
                    )
                    (block (result i32)
-                    (local.set $24
-                     (call $linr
-                      (i32.const 3)
-                      (i32.and
-                       (local.get $4)
-                       (i32.const 65535)
+                    (local.set $25
+                     (if (result i32)
+                      (i32.or
+                       (i32.or
+                        (i32.lt_u
+                         (local.tee $24
+                          (i32.and
+                           (local.get $4)
+                           (i32.const 65535)
+                          )
+                         )
+                         (i32.load offset=780
+                          (i32.const 0)
+                         )
+                        )
+                        (i32.gt_u
+                         (i32.add
+                          (local.get $24)
+                          (i32.const 1)
+                         )
+                         (i32.load offset=804
+                          (i32.const 0)
+                         )
+                        )
+                       )
+                       (i32.lt_u
+                        (i32.add
+                         (local.get $24)
+                         (i32.const 1)
+                        )
+                        (local.get $24)
+                       )
                       )
-                      (i32.const 2)
+                      (then
+                       (call $linr
+                        (i32.const 3)
+                        (local.get $24)
+                        (i32.const 2)
+                       )
+                      )
+                      (else
+                       (i32.add
+                        (i32.load offset=100
+                         (i32.const 0)
+                        )
+                        (local.get $24)
+                       )
+                      )
                      )
                     )
                     (if (result i32)
                      (i32.and
                       (i32.eq
                        (i32.and
-                        (local.tee $25
+                        (local.tee $26
                          (i32.load offset=1048576
                           (i32.and
                            (i32.shr_u
-                            (local.get $24)
+                            (local.get $25)
                             (i32.const 10)
                            )
                            (i32.const 4194300)
@@ -202,7 +243,7 @@
                       )
                       (i32.ne
                        (i32.and
-                        (local.get $24)
+                        (local.get $25)
                         (i32.const 4095)
                        )
                        (i32.const 4095)
@@ -212,16 +253,16 @@
                       (i32.load16_u align=1
                        (i32.xor
                         (i32.and
-                         (local.get $25)
+                         (local.get $26)
                          (i32.const -4096)
                         )
-                        (local.get $24)
+                        (local.get $25)
                        )
                       )
                      )
                      (else
                       (call $rd16
-                       (local.get $24)
+                       (local.get $25)
                        (i32.const 0)
                       )
                      )
@@ -230,19 +271,59 @@
                   )
                  )
                  (local.set $25
-                  (call $linw
-                   (i32.const 3)
-                   (i32.and
-                    (i32.add
-                     (local.get $4)
-                     (i32.const 2)
+                  (if (result i32)
+                   (i32.or
+                    (i32.or
+                     (i32.lt_u
+                      (local.tee $26
+                       (i32.and
+                        (i32.add
+                         (local.get $4)
+                         (i32.const 2)
+                        )
+                        (i32.const 65535)
+                       )
+                      )
+                      (i32.load offset=828
+                       (i32.const 0)
+                      )
+                     )
+                     (i32.gt_u
+                      (i32.add
+                       (local.get $26)
+                       (i32.const 1)
+                      )
+                      (i32.load offset=852
+                       (i32.const 0)
+                      )
+                     )
                     )
-                    (i32.const 65535)
+                    (i32.lt_u
+                     (i32.add
+                      (local.get $26)
+                      (i32.const 1)
+                     )
+                     (local.get $26)
+                    )
                    )
-                   (i32.const 18)
+                   (then
+                    (call $linw
+                     (i32.const 3)
+                     (local.get $26)
+                     (i32.const 18)
+                    )
+                   )
+                   (else
+                    (i32.add
+                     (i32.load offset=100
+                      (i32.const 0)
+                     )
+                     (local.get $26)
+                    )
+                   )
                   )
                  )
-                 (local.set $26
+                 (local.set $27
                   (if (result i32)
                    (i32.and
                     (i32.eq
@@ -291,10 +372,10 @@
                    )
                   )
                  )
-                 (local.set $27
+                 (local.set $28
                   (if (result i32)
                    (i32.eq
-                    (local.get $26)
+                    (local.get $27)
                     (i32.const -1)
                    )
                    (then
@@ -305,36 +386,36 @@
                    )
                    (else
                     (i32.load16_u align=1
-                     (local.get $26)
+                     (local.get $27)
                     )
                    )
                   )
                  )
-                 (local.set $28
+                 (local.set $29
                   (i32.and
                    (local.get $1)
                    (i32.const 65535)
                   )
                  )
-                 (local.set $29
+                 (local.set $30
                   (i32.and
                    (i32.add
-                    (local.get $27)
                     (local.get $28)
+                    (local.get $29)
                    )
                    (i32.const 65535)
                   )
                  )
                  (if
                   (i32.eq
-                   (local.get $26)
+                   (local.get $27)
                    (i32.const -1)
                   )
                   (then
                    (if
                     (call $wr16
                      (local.get $25)
-                     (local.get $29)
+                     (local.get $30)
                      (i32.const 8)
                     )
                     (then
@@ -346,19 +427,19 @@
                   )
                   (else
                    (i32.store16 align=1
-                    (local.get $26)
-                    (local.get $29)
+                    (local.get $27)
+                    (local.get $30)
                    )
                   )
                  )
                  (local.set $10
-                  (local.get $27)
-                 )
-                 (local.set $11
                   (local.get $28)
                  )
-                 (local.set $12
+                 (local.set $11
                   (local.get $29)
+                 )
+                 (local.set $12
+                  (local.get $30)
                  )
                  (local.set $9
                   (i32.const 5)
@@ -369,38 +450,38 @@
                    (local.get $22)
                   )
                  )
-                 (local.set $29
+                 (local.set $30
                   (i32.and
                    (local.get $4)
                    (i32.const 65535)
                   )
                  )
-                 (local.set $28
+                 (local.set $29
                   (i32.and
                    (i32.add
-                    (local.get $29)
+                    (local.get $30)
                     (i32.const 1)
                    )
                    (i32.const 65535)
                   )
                  )
-                 (local.set $27
+                 (local.set $28
                   (i32.lt_u
                    (local.get $12)
                    (local.get $10)
                   )
                  )
                  (local.set $13
-                  (local.get $27)
+                  (local.get $28)
                  )
                  (local.set $10
-                  (local.get $29)
+                  (local.get $30)
                  )
                  (local.set $11
                   (i32.const 1)
                  )
                  (local.set $12
-                  (local.get $28)
+                  (local.get $29)
                  )
                  (local.set $9
                   (i32.const 25)
@@ -411,41 +492,41 @@
                     (local.get $4)
                     (i32.const -65536)
                    )
-                   (local.get $28)
+                   (local.get $29)
                   )
                  )
-                 (local.set $27
+                 (local.set $28
                   (i32.and
                    (local.get $4)
                    (i32.const 65535)
                   )
                  )
-                 (local.set $28
+                 (local.set $29
                   (i32.and
                    (i32.add
-                    (local.get $27)
+                    (local.get $28)
                     (i32.const 1)
                    )
                    (i32.const 65535)
                   )
                  )
-                 (local.set $29
+                 (local.set $30
                   (i32.and
                    (local.get $13)
                    (i32.const 1)
                   )
                  )
                  (local.set $13
-                  (local.get $29)
+                  (local.get $30)
                  )
                  (local.set $10
-                  (local.get $27)
+                  (local.get $28)
                  )
                  (local.set $11
                   (i32.const 1)
                  )
                  (local.set $12
-                  (local.get $28)
+                  (local.get $29)
                  )
                  (local.set $4
                   (i32.or
@@ -453,7 +534,7 @@
                     (local.get $4)
                     (i32.const -65536)
                    )
-                   (local.get $28)
+                   (local.get $29)
                   )
                  )
                  (local.set $17
