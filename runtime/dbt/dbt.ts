@@ -243,7 +243,7 @@ export class Dbt implements DbtPending {
     this.cacheBudget = opts.cacheBudget ?? DEFAULT_CACHE_BUDGET;
     this.limits = opts.limits ?? DEFAULT_REGION_LIMITS;
     this.validate = opts.validate ?? false;
-    this.regionScope = opts.regionScope ?? 'reachable';
+    this.regionScope = opts.regionScope ?? 'executed';
     this.tracer = opts.tracer ?? null;
     this.shared = makeSharedHelpers(cpu, this);
     this.pageWrites = new Uint16Array(cpu.codePages.length);
@@ -551,9 +551,10 @@ export class Dbt implements DbtPending {
     const page: CodePage = {
       u8: cpu.u8, hostPage: RAM_OFFSET + physPage, physPage, eipBase, csLimit, code32: cpu.code32,
     };
-    // Successors: everything statically reachable in the page ('reachable', the default: fewer,
-    // larger modules, whose fixed cost dominates small translations), or only blocks that have
-    // run before in this mode and CS placement ('executed').
+    // Successors: only blocks that have run before in this mode and CS placement ('executed',
+    // the default), or everything statically reachable in the page ('reachable': modules ~1.5x
+    // as large, whose compile cost and slower tier-up the kernel's lukewarm paths do not repay;
+    // see runtime/README.md).
     const mode = b.mode;
     const accept = this.regionScope === 'reachable' ? undefined : (eip: number): boolean => {
       const known = this.cache.lookup(physPage + ((eip - eipBase) & 0xfff), mode);

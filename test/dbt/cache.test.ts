@@ -12,7 +12,9 @@ describe('region cache budget', () => {
   it('evicts least recently used regions and stays correct', async () => {
     // 24 routines, one per page, each adding its page number to EAX; a driver calls them all,
     // three times over.
-    const vm = new Vm({ memorySize: 1 << 20, engine: 'dbt', forceTranslate: true, dbt: { cacheBudget: 32 << 10 } });
+    // Whole pages per region ('reachable'), so that the driver is one region and a few routines
+    // fit in the budget beside it (force-translate with 'executed' makes a region per block).
+    const vm = new Vm({ memorySize: 1 << 20, engine: 'dbt', forceTranslate: true, dbt: { cacheBudget: 32 << 10, regionScope: 'reachable' } });
     await vm.prepare();
     vm.resetFlat32(0x1000, 0x80000);
     const N = 24;
