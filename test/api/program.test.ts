@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Program } from '../../src/index.ts';
 import type { ProgramOptions } from '../../src/index.ts';
 import { assemble } from '../unit/vmm/vmm-harness.ts';
+import { workloadImage } from '../../bench/lib/workloads.ts';
 
 const N = 100_000;
 /** Sum 1..N mod 2^32. */
@@ -133,52 +134,13 @@ describe('Program', () => {
 });
 
 describe('Program: exceptions', () => {
-  /** Loads a flat GDT and an IDT whose entry 0 (#DE) is `handler`, then divides by zero 50 times. */
-  const src = (handler: string): string => `
-start:
-  lgdt [gdtr]                 ; flat code 0x08 and data 0x10, as the loader's selectors
-  jmp 0x08:.cs
-.cs:
-  mov eax, de_handler
-  mov [idt], ax
-  mov [idt + 2], cs
-  mov word [idt + 4], 0x8e00
-  shr eax, 16
-  mov [idt + 6], ax
-  lidt [idtr]
-  mov ecx, 50
-  xor ebx, ebx
-  xor esi, esi
-.loop:
-  xor edx, edx
-  mov eax, ecx
-  div esi
-  dec ecx
-  jnz .loop
-  hlt
-de_handler:
-${handler}
-align 8
-idt: dq 0
-idtr: dw 7
-  dd idt
-gdt:
-  dq 0
-  dq 0x00cf9a000000ffff
-  dq 0x00cf92000000ffff
-gdtr:
-  dw 23
-  dd gdt
-`;
-
-  it.each(ENGINES)('a program that loads an IDT handles its own #DE: $name', async ({ opts }) => {
-    const { bytes } = assemble(src('  inc ebx\n  add dword [esp], 2\n  iretd'), 0x1000, 32);
-    const p = await Program.create({ image: bytes, memory: 1 << 20, stack: STACK, ...opts });
+  it.each(ENGINES)('a program that loads a GDT and an IDT handles its own #DE (the bench workload): $name', async ({ opts }) => {
+    const p = await Program.create({ image: workloadImage('exceptions'), memory: 1 << 20, ...opts });
     for (let k = 0; k < 2; k++) {
       const r = p.run();
       expect(r.reason).toBe('halted');
-      expect(r.registers.ebx).toBe(50);
-      expect(p.stats().exits['exception 0']).toBe(50 * (k + 1));
+      expect(r.registers.ebx).toBe(20000);
+      expect(p.stats().exits['exception 0']).toBe(20000 * (k + 1));
     }
   });
 
@@ -189,9 +151,18 @@ gdtr:
     expect(r.reason).toBe('fault');
     expect(r.fault).toMatchObject({ vector: 0, description: '#DE' });
     expect(r.registers.eip).toBe(0x1002);
-    // The IDT's limit covers #DE only: the #DE handler's own #GP (vector 13, outside the
-    // limit) becomes #DF, also outside: a triple fault.
-    const { bytes } = assemble(src('  int 13'), 0x1000, 32);
+    // An IDT of one not-present gate: #DE's delivery raises #NP, whose vector is beyond the
+    // limit (#GP), whose vector is too: #DF, also beyond: a triple fault.
+    const { bytes } = assemble(`
+  lidt [idtr]
+  xor esi, esi
+  div esi
+  hlt
+align 8
+idt: dq 0
+idtr: dw 7
+  dd idt
+`, 0x1000, 32);
     const q = await Program.create({ image: bytes, memory: 1 << 20, ...opts });
     const t = q.run();
     expect(t.reason).toBe('fault');

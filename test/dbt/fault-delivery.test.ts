@@ -7,34 +7,18 @@
  * #PF from a TLB miss), for a handler that faults itself (#DF), and with stopOnFault.
  */
 import { describe, expect, it } from 'vitest';
-import { getEflags } from '../../runtime/lazy-flags.ts';
-import { CR, SEG_GS } from '../../translator/abi.ts';
-import { runProgramIn } from '../unit/vmm/vmm-harness.ts';
+import { CR } from '../../translator/abi.ts';
+import { runProgramIn, runState } from '../unit/vmm/vmm-harness.ts';
 import type { GuestRun, PmProgram } from '../unit/vmm/vmm-harness.ts';
 
 function state(r: GuestRun): Record<string, unknown> {
   const { vm } = r;
-  const segs = [];
-  for (let seg = 0; seg <= SEG_GS; seg++) segs.push([vm.cpu.segSel(seg), vm.cpu.segBase(seg) >>> 0, vm.cpu.segLimit(seg) >>> 0, vm.cpu.segFlags(seg)]);
   return {
-    end: r.result.reason,
-    regs: Array.from(vm.cpu.s.subarray(0, 8), (v) => v >>> 0),
-    eip: vm.cpu.eip >>> 0,
-    eflags: getEflags(vm.cpu.s) >>> 0,
+    ...runState(r),
     cr2: vm.cpu.s[(CR >> 2) + 2] >>> 0,
-    segs,
     stack: Array.from(vm.readPhys(0x80000 - 64, 64)),
     data: Array.from(vm.readPhys(0x20000, 64)),
-    executed: r.result.executed,
-    // Emulated instructions, whether they left translated code or not, and exceptions by vector.
-    counted: counted(r),
   };
-}
-
-function counted(r: GuestRun): Record<string, number> {
-  const out: Record<string, number> = { ...r.vm.exits };
-  for (const [k, n] of Object.entries(r.vm.vmmInline)) out[k] = (out[k] ?? 0) + n;
-  return out;
 }
 
 async function same(p: PmProgram, budget?: number): Promise<GuestRun> {

@@ -7,25 +7,11 @@
  * which the handler counts and skips).
  */
 import { describe, expect, it } from 'vitest';
-import { getEflags } from '../../runtime/lazy-flags.ts';
-import { SEG_GS } from '../../translator/abi.ts';
-import { runProgramIn } from '../unit/vmm/vmm-harness.ts';
+import { runProgramIn, runState } from '../unit/vmm/vmm-harness.ts';
 import type { GuestRun, PmProgram } from '../unit/vmm/vmm-harness.ts';
 
 function state(r: GuestRun): Record<string, unknown> {
-  const { vm } = r;
-  const segs = [];
-  for (let seg = 0; seg <= SEG_GS; seg++) segs.push([vm.cpu.segSel(seg), vm.cpu.segBase(seg) >>> 0, vm.cpu.segLimit(seg) >>> 0]);
-  return {
-    end: r.result.reason,
-    regs: Array.from(vm.cpu.s.subarray(0, 8), (v) => v >>> 0),
-    eip: vm.cpu.eip >>> 0,
-    eflags: getEflags(vm.cpu.s) >>> 0,
-    segs,
-    data: Array.from(vm.readPhys(0x20000, 0x1100)),
-    executed: r.result.executed,
-    faults: vm.exits['exception 13'] ?? 0,
-  };
+  return { ...runState(r), data: Array.from(r.vm.readPhys(0x20000, 0x1100)), faults: r.vm.exits['exception 13'] ?? 0 };
 }
 
 const PROGRAM: PmProgram = {

@@ -9,12 +9,11 @@
  * interrupt at STI and POPF, faulting and null selectors, mode changes.
  */
 import { describe, expect, it } from 'vitest';
-import { R_EAX, R_EDX, SEG_CS, SEG_GS } from '../../translator/abi.ts';
-import { getEflags } from '../../runtime/lazy-flags.ts';
+import { R_EAX, R_EDX, SEG_CS } from '../../translator/abi.ts';
 import { EMPTY_BUS } from '../../runtime/cpu.ts';
 import type { Vm } from '../../runtime/vm.ts';
 import { readTsc } from '../../runtime/vmm/msr.ts';
-import { runProgramIn } from '../unit/vmm/vmm-harness.ts';
+import { runProgramIn, runState } from '../unit/vmm/vmm-harness.ts';
 import type { GuestRun, PmProgram } from '../unit/vmm/vmm-harness.ts';
 
 /** OUT to port 80h raises interrupt 30h (held until acknowledged), as in vmm-runloop.test.ts. */
@@ -36,23 +35,12 @@ const IRQ: Partial<PmProgram> = { idt: { 0x30: 'GATE 0x08, A(irq_handler), 0x8E,
 
 function state(r: GuestRun): Record<string, unknown> {
   const { vm } = r;
-  const counted: Record<string, number> = { ...vm.exits };
-  for (const [k, n] of Object.entries(vm.vmmInline)) counted[k] = (counted[k] ?? 0) + n;
-  const segs = [];
-  for (let seg = 0; seg <= SEG_GS; seg++) segs.push([vm.cpu.segSel(seg), vm.cpu.segBase(seg) >>> 0, vm.cpu.segLimit(seg) >>> 0, vm.cpu.segFlags(seg)]);
   return {
-    end: r.result.reason,
-    regs: Array.from(vm.cpu.s.subarray(0, 8), (v) => v >>> 0),
-    eip: vm.cpu.eip >>> 0,
-    eflags: getEflags(vm.cpu.s) >>> 0,
-    segs,
-    cpl: vm.cpu.cpl,
+    ...runState(r),
     stack0: Array.from(vm.readPhys(0x80000 - 64, 64)),
     stack3: Array.from(vm.readPhys(0x7f000 - 64, 64)),
     data: Array.from(vm.readPhys(0x20000, 32)),
-    executed: r.result.executed,
     classes: vm.classStats(),
-    counted,
   };
 }
 

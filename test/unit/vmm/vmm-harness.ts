@@ -12,7 +12,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SEG_CS } from '../../../translator/abi.ts';
+import { SEG_CS, SEG_GS } from '../../../translator/abi.ts';
+import { getEflags } from '../../../runtime/lazy-flags.ts';
 import { Vm } from '../../../runtime/vm.ts';
 import type { Engine, RunResult } from '../../../runtime/vm.ts';
 
@@ -148,6 +149,29 @@ export async function runProgramIn(engine: Engine, p: PmProgram, opts: { budget?
   opts.setup?.(vm);
   const result = vm.run(opts.budget ?? 100_000);
   return wrap(vm, result, syms);
+}
+
+/**
+ * The state a run left, for comparing engines: how it ended, the instructions retired, GPRs,
+ * EIP, EFLAGS, CPL, every segment register's selector and cache, and the emulated instructions
+ * by reason whether or not they left translated code (exits plus vmmInline; exceptions by vector).
+ */
+export function runState(r: GuestRun): Record<string, unknown> {
+  const { vm } = r;
+  const counted: Record<string, number> = { ...vm.exits };
+  for (const [k, n] of Object.entries(vm.vmmInline)) counted[k] = (counted[k] ?? 0) + n;
+  const segs = [];
+  for (let seg = 0; seg <= SEG_GS; seg++) segs.push([vm.cpu.segSel(seg), vm.cpu.segBase(seg) >>> 0, vm.cpu.segLimit(seg) >>> 0, vm.cpu.segFlags(seg)]);
+  return {
+    end: r.result.reason,
+    executed: r.result.executed,
+    regs: Array.from(vm.cpu.s.subarray(0, 8), (v) => v >>> 0),
+    eip: vm.cpu.eip >>> 0,
+    eflags: getEflags(vm.cpu.s) >>> 0,
+    cpl: vm.cpu.cpl,
+    segs,
+    counted,
+  };
 }
 
 /** Runs a 16-bit real-mode program loaded at 0000:7C00 (entry `start`). */
