@@ -53,6 +53,8 @@ const I_SEG_BASE = SEG_BASE >> 2;
 const I_SEG_LIMIT = SEG_LIMIT >> 2;
 const I_SEG_FLAGS = SEG_FLAGS >> 2;
 const I_CR0 = CR >> 2;
+const I_TLB_READ_MASK = TLB_READ_MASK >> 2;
+const I_TLB_WRITE_MASK = TLB_WRITE_MASK >> 2;
 
 /** Translates a linear address that missed the TLB; installed by vmm/paging.ts. */
 export type TranslateFn = (cpu: Cpu, lin: number, access: number) => number;
@@ -82,9 +84,9 @@ export class Cpu {
 
   /** EIP of the instruction after the current one; jumps overwrite it. */
   next = 0;
-  /** Current TLB masks (mirrors of TLB_READ_MASK / TLB_WRITE_MASK). */
-  readMask = TLB_VALID | TLB_MMIO;
-  writeMask = TLB_VALID | TLB_MMIO | TLB_RO_SUP | TLB_CODE;
+  /** Current TLB masks: TLB_READ_MASK / TLB_WRITE_MASK of the state block (translated code changes them too: SYSENTER, SYSEXIT). */
+  get readMask(): number { return this.s[I_TLB_READ_MASK]; }
+  get writeMask(): number { return this.s[I_TLB_WRITE_MASK]; }
   /** Valid offset ranges per segment for reads and writes (unsigned, inclusive; in the state block: abi.ts SEG_RD_LO). */
   readonly segRdLo: Uint32Array;
   readonly segRdHi: Uint32Array;
@@ -236,10 +238,8 @@ export class Cpu {
     if (this.isFlat(SEG_CS) && this.isFlat(SEG_SS) && this.isFlat(SEG_DS) && this.isFlat(SEG_ES)) m |= MODE_FLAT;
     s[I_MODE] = m;
     const user = cpl === 3;
-    this.readMask = TLB_VALID | TLB_MMIO | (user ? TLB_NO_USER : 0);
-    this.writeMask = TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NO_USER | TLB_RO_USER : TLB_RO_SUP);
-    s[TLB_READ_MASK >> 2] = this.readMask;
-    s[TLB_WRITE_MASK >> 2] = this.writeMask;
+    s[I_TLB_READ_MASK] = TLB_VALID | TLB_MMIO | (user ? TLB_NO_USER : 0);
+    s[I_TLB_WRITE_MASK] = TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NO_USER | TLB_RO_USER : TLB_RO_SUP);
   }
 
   private isFlat(seg: number): boolean {

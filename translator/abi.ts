@@ -194,6 +194,12 @@ export const SEGF_AVL = 0x1000;
 export const SEGF_DB = 0x4000;
 export const SEGF_G = 0x8000;
 export const SEGF_USABLE = 0x10000;
+/**
+ * The fixed caches SYSENTER and SYSEXIT load (SDM vol. 2, SYSENTER): flat 4 GiB 32-bit code
+ * (execute/read) and data (read/write), accessed, DPL 0 (SYSEXIT adds DPL 3).
+ */
+export const SEGF_FLAT_CODE = SEGF_USABLE | SEGF_P | SEGF_S | 0x0a | SEGF_ACCESSED | SEGF_DB | SEGF_G;
+export const SEGF_FLAT_DATA = SEGF_USABLE | SEGF_P | SEGF_S | 0x02 | SEGF_ACCESSED | SEGF_DB | SEGF_G;
 
 /** Segment register numbers (ModRM encoding order). */
 export const SEG_ES = 0;

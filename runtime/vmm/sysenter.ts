@@ -3,20 +3,19 @@
  * from CPL 0 with flat segments derived from IA32_SYSENTER_CS (kept in state MSR_SYSENTER_CS,
  * _ESP, _EIP; written by WRMSR in insns-system.ts). The segment caches are loaded with fixed
  * values, not from the GDT, exactly as the processor does: CS = SYSENTER_CS (DPL 0),
- * SS = CS + 8 on entry; CS = SYSENTER_CS + 16, SS = + 24 (RPL 3) on exit.
+ * SS = CS + 8 on entry; CS = SYSENTER_CS + 16, SS = + 24 (RPL 3) on exit. Translated code
+ * runs the common cases itself (translator/emit/vmm.ts).
  */
 import {
   CR, EX_GP, F_IF, F_RF, F_VM, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, R_ECX,
-  R_EDX, R_ESP, SEG_CS, SEG_SS, SEGF_ACCESSED, SEGF_DB, SEGF_DPL_SHIFT, SEGF_G, SEGF_P, SEGF_S,
-  SEGF_USABLE,
+  R_EDX, R_ESP, SEG_CS, SEG_SS, SEGF_DPL_SHIFT, SEGF_FLAT_CODE, SEGF_FLAT_DATA,
 } from '../../translator/abi.ts';
 import type { Handler, HandlerMap } from '../insn/handler.ts';
 import { fault } from '../fault.ts';
 import { readEflags, writeEflags } from './eflags.ts';
 
-/** Flat 4 GiB 32-bit code (execute/read) and data (read/write) attributes, accessed. */
-const FLAT_CODE = SEGF_USABLE | SEGF_P | SEGF_S | 0x0a | SEGF_ACCESSED | SEGF_DB | SEGF_G;
-const FLAT_DATA = SEGF_USABLE | SEGF_P | SEGF_S | 0x02 | SEGF_ACCESSED | SEGF_DB | SEGF_G;
+const FLAT_CODE = SEGF_FLAT_CODE;
+const FLAT_DATA = SEGF_FLAT_DATA;
 const DPL3 = 3 << SEGF_DPL_SHIFT;
 
 const sysenter: Handler = (cpu) => {

@@ -346,3 +346,63 @@ describe('RDTSC in translated code', () => {
     expect(r.vm.cpu.s[R_EAX]).toBe(5);
   });
 });
+
+describe('SYSENTER and SYSEXIT in translated code', () => {
+  /** Sets IA32_SYSENTER_CS/ESP/EIP, then 50 round trips CPL 3 -> 0 -> 3 counted in memory. */
+  const roundTrips = (cs: number, last: string): PmProgram => ({
+    body: `
+  mov ecx, 0x174
+  xor edx, edx
+  mov eax, ${cs}
+  wrmsr
+  mov ecx, 0x175
+  mov eax, 0x7e000
+  wrmsr
+  mov ecx, 0x176
+  mov eax, kentry
+  wrmsr
+  mov esi, 50
+  mov ecx, 0x7f000
+  mov edx, user
+  sysexit`,
+    extra: `
+kentry:
+  inc dword [0x20004]
+  mov [0x20008], esp
+  dec esi
+  jz .out
+  mov ecx, 0x7f000
+  mov edx, user
+  sysexit
+.out:
+${last}
+user:
+  inc dword [0x20000]
+  mov [0x2000c], esp
+  sysenter`,
+  });
+
+  it('50 round trips: the fast paths give the interpreter\'s state and leave no exits', async () => {
+    const r = await same(roundTrips(0x08, '  hlt'));
+    expect(r.d(0x20000)).toBe(50);
+    expect(r.vm.vmmInline.sysenter).toBe(50);
+    expect(r.vm.vmmInline.sysexit).toBeGreaterThanOrEqual(49);
+    expect(r.vm.exits.sysenter ?? 0).toBe(0);
+  });
+
+  it('SYSENTER with a null SYSENTER_CS, and SYSEXIT at CPL 3, fault (#GP) as in the interpreter', async () => {
+    // After the round trips: SYSENTER_CS = 0, then SYSENTER (at CPL 0): #GP(0), whose stub halts.
+    const nullCs = await same(roundTrips(0x08, `
+  mov ecx, 0x174
+  xor eax, eax
+  xor edx, edx
+  wrmsr
+  sysenter`));
+    expect(nullCs.vm.exits['exception 13']).toBe(1);
+    // User code that executes SYSEXIT: #GP(0) at CPL 3, delivered on the TSS's stack.
+    const p = roundTrips(0x08, '  hlt');
+    const atCpl3 = await same({ ...p, extra: (p.extra ?? '').replace('  mov [0x2000c], esp\n  sysenter', '  mov [0x2000c], esp\n  sysexit') });
+    expect(atCpl3.vm.exits['exception 13']).toBe(1);
+    expect(atCpl3.vm.cpu.cpl).toBe(0);
+  });
+});

@@ -129,6 +129,8 @@ export class EmitCtx {
   resumeSeg = -1;
   /** Set by a VMM row's emitter: after the instruction retires, leave the region when it is nonzero. */
   exitAfter: Expr | null = null;
+  /** Set by a VMM emitter whose fast path transfers control: the region leaves after it to this EIP (in the mode then in force). */
+  exitAt: Expr | null = null;
   /** Index of the current segment, and the label of its self-loop if it has one. */
   segment = 0;
   selfLoopLabel: string | null = null;

@@ -196,6 +196,7 @@ function emitVmmRow(c: EmitCtx, insn: Insn, e: (c: EmitCtx, i: Insn) => void, re
   c.done = 0;
   c.resumeSeg = resume;
   c.exitAfter = null;
+  c.exitAt = null;
   c.mayWriteCode = false;
   e(c, insn);
   // Counted when it completes (a fault on the fast path is counted by the runtime, which
@@ -206,7 +207,9 @@ function emitVmmRow(c: EmitCtx, insn: Insn, e: (c: EmitCtx, i: Insn) => void, re
   if (c.mayWriteCode) c.emit(c.smcAfter());
   c.emit(m.set(L_BUDGET, i32.sub(m.get(L_BUDGET), i32.const(1))));
   if (c.exitAfter) c.emit(m.if(c.exitAfter, c.exitTo(c.nextEip())));
+  if (c.exitAt) c.emit(c.exitTo(c.exitAt));
   c.exitAfter = null;
+  c.exitAt = null;
   c.releaseTemps();
 }
 
@@ -341,11 +344,13 @@ function assemble(c: EmitCtx, segments: Segment[], slot: number): Expr {
   let exits = m.set(L_EIP, m.block(LBL_EXIT, [guarded, m.get(L_EIP)], m.i32Type));
   if (c.usesStub) exits = m.set(L_ARG, m.block(LBL_STUB, [exits, i32.const(-1)], m.i32Type));
   const loopBody: Expr[] = [exits, ...c.flushState(), i32.store(EIP, 4, i32.const(0), m.get(L_EIP))];
-  // A plain exit (not the stub's) enters the region the jump cache names for the EIP directly.
+  // A plain exit (not the stub's) enters the region the jump cache names for the EIP directly,
+  // in the mode now in force: an instruction that changed it (a segment load, SYSENTER) left
+  // through here too, and must not enter code compiled for the region's own mode.
   if (c.flat) {
     let plain = i32.eqz(i32.or(m.get(L_CODE), i32.load(EXIT_REQUEST, 4, i32.const(0))));
     if (c.usesStub) plain = i32.and(plain, i32.lt_s(m.get(L_ARG), i32.const(0)));
-    loopBody.push(chain(c, plain, i32.const(c.mode)));
+    loopBody.push(chain(c, plain, i32.load(MODE, 4, i32.const(0))));
   }
   if (c.usesStub) {
     // The interp stub: the state block is exact; the helper runs the instruction (a fault it

@@ -15,9 +15,12 @@
  * leaves the state as before the instruction.
  */
 import {
-  CR, EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_ZF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, IRQ_WAITING, LF_NONE,
-  MODE_CPL_MASK, MODE_CPL_SHIFT, MODE_PE, MODE_VM86, R_EAX, R_EDX, SCRATCH, SEG_CS, SEG_DS, SEG_ES, SEG_FS,
-  SEG_GS, SEG_SEL, SEG_SS, SZ16, SZ32, SZ8,
+  CPL, CR, EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_ZF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, IRQ_WAITING, LF_NONE,
+  MODE, MODE_CPL_MASK, MODE_CPL_SHIFT, MODE_CS32, MODE_FLAT, MODE_PE, MODE_PG, MODE_SS32, MODE_VM86, MSR_SYSENTER_CS,
+  MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, R_EAX, R_ECX, R_EDX, R_ESP, SCRATCH, SEG_BASE, SEG_CS, SEG_DS, SEG_ES, SEG_FLAGS,
+  SEG_FS, SEG_GS, SEG_LIMIT, SEG_RD_HI, SEG_RD_LO, SEG_SEL, SEG_SS, SEG_WR_HI, SEG_WR_LO, SEGF_DPL_SHIFT, SEGF_FLAT_CODE,
+  SEGF_FLAT_DATA, SZ16, SZ32, SZ8, TLB_CODE, TLB_MMIO, TLB_NO_USER, TLB_READ_MASK, TLB_RO_SUP, TLB_RO_USER, TLB_VALID,
+  TLB_WRITE_MASK,
 } from '../abi.ts';
 import type { Insn } from '../decoder/insn.ts';
 import { vsize } from '../decoder/insn.ts';
@@ -230,6 +233,98 @@ function portIo(out: boolean, width: 'b' | 'v', fromDx: boolean) {
   };
 }
 
+/**
+ * Loads a segment register with one of SYSENTER's and SYSEXIT's fixed flat caches (base 0,
+ * limit 4 GiB; `flags` SEGF_FLAT_CODE or _DATA) and its offset ranges, as Cpu.setSegment and
+ * refreshSegment do for those caches: readable everywhere, writable everywhere or nowhere.
+ */
+function loadFlat(c: EmitCtx, seg: number, sel: Expr, flags: number, writable: boolean): Expr[] {
+  const { i32 } = c;
+  const put = (field: number, v: Expr): Expr => i32.store(field + 4 * seg, 4, i32.const(0), v);
+  return [
+    put(SEG_SEL, sel),
+    put(SEG_BASE, i32.const(0)),
+    put(SEG_LIMIT, i32.const(-1)),
+    put(SEG_FLAGS, i32.const(flags)),
+    put(SEG_RD_LO, i32.const(0)),
+    put(SEG_RD_HI, i32.const(-1)),
+    put(SEG_WR_LO, i32.const(writable ? 0 : 1)),
+    put(SEG_WR_HI, i32.const(writable ? -1 : 0)),
+  ];
+}
+
+/**
+ * CPL, MODE and the TLB masks after SYSENTER or SYSEXIT loaded flat 32-bit CS and SS, as
+ * Cpu.refreshMode computes them: PE, both 32-bit bits, PG from CR0, VM clear, FLAT when DS and
+ * ES are flat too (base 0, readable and writable 0..4 GiB).
+ */
+function enterCpl(c: EmitCtx, cpl: 0 | 3): Expr[] {
+  const { i32 } = c;
+  const z = i32.const(0);
+  const at = (field: number, seg: number): Expr => i32.load(field + 4 * seg, 4, z);
+  const flat = (seg: number): Expr => i32.and(
+    i32.and(i32.eqz(at(SEG_BASE, seg)), i32.eqz(at(SEG_RD_LO, seg))),
+    i32.and(i32.eq(at(SEG_RD_HI, seg), i32.const(-1)), i32.eq(at(SEG_WR_HI, seg), i32.const(-1))),
+  );
+  const fixed = (cpl << MODE_CPL_SHIFT) | MODE_CS32 | MODE_SS32 | MODE_PE;
+  const pg = i32.and(i32.shr_u(i32.load(CR, 4, z), i32.const(31 - 3)), i32.const(MODE_PG));
+  const mode = i32.or(i32.or(i32.const(fixed), pg), i32.mul(i32.and(flat(SEG_DS), flat(SEG_ES)), i32.const(MODE_FLAT)));
+  const user = cpl === 3;
+  return [
+    i32.store(CPL, 4, z, i32.const(cpl)),
+    i32.store(MODE, 4, z, mode),
+    i32.store(TLB_READ_MASK, 4, z, i32.const(TLB_VALID | TLB_MMIO | (user ? TLB_NO_USER : 0))),
+    i32.store(TLB_WRITE_MASK, 4, z, i32.const(TLB_VALID | TLB_MMIO | TLB_CODE | (user ? TLB_NO_USER | TLB_RO_USER : TLB_RO_SUP))),
+  ];
+}
+
+/**
+ * SYSENTER in protected mode (not virtual-8086) with a usable IA32_SYSENTER_CS: VM, IF and RF
+ * cleared, flat CS and SS at CPL 0 from the MSR, ESP and EIP from theirs; the region leaves for
+ * the new EIP in the new mode (the jump cache enters the kernel's region directly). A null
+ * SYSENTER_CS (#GP) takes the stub.
+ */
+function emitSysenter(c: EmitCtx): void {
+  const { i32 } = c;
+  const z = i32.const(0);
+  if (!protectedMode(c) || v86(c)) {
+    c.emit(c.toStub(i32.const(1)));
+    return;
+  }
+  const cs = c.save(i32.and(i32.load(MSR_SYSENTER_CS, 4, z), i32.const(0xfffc)));
+  c.emit(c.toStub(i32.eqz(cs)));
+  c.emit(setEflags(c, i32.and(eflags(c), i32.const(~(F_VM | F_IF | F_RF)))));
+  c.emit(...loadFlat(c, SEG_CS, cs, SEGF_FLAT_CODE, false));
+  c.emit(...loadFlat(c, SEG_SS, i32.and(i32.add(cs, i32.const(8)), i32.const(0xfffc)), SEGF_FLAT_DATA, true));
+  c.emit(...enterCpl(c, 0));
+  c.emit(c.setReg(R_ESP, SZ32, i32.load(MSR_SYSENTER_ESP, 4, z)));
+  c.exitAt = i32.load(MSR_SYSENTER_EIP, 4, z);
+}
+
+/**
+ * SYSEXIT at CPL 0 in protected mode with a usable IA32_SYSENTER_CS: flat CS and SS at CPL 3
+ * (SYSENTER_CS + 16 and + 24, RPL 3), ESP = ECX, EIP = EDX; the region leaves for EDX in the new
+ * mode. Any other case (#GP) takes the stub.
+ */
+function emitSysexit(c: EmitCtx): void {
+  const { i32 } = c;
+  const z = i32.const(0);
+  if (!protectedMode(c) || v86(c) || cplOf(c) !== 0) {
+    c.emit(c.toStub(i32.const(1)));
+    return;
+  }
+  const msr = c.save(i32.and(i32.load(MSR_SYSENTER_CS, 4, z), i32.const(0xffff)));
+  c.emit(c.toStub(i32.eqz(i32.and(msr, i32.const(0xfffc)))));
+  const dpl3 = 3 << SEGF_DPL_SHIFT;
+  const sel = (add: number): Expr => i32.or(i32.and(i32.add(msr, i32.const(add)), i32.const(0xfffc)), i32.const(3));
+  const eip = c.save(c.reg(R_EDX, SZ32));
+  c.emit(...loadFlat(c, SEG_CS, sel(16), SEGF_FLAT_CODE | dpl3, false));
+  c.emit(...loadFlat(c, SEG_SS, sel(24), SEGF_FLAT_DATA | dpl3, true));
+  c.emit(...enterCpl(c, 3));
+  c.emit(c.setReg(R_ESP, SZ32, c.reg(R_ECX, SZ32)));
+  c.exitAt = eip;
+}
+
 /** RDTSC: the helper checks CR4.TSD and returns EAX, with EDX in SCRATCH. */
 function emitRdtsc(c: EmitCtx): void {
   const { i32 } = c;
@@ -256,6 +351,8 @@ export const VMM_EMITTERS: EmitterMap = {
   movSwEw: emitMovSwEw,
   movEwSw: emitMovEwSw,
   rdtsc: emitRdtsc,
+  sysenter: emitSysenter,
+  sysexit: emitSysexit,
   inALIb: portIo(false, 'b', false),
   ineAXIb: portIo(false, 'v', false),
   inALDX: portIo(false, 'b', true),

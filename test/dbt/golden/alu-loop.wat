@@ -398,7 +398,9 @@
             (local.get $24)
             (i32.const 255)
            )
-           (i32.const 39)
+           (i32.load offset=280
+            (i32.const 0)
+           )
           )
          )
          (br_if $nochain0

@@ -596,7 +596,9 @@
             (local.get $25)
             (i32.const 255)
            )
-           (i32.const 39)
+           (i32.load offset=280
+            (i32.const 0)
+           )
           )
          )
          (br_if $nochain0
