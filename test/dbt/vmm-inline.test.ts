@@ -406,3 +406,36 @@ user:
     expect(atCpl3.vm.cpu.cpl).toBe(0);
   });
 });
+
+describe('a segment load that changes the mode', () => {
+  it('leaves for the next block in the new mode, not through a jump-cache entry made in the old one', async () => {
+    // x_routine runs three times in the flat mode (entered through the chain, so the jump cache
+    // knows it), then DS gets base 0x20000 right before it: its read of [0x100] must now see
+    // 0x20100, as in the interpreter.
+    const r = await same({
+      gdt: 'SEGDESC 0x20000, 0xFFFFF, 0x92, 0xC    ; 0x30: data at base 0x20000',
+      body: `
+  mov dword [0x100], 0x11111111
+  mov dword [0x20100], 0x22222222
+  mov ecx, 3
+.warm:
+  call x_routine
+  dec ecx
+  jnz .warm
+  push done
+  mov ax, 0x30
+  jmp load_ds`,
+      extra: `
+load_ds:
+  mov ds, ax
+x_routine:
+  mov eax, [0x100]
+  ret
+done:
+  mov bx, 0x10
+  mov ds, bx
+  hlt`,
+    });
+    expect(r.vm.cpu.s[0] >>> 0).toBe(0x22222222);
+  });
+});
