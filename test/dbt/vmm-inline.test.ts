@@ -439,3 +439,57 @@ done:
     expect(r.vm.cpu.s[0] >>> 0).toBe(0x22222222);
   });
 });
+
+describe('reloading a segment register with the descriptor it holds', () => {
+  it('changes nothing inline, and takes the VMM path when the GDT entry changed or lost its accessed bit', async () => {
+    // GDT entry 0x30: data at base 0x20000. DS is loaded with it, then reloaded 20 times in a
+    // loop (inline, no change); then the entry's base is rewritten in memory (the reload must
+    // pick it up) and its accessed bit cleared (the reload must set it).
+    const r = await same({
+      gdt: 'SEGDESC 0x20000, 0xFFFFF, 0x93, 0xC    ; 0x30: data at 0x20000, accessed',
+      body: `
+  mov ax, 0x30
+  mov ds, ax
+  mov ecx, 20
+.again:
+  mov ds, ax
+  inc dword [0x100]        ; at 0x20100
+  dec ecx
+  jnz .again
+  mov bx, 0x10
+  mov es, bx
+  mov byte [es:gdt + 0x30 + 4], 0x03   ; base 0x030000 now
+  mov ds, ax
+  inc dword [0x100]        ; at 0x30100
+  and byte [es:gdt + 0x30 + 5], 0xfe   ; accessed bit cleared
+  mov ds, ax
+  mov eax, [es:gdt + 0x30 + 4]
+  mov [es:0x20200], eax    ; the descriptor's high word as the reload left it
+  mov ax, 0x10
+  mov ds, ax
+  hlt`,
+    });
+    expect(r.d(0x20100)).toBe(20);
+    expect(r.d(0x30100)).toBe(1);
+    expect(r.d(0x20200) & 0x100).toBe(0x100);
+  });
+
+  it('at CPL 3, reloading the DPL-0 data segment the kernel left in DS faults (#GP)', async () => {
+    const r = await same({
+      body: `
+  mov ecx, 0x174
+  xor edx, edx
+  mov eax, 0x08
+  wrmsr
+  mov ecx, 0x7f000
+  mov edx, user
+  sysexit`,
+      extra: `
+user:
+  mov ax, ds
+  mov ds, ax               ; DS = 0x10, DPL 0: #GP(0x10) at CPL 3
+  hlt`,
+    });
+    expect(r.vm.exits['exception 13']).toBe(1);
+  });
+});

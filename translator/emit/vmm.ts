@@ -18,8 +18,8 @@ import {
   CPL, CR, EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_ZF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, IRQ_WAITING, LF_NONE,
   MODE, MODE_CPL_MASK, MODE_CPL_SHIFT, MODE_CS32, MODE_FLAT, MODE_PE, MODE_PG, MODE_SS32, MODE_VM86, MSR_SYSENTER_CS,
   MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, R_EAX, R_ECX, R_EDX, R_ESP, SCRATCH, SEG_BASE, SEG_CS, SEG_DS, SEG_ES, SEG_FLAGS,
-  SEG_FS, SEG_GS, SEG_LIMIT, SEG_RD_HI, SEG_RD_LO, SEG_SEL, SEG_SS, SEG_WR_HI, SEG_WR_LO, SEGF_DPL_SHIFT, SEGF_FLAT_CODE,
-  SEGF_FLAT_DATA, SZ16, SZ32, SZ8, TLB_CODE, TLB_MMIO, TLB_NO_USER, TLB_READ_MASK, TLB_RO_SUP, TLB_RO_USER, TLB_VALID,
+  GDTR_BASE, GDTR_LIMIT, SEG_FS, SEG_GS, SEG_LIMIT, SEG_RD_HI, SEG_RD_LO, SEG_SEL, SEG_SS, SEG_WR_HI, SEG_WR_LO, SEGF_ACCESSED, SEGF_DPL_SHIFT, SEGF_FLAT_CODE,
+  SEGF_FLAT_DATA, SEGF_USABLE, SZ16, SZ32, SZ8, TLB_CODE, TLB_OFFSET, TLB_MMIO, TLB_NO_USER, TLB_READ_MASK, TLB_RO_SUP, TLB_RO_USER, TLB_VALID,
   TLB_WRITE_MASK,
 } from '../abi.ts';
 import type { Insn } from '../decoder/insn.ts';
@@ -142,9 +142,58 @@ function pushSeg(seg: number) {
 /** True for the segment registers loaded through `ldseg` (SS, with its shadow and stack width, and CS take the stub). */
 const dataSeg = (seg: number): boolean => seg === SEG_DS || seg === SEG_ES || seg === SEG_FS || seg === SEG_GS;
 
-/** Loads `seg` with `sel` through the `ldseg` helper; a mode change leaves after the instruction. */
+/**
+ * 1 when loading `sel` into `seg` would change nothing, 0 when the VMM must do the load: the
+ * register already holds `sel`, it names a GDT entry within the limit whose 8 bytes the soft TLB
+ * maps (an implicit supervisor read, not across a page), the descriptor is present, accessed and
+ * readable, the privilege check passes (CPL is the region's), and its base, limit and attributes
+ * equal the register's cache. The kernel reloads DS and ES with the same selector on every
+ * system call; anything else (a different or null selector, the LDT, a descriptor that changed,
+ * a check that would fault) goes to `ldseg`.
+ */
+function sameDescriptor(c: EmitCtx, seg: number, sel: Expr): Expr {
+  const { m, i32 } = c;
+  const z = i32.const(0);
+  const done = c.label('ldsame');
+  const lin = c.tmp();
+  const e = c.tmp();
+  const lo = c.tmp();
+  const hi = c.tmp();
+  const no = (cond: Expr): Expr => m.drop(m.br(done, cond, i32.const(0)));
+  const at = (field: number): Expr => i32.load(field + 4 * seg, 4, z);
+  const dpl = (): Expr => i32.and(i32.shr_u(m.get(hi), i32.const(13)), i32.const(3));
+  const conforming = i32.eq(i32.and(m.get(hi), i32.const(0xc00)), i32.const(0xc00));
+  const privOk = i32.or(conforming, i32.and(i32.le_u(i32.and(sel, i32.const(3)), dpl()), i32.le_u(i32.const(cplOf(c)), dpl())));
+  const base = i32.or(i32.or(i32.shr_u(m.get(lo), i32.const(16)), i32.shl(i32.and(m.get(hi), i32.const(0xff)), i32.const(16))),
+    i32.and(m.get(hi), i32.const(0xff000000 | 0)));
+  const raw = i32.or(i32.and(m.get(lo), i32.const(0xffff)), i32.and(m.get(hi), i32.const(0xf0000)));
+  const limit = m.select(i32.and(m.get(hi), i32.const(0x800000)), i32.or(i32.shl(raw, i32.const(12)), i32.const(0xfff)),
+    i32.or(i32.and(m.get(lo), i32.const(0xffff)), i32.and(m.get(hi), i32.const(0xf0000))));
+  const flags = i32.or(i32.and(i32.shr_u(m.get(hi), i32.const(8)), i32.const(0xf0ff)), i32.const(SEGF_USABLE | SEGF_ACCESSED));
+  return m.block(done, [
+    no(i32.ne(sel, at(SEG_SEL))),
+    no(i32.eqz(i32.and(sel, i32.const(0xfff8)))), // null (0-3) or the LDT bit checked next
+    no(i32.and(sel, i32.const(4))),
+    no(i32.gt_u(i32.or(i32.and(sel, i32.const(0xfff8)), i32.const(7)), i32.load(GDTR_LIMIT, 4, z))),
+    m.set(lin, i32.add(i32.load(GDTR_BASE, 4, z), i32.and(sel, i32.const(0xfff8)))),
+    no(i32.gt_u(i32.and(m.get(lin), i32.const(0xfff)), i32.const(0xff8))),
+    m.set(e, i32.load(TLB_OFFSET, 4, i32.shl(i32.shr_u(m.get(lin), i32.const(12)), i32.const(2)))),
+    no(i32.ne(i32.and(m.get(e), i32.const(TLB_VALID | TLB_MMIO)), i32.const(TLB_VALID))),
+    m.set(lo, i32.load(0, 4, i32.xor(i32.and(m.get(e), i32.const(-4096)), m.get(lin)))),
+    m.set(hi, i32.load(4, 4, i32.xor(i32.and(m.get(e), i32.const(-4096)), m.get(lin)))),
+    // Present, S, accessed; data, or code with R.
+    no(i32.ne(i32.and(m.get(hi), i32.const(0x9100)), i32.const(0x9100))),
+    no(i32.eq(i32.and(m.get(hi), i32.const(0xa00)), i32.const(0x800))),
+    no(i32.eqz(privOk)),
+    i32.and(i32.and(i32.eq(base, at(SEG_BASE)), i32.eq(limit, at(SEG_LIMIT))), i32.eq(flags, at(SEG_FLAGS))),
+  ], m.i32Type);
+}
+
+/** Loads `seg` with `sel` through the `ldseg` helper unless it changes nothing; a mode change leaves after the instruction. */
 function loadSeg(c: EmitCtx, seg: number, sel: Expr): void {
-  const r = c.save(c.m.call('ldseg', [c.i32.const((c.insnIndex << 3) | seg), sel]));
+  const { m, i32 } = c;
+  const call = m.call('ldseg', [i32.const((c.insnIndex << 3) | seg), sel]);
+  const r = c.save(protectedMode(c) && !v86(c) ? m.if(sameDescriptor(c, seg, sel), i32.const(0), call) : call);
   c.exitAfter = r;
 }
 
