@@ -13,23 +13,8 @@ import { R_EAX, R_EDX, SEG_CS } from '../../translator/abi.ts';
 import { EMPTY_BUS } from '../../runtime/cpu.ts';
 import type { Vm } from '../../runtime/vm.ts';
 import { readTsc } from '../../runtime/vmm/msr.ts';
-import { runProgramIn, runState } from '../unit/vmm/vmm-harness.ts';
+import { runProgramIn, runState, withIrq } from '../unit/vmm/vmm-harness.ts';
 import type { GuestRun, PmProgram } from '../unit/vmm/vmm-harness.ts';
-
-/** OUT to port 80h raises interrupt 30h (held until acknowledged), as in vmm-runloop.test.ts. */
-function withIrq(vm: Vm): void {
-  let pending = false;
-  vm.cpu.io = {
-    ...EMPTY_BUS,
-    portOut: (port) => {
-      if (port === 0x80) {
-        pending = true;
-        vm.notifyInterrupt();
-      }
-    },
-  };
-  vm.irq = { hasInterrupt: () => pending, acknowledge: () => { pending = false; return 0x30; } };
-}
 
 const IRQ: Partial<PmProgram> = { idt: { 0x30: 'GATE 0x08, A(irq_handler), 0x8E, 0' }, extra: 'irq_handler: hlt' };
 

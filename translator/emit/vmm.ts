@@ -15,12 +15,13 @@
  * leaves the state as before the instruction.
  */
 import {
-  CPL, CR, EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_ZF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, IRQ_WAITING, LF_NONE,
-  MODE, MODE_CPL_MASK, MODE_CPL_SHIFT, MODE_CS32, MODE_FLAT, MODE_PE, MODE_PG, MODE_SS32, MODE_VM86, MSR_SYSENTER_CS,
-  MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, R_EAX, R_ECX, R_EDX, R_ESP, SCRATCH, SEG_BASE, SEG_CS, SEG_DS, SEG_ES, SEG_FLAGS,
-  GDTR_BASE, GDTR_LIMIT, SEG_FS, SEG_GS, SEG_LIMIT, SEG_RD_HI, SEG_RD_LO, SEG_SEL, SEG_SS, SEG_WR_HI, SEG_WR_LO, SEGF_ACCESSED, SEGF_DPL_SHIFT, SEGF_FLAT_CODE,
-  SEGF_FLAT_DATA, SEGF_USABLE, SZ16, SZ32, SZ8, TLB_CODE, TLB_OFFSET, TLB_MMIO, TLB_NO_USER, TLB_READ_MASK, TLB_RO_SUP, TLB_RO_USER, TLB_VALID,
-  TLB_WRITE_MASK,
+  CPL, CR, EFLAGS, EXIT_REQUEST, F_DEFINED, F_FIXED1, F_IF, F_IOPL, F_POPF, F_RF, F_TF, F_VM, F_ZF,
+  GDTR_BASE, GDTR_LIMIT, IRQ_WAITING, LF_NONE, MODE, MODE_CPL_MASK, MODE_CPL_SHIFT, MODE_CS32, MODE_FLAT,
+  MODE_PE, MODE_PG, MODE_SS32, MODE_VM86, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, R_EAX, R_ECX,
+  R_EDX, R_ESP, SCRATCH, SEGF_ACCESSED, SEGF_DPL_SHIFT, SEGF_FLAT_CODE, SEGF_FLAT_DATA, SEGF_USABLE,
+  SEG_BASE, SEG_CS, SEG_DS, SEG_ES, SEG_FLAGS, SEG_FS, SEG_GS, SEG_LIMIT, SEG_RD_HI, SEG_RD_LO, SEG_SEL,
+  SEG_SS, SEG_WR_HI, SEG_WR_LO, SZ16, SZ32, SZ8, TLB_CODE, TLB_MMIO, TLB_NO_USER, TLB_OFFSET, TLB_READ_MASK,
+  TLB_RO_SUP, TLB_RO_USER, TLB_VALID, TLB_WRITE_MASK,
 } from '../abi.ts';
 import type { Insn } from '../decoder/insn.ts';
 import { vsize } from '../decoder/insn.ts';
@@ -166,9 +167,8 @@ function sameDescriptor(c: EmitCtx, seg: number, sel: Expr): Expr {
   const privOk = i32.or(conforming, i32.and(i32.le_u(i32.and(sel, i32.const(3)), dpl()), i32.le_u(i32.const(cplOf(c)), dpl())));
   const base = i32.or(i32.or(i32.shr_u(m.get(lo), i32.const(16)), i32.shl(i32.and(m.get(hi), i32.const(0xff)), i32.const(16))),
     i32.and(m.get(hi), i32.const(0xff000000 | 0)));
-  const raw = i32.or(i32.and(m.get(lo), i32.const(0xffff)), i32.and(m.get(hi), i32.const(0xf0000)));
-  const limit = m.select(i32.and(m.get(hi), i32.const(0x800000)), i32.or(i32.shl(raw, i32.const(12)), i32.const(0xfff)),
-    i32.or(i32.and(m.get(lo), i32.const(0xffff)), i32.and(m.get(hi), i32.const(0xf0000))));
+  const raw = (): Expr => i32.or(i32.and(m.get(lo), i32.const(0xffff)), i32.and(m.get(hi), i32.const(0xf0000)));
+  const limit = m.select(i32.and(m.get(hi), i32.const(0x800000)), i32.or(i32.shl(raw(), i32.const(12)), i32.const(0xfff)), raw());
   const flags = i32.or(i32.and(i32.shr_u(m.get(hi), i32.const(8)), i32.const(0xf0ff)), i32.const(SEGF_USABLE | SEGF_ACCESSED));
   return m.block(done, [
     no(i32.ne(sel, at(SEG_SEL))),

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { SEG_CS, SEG_GS } from '../../../translator/abi.ts';
 import { getEflags } from '../../../runtime/lazy-flags.ts';
 import { Vm } from '../../../runtime/vm.ts';
+import { EMPTY_BUS } from '../../../runtime/cpu.ts';
 import type { Engine, RunResult } from '../../../runtime/vm.ts';
 
 /** Where protected-mode programs are loaded (and their `org`). */
@@ -149,6 +150,21 @@ export async function runProgramIn(engine: Engine, p: PmProgram, opts: { budget?
   opts.setup?.(vm);
   const result = vm.run(opts.budget ?? 100_000);
   return wrap(vm, result, syms);
+}
+
+/** A device setup: OUT to port 80h raises interrupt 30h (level-held until acknowledged). */
+export function withIrq(vm: Vm): void {
+  let pending = false;
+  vm.cpu.io = {
+    ...EMPTY_BUS,
+    portOut: (port) => {
+      if (port === 0x80) {
+        pending = true;
+        vm.notifyInterrupt();
+      }
+    },
+  };
+  vm.irq = { hasInterrupt: () => pending, acknowledge: () => { pending = false; return 0x30; } };
 }
 
 /**

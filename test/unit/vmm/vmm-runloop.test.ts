@@ -6,25 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DR, EFLAGS } from '../../../translator/abi.ts';
-import { EMPTY_BUS } from '../../../runtime/cpu.ts';
-import type { Vm } from '../../../runtime/vm.ts';
-import { runProgram, stack, stubVector } from './vmm-harness.ts';
+import { runProgram, stack, stubVector, withIrq } from './vmm-harness.ts';
 import type { GuestRun, PmProgram } from './vmm-harness.ts';
-
-/** OUT to port 80h raises interrupt 30h (level-held until acknowledged). */
-function withIrq(vm: Vm): void {
-  let pending = false;
-  vm.cpu.io = {
-    ...EMPTY_BUS,
-    portOut: (port) => {
-      if (port === 0x80) {
-        pending = true;
-        vm.notifyInterrupt();
-      }
-    },
-  };
-  vm.irq = { hasInterrupt: () => pending, acknowledge: () => { pending = false; return 0x30; } };
-}
 
 function run(p: PmProgram): GuestRun {
   return runProgram({ ...p, idt: { 0x30: 'GATE 0x08, A(irq_handler), 0x8E, 0', ...p.idt }, extra: `${p.extra ?? ''}\nirq_handler: hlt` }, { setup: withIrq });
