@@ -3,10 +3,11 @@
  * the constant loads FLD1 FLDZ FLDPI FLDL2T FLDL2E FLDLG2 FLDLN2, FFREE, FFREEP, FINCSTP,
  * FDECSTP).
  *
- * Ordering: a load reads memory before touching the stack; a store computes its bits and flags,
- * writes memory (which may fault), and only then commits flags and pops, so a fault leaves the
- * FPU as it was. An unmasked IE (or OE/UE for memory destinations) suppresses the store and the
- * pop, as on hardware (then only that flag is recorded, without PE).
+ * Ordering: a load reads memory before touching the stack; a store addresses its operand first
+ * (segment and page checks, which may fault), then computes its bits and flags, writes, and only
+ * then commits flags and pops, so a fault leaves the FPU as it was. An unmasked IE (or OE/UE for
+ * memory destinations) suppresses the store and the pop, as on hardware (then only that flag is
+ * recorded, without PE).
  *
  * Constants are the processor's 66-bit-accurate values rounded to binary64 by RC: the x87's own
  * 64-bit constants (measured with RC = chop) truncated to 53 bits give the round-down value;
@@ -135,11 +136,14 @@ function loadExact(cpu: Cpu, v: number): void {
 
 // ------------------------------------------------------------------------------- stores
 /**
- * Finishes a store to memory: an unmasked IE/OE/UE suppresses it (recording just that flag)
- * before the operand is even addressed, so a store that does not happen raises no #GP or #PF
- * (as Intel processors do: the result is known to be unstorable before the write); otherwise
- * `write` runs (it checks the segment and probes the pages, and may fault), then the flags and
- * C1 are committed and ST(0) popped if asked.
+ * Finishes a store to memory whose operand is already addressed: an unmasked IE/OE/UE
+ * suppresses it (recording just that flag); otherwise `write` runs, then the flags and C1 are
+ * committed and ST(0) popped if asked.
+ *
+ * Every store addresses its operand (writeLin: segment checks, all pages probed) before
+ * anything x87, so #GP, #SS and #PF come before a stack underflow or an unmasked IE/OE/UE that
+ * suppresses the store, as measured on AMD (QEMU faults on the page too; the SDM lists these
+ * faults unconditionally). README.md: the Intel processor measured earlier does not.
  */
 function commitStore(cpu: Cpu, flags: number, popAfter: boolean, write: () => void): void {
   if (flags & SW_IE && unmasked(cpu, SW_IE)) {
@@ -166,9 +170,8 @@ function storeSource(cpu: Cpu): number {
   return SLOT_TMP;
 }
 
-function storeWords(cpu: Cpu, i: Insn, n: 2 | 4 | 8, r: StoreResult, popAfter: boolean): void {
+function storeWords(cpu: Cpu, lin: number, n: 2 | 4 | 8, r: StoreResult, popAfter: boolean): void {
   commitStore(cpu, r.flags, popAfter, () => {
-    const lin = writeLin(cpu, i, n);
     if (n === 2) cpu.write16(lin, r.lo & 0xffff);
     else cpu.write32(lin, r.lo);
     if (n === 8) cpu.write32((lin + 4) | 0, r.hi);
@@ -176,27 +179,23 @@ function storeWords(cpu: Cpu, i: Insn, n: 2 | 4 | 8, r: StoreResult, popAfter: b
 }
 
 function fstM32(cpu: Cpu, i: Insn, popAfter: boolean): void {
+  const lin = writeLin(cpu, i, 4);
   const src = storeSource(cpu);
   if (src < 0) return;
-  const r = storeF32(cpu, src, rc(cpu));
-  commitStore(cpu, r.flags, popAfter, () => cpu.write32(writeLin(cpu, i, 4), r.lo));
+  storeWords(cpu, lin, 4, storeF32(cpu, src, rc(cpu)), popAfter);
 }
 
 function fstM64(cpu: Cpu, i: Insn, popAfter: boolean): void {
+  const lin = writeLin(cpu, i, 8);
   const src = storeSource(cpu);
   if (src < 0) return;
-  const r = storeF64(cpu, src);
-  commitStore(cpu, r.flags, popAfter, () => {
-    const lin = writeLin(cpu, i, 8);
-    cpu.write32(lin, r.lo);
-    cpu.write32((lin + 4) | 0, r.hi);
-  });
+  storeWords(cpu, lin, 8, storeF64(cpu, src), popAfter);
 }
 
 const fstpMf80: Handler = (cpu, i) => {
+  const lin = writeLin(cpu, i, 10);
   const src = storeSource(cpu);
   if (src < 0) return;
-  const lin = writeLin(cpu, i, 10);
   const v = storeF80(cpu, src);
   cpu.write32(lin, v.mlo);
   cpu.write32((lin + 4) | 0, v.mhi);
@@ -207,16 +206,18 @@ const fstpMf80: Handler = (cpu, i) => {
 
 function fist(cpu: Cpu, i: Insn, bits: 16 | 32 | 64, popAfter: boolean): void {
   const n = bits === 16 ? 2 : bits === 32 ? 4 : 8;
+  const lin = writeLin(cpu, i, n);
   const src = storeSource(cpu);
   if (src < 0) return;
-  storeWords(cpu, i, n, storeInt(cpu, src, bits, rc(cpu)), popAfter);
+  storeWords(cpu, lin, n, storeInt(cpu, src, bits, rc(cpu)), popAfter);
 }
 
 const fbstpMbcd: Handler = (cpu, i) => {
+  const lin = writeLin(cpu, i, 10);
   const src = storeSource(cpu);
   if (src < 0) return;
   const r = storeBcd(cpu, src, rc(cpu));
-  commitStore(cpu, r.flags, true, () => writeBytes(cpu, writeLin(cpu, i, 10), r.bytes));
+  commitStore(cpu, r.flags, true, () => writeBytes(cpu, lin, r.bytes));
 };
 
 /** FST/FSTP ST(i): a plain copy (no exception for an SNaN: the format does not change). */

@@ -35,7 +35,8 @@ export interface Reference {
    * Where this reference is known to differ from the P6 the VM models, beyond the fixed list of
    * its kind (deviations.ts `quirk`): for the real CPU, what the probe found (`x87-fcs-fds`:
    * FCS and FDS stored as zero; `x87-fop`, `x87-fdp`: FOP, FDP stored as zero after masked
-   * exceptions).
+   * exceptions; `x87-suppressed-store`: an Intel processor, whose x87 stores suppressed by an
+   * unmasked exception do not address their operand).
    */
   readonly quirks: ReadonlySet<string>;
   /** What ran, for reports and test names: `native CPU (…)`, `qemu-system-i386 7.2 (…)`. */
@@ -142,6 +143,9 @@ export function probeNative(): ProbeResult {
   if (m[1] === '0' || m[4] === '0') quirks.add('x87-fcs-fds');
   if (m[2] === '0') quirks.add('x87-fop');
   if (m[3] === '0') quirks.add('x87-fdp');
+  // Intel processors complete an x87 store suppressed by an unmasked exception without
+  // addressing its operand (measured on a Xeon); AMD, like the VM, checks the operand first.
+  if (m[5] === 'GenuineIntel') quirks.add('x87-suppressed-store');
   return (probed = { ok: true, cpu: brand, quirks });
 }
 
