@@ -59,6 +59,12 @@ export const WORKLOADS: readonly Workload[] = [
     check: expectReg('ebx', 20000, '(#DE handled)'),
   },
   {
+    name: 'x87',
+    description: 'double-precision x87 code at the FNINIT control word: m64 loads/stores, FSQRT, FDIV, FMUL, FCOMP/FNSTSW/SAHF',
+    memorySize: 1 << 20,
+    check: (regs) => expectReg('eax', 1885689, '(round(sum of sqrt(i)))')(regs) ?? expectReg('ebx', 10481, '(round(1000 harmonic))')(regs) ?? expectReg('ecx', 39998, '(round(max))')(regs),
+  },
+  {
     name: 'smc',
     description: 'a loop that rewrites an immediate in its own code every iteration',
     memorySize: 1 << 20,
