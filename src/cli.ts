@@ -21,31 +21,57 @@ function version(): string {
   }
 }
 
-const cleanups = new Set<() => void>();
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+/** The signals that end a run, with their numbers: the exit code is 128 + N. */
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+/** How long a signalled run may take to stop before the process exits anyway. */
+const STOP_GRACE_MS = 3000;
+
+const restoreTerminal = (): void => {
+  if (process.stdin.isTTY) process.stdin.setRawMode(false);
+};
+const handlers = new Set<(signal: string, exitCode: number) => void>();
+let signalled = false;
+for (const [sig, n] of Object.entries(SIGNALS)) {
   process.on(sig, () => {
-    for (const c of cleanups) c();
-    // Let the run loop notice the stop; exit if it does not within a second.
-    setTimeout(() => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)), 1000).unref();
+    const code = 128 + n;
+    // A second signal, or one before a run has started: exit now.
+    if (signalled || handlers.size === 0) {
+      restoreTerminal();
+      process.exit(code);
+    }
+    signalled = true;
+    for (const h of handlers) h(sig, code);
+    setTimeout(() => {
+      restoreTerminal();
+      process.exit(code);
+    }, STOP_GRACE_MS).unref();
   });
 }
-process.on('exit', () => {
-  if (process.stdin.isTTY) process.stdin.setRawMode(false);
-});
+process.on('exit', restoreTerminal);
+
+/** Exits once what is queued for stdout has been written (bounded: stdout may be a full pipe). */
+function exitAfterFlush(code: number): void {
+  restoreTerminal();
+  process.exitCode = code;
+  if (!process.stdout.writableNeedDrain) process.exit(code);
+  process.stdout.once('drain', () => process.exit(code));
+  setTimeout(() => process.exit(code), STOP_GRACE_MS);
+}
 
 main(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   version: version(),
-  onSignal: (c) => {
-    cleanups.add(c);
-    return () => cleanups.delete(c);
+  onSignal: (h) => {
+    handlers.add(h);
+    return () => handlers.delete(h);
   },
 }).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (e: unknown) => {
     process.stderr.write(`wasmvisor: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    restoreTerminal();
     process.exit(70);
   },
 );

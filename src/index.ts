@@ -4,8 +4,9 @@
  * {@link Program} (a raw flat 32-bit program, e.g. to measure one's own code), the default guest
  * builder, and the trace options both take; see README.md for embedding examples.
  */
-export { Machine } from './machine.ts';
-export type { Engine, MachineExit, MachineOptions, MachineStats, WaitOptions } from './machine.ts';
+export { EXIT_CODES, Machine } from './machine.ts';
+export type { Engine, ExitReason, MachineExit, MachineOptions, MachineStats, WaitOptions } from './machine.ts';
+export { ImageError } from '../runtime/loaders/image-error.ts';
 export { buildGuest, defaultCacheDir, DEFAULT_CMDLINE, GUEST_MARKER } from './guest/build.ts';
 export type { BuildGuestOptions, GuestImages } from './guest/build.ts';
 export { Program } from './program.ts';

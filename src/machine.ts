@@ -19,14 +19,47 @@ export type MachineOptions = Pick<
   'memory' | 'kernel' | 'initrd' | 'cmdline' | 'engine' | 'forceTranslate' | 'onReset' | 'trace'
 >;
 
+/**
+ * Process exit codes, one per way a run can end: {@link MachineExit.exitCode} and the CLI's
+ * exit status. isa-debug-exit gives `(v << 1) | 1` (odd, as QEMU); every code of ours is even
+ * or above 123, so none is mistaken for another (README.md, "Exit codes").
+ */
+export const EXIT_CODES = {
+  /** The guest powered the machine off (ACPI S5 through PM1a_CNT). */
+  poweroff: 0,
+  /** CLI only: a bad command line or an unusable input file; nothing ran. */
+  usage: 2,
+  /** Something failed on the host side (an internal error, the guest build). */
+  hostError: 70,
+  /** The guest reset the machine (a triple fault, a reset port) and resets end the run (onReset 'stop', `-no-reboot`). */
+  reset: 100,
+  /** The guest kernel panicked (pvpanic, or its panic line on the console). */
+  panic: 102,
+  /** The CPU halted with interrupts off: nothing can wake it. */
+  halt: 104,
+  /** CLI only: `--timeout` expired (as `timeout(1)`). */
+  timeout: 124,
+  /** {@link Machine.stop} ended the run: 128 + SIGTERM, as for a process stopped from outside. */
+  stopped: 143,
+  /** CLI only: killed by signal N gives `signalBase + N` (SIGINT 130, SIGTERM 143, SIGHUP 129). */
+  signalBase: 128,
+} as const;
+
+/** Why a machine's run ended (each has its own exit code, see {@link EXIT_CODES}). */
+export type ExitReason = 'poweroff' | 'exit' | 'reset' | 'panic' | 'halt' | 'stopped' | 'error';
+
 /** How a machine's run ended. */
 export interface MachineExit {
   /**
-   * 'poweroff' (the guest halted for good), 'exit' (isa-debug-exit port), 'reset' (with
-   * onReset 'stop'), 'stopped' ({@link Machine.stop}), or 'error' (a host-side failure).
+   * 'poweroff' (ACPI power-off), 'exit' (isa-debug-exit port), 'reset' (with onReset 'stop'),
+   * 'panic' (the guest kernel panicked), 'halt' (the CPU halted with interrupts off, for
+   * good), 'stopped' ({@link Machine.stop}), or 'error' (a host-side failure).
    */
-  reason: 'poweroff' | 'exit' | 'reset' | 'stopped' | 'error';
-  /** Process-style exit code: the isa-debug-exit value `(v << 1) | 1`, 0 for a power-off. */
+  reason: ExitReason;
+  /**
+   * Process-style exit code: the isa-debug-exit value `(v << 1) | 1`, else the reason's
+   * entry in {@link EXIT_CODES}.
+   */
   exitCode: number;
   /** Human-readable detail. */
   detail?: string;
@@ -143,19 +176,19 @@ export class Machine {
 
   /** Starts the guest running in the background; resolves once it is running. */
   async start(): Promise<void> {
+    if (this.exitInfo) throw new Error(`Machine.start: the machine has already stopped (${this.exitInfo.reason}); create a new one`);
     if (this.running) throw new Error('Machine.start: already started');
-    if (this.exitInfo) throw new Error('Machine.start: the machine has already stopped');
     this.startedAt = performance.now();
     this.running = this.pc.run().then(
       (r) => this.finish(exitOf(r)),
-      (e: unknown) => this.finish({ reason: 'error', exitCode: 1, detail: e instanceof Error ? e.message : String(e) }),
+      (e: unknown) => this.finish({ reason: 'error', exitCode: EXIT_CODES.hostError, detail: e instanceof Error ? e.message : String(e) }),
     );
   }
 
   /** Stops the guest (if running) and resolves when it has stopped. */
   async stop(): Promise<MachineExit> {
     if (this.running && !this.exitInfo) this.pc.stop();
-    else if (!this.exitInfo) this.finish({ reason: 'stopped', exitCode: 0 });
+    else if (!this.exitInfo) this.finish({ reason: 'stopped', exitCode: EXIT_CODES.stopped });
     return this.exited;
   }
 
@@ -255,10 +288,12 @@ export class Machine {
 function exitOf(r: PcRunResult): MachineExit {
   const detail = r.detail !== undefined ? { detail: r.detail } : {};
   switch (r.reason) {
-    case 'poweroff': return { reason: 'poweroff', exitCode: 0, ...detail };
+    case 'poweroff': return { reason: 'poweroff', exitCode: EXIT_CODES.poweroff, ...detail };
     case 'exit': return { reason: 'exit', exitCode: r.exitCode ?? 1, ...detail };
-    case 'reset': return { reason: 'reset', exitCode: 0, ...detail };
-    case 'fault': return { reason: 'error', exitCode: 1, ...detail };
-    default: return { reason: 'stopped', exitCode: 0, ...detail };
+    case 'reset': return { reason: 'reset', exitCode: EXIT_CODES.reset, ...detail };
+    case 'panic': return { reason: 'panic', exitCode: EXIT_CODES.panic, ...detail };
+    case 'halt': return { reason: 'halt', exitCode: EXIT_CODES.halt, ...detail };
+    case 'fault': return { reason: 'error', exitCode: EXIT_CODES.hostError, ...detail };
+    default: return { reason: 'stopped', exitCode: EXIT_CODES.stopped, ...detail };
   }
 }

@@ -10,6 +10,9 @@
  *   ports 0xCF8–0xCFF       PciHost  (i440FX + PIIX3; 0xCF9 resets)
  *   ports 0x80, 0x92        SystemPorts (POST, fast A20/reset)
  *   ports 0xE9, 0xF4–0xF7   DebugPorts (QEMU's debug console and isa-debug-exit)
+ *   ports 0x600–0x60B       AcpiPm   (PM1a event/control blocks, PM timer: ACPI power-off)
+ *   port 0x505              PvPanic  (QEMU's pvpanic: the guest reports its kernel panics)
+ * and, for a Linux kernel, the ACPI tables that describe the last two (acpi-tables.ts).
  * No local APIC: our CPUID reports none, so Linux keeps the 8259A PICs ("APIC: Keep in PIC
  * mode(8259)"), as QEMU `-cpu pentium2,-apic` shows (runtime/pc/reference-boot.md).
  *
@@ -19,14 +22,18 @@
  * idles in HLT with interrupts on, `step` reports how long until the next timer event, and
  * `run` sleeps until then (or until serial input arrives) instead of spinning.
  *
- * How runs end: the guest powers off (HLT with IF = 0 — what Linux's `poweroff` comes down to
- * without ACPI or APM), resets (i8042 pulse, port 0x92, 0xCF9 or a triple fault; either the
- * machine reboots — reloads the kernel and continues — or the run ends, per `onReset`), writes
- * to isa-debug-exit (exit code `(v << 1) | 1`), or `stop()` is called.
+ * How runs end: the guest powers off (ACPI S5 through PM1a_CNT), halts for good (HLT with
+ * IF = 0: nothing can wake the CPU), panics (a pvpanic event, or the kernel's panic line on the
+ * console: panic-watch.ts; the run goes on until the panic report is complete, at most
+ * PANIC_GRACE_MS, so its console lines are kept), resets (i8042 pulse, port 0x92, 0xCF9 or a
+ * triple fault; either the machine reboots — reloads the kernel and continues — or the run
+ * ends, per `onReset`), writes to isa-debug-exit (exit code `(v << 1) | 1`), or `stop()` is
+ * called.
  */
 import { EFLAGS, F_IF } from '../../translator/abi.ts';
 import { HostClock } from '../devices/clock.ts';
 import type { Clock } from '../devices/clock.ts';
+import { AcpiPm, PM_BASE, PM_PORTS } from '../devices/acpi-pm.ts';
 import { I8042 } from '../devices/i8042.ts';
 import { PciHost } from '../devices/pci.ts';
 import { DualPic } from '../devices/pic.ts';
@@ -34,6 +41,7 @@ import { Pit } from '../devices/pit.ts';
 import { Rtc } from '../devices/rtc.ts';
 import { SystemPorts } from '../devices/system-ports.ts';
 import { DebugPorts } from '../devices/debug-ports.ts';
+import { PVPANIC_CRASH_LOADED, PVPANIC_PANICKED, PVPANIC_PORT, PvPanic } from '../devices/pvpanic.ts';
 import { Uart16550 } from '../devices/uart.ts';
 import { MachineHalt } from '../fault.ts';
 import { setWallClock } from '../vmm/msr.ts';
@@ -44,7 +52,9 @@ import type { LinuxLayout } from '../loaders/linux.ts';
 import { Vm } from '../vm.ts';
 import type { Engine } from '../vm.ts';
 import type { TraceOptions } from '../trace.ts';
+import { ACPI_TABLES_ADDR, buildAcpiTables } from './acpi-tables.ts';
 import { PcBus } from './bus.ts';
+import { PanicWatch } from './panic-watch.ts';
 
 export interface PcMachineOptions {
   /** Guest RAM in bytes: a multiple of 4 KiB between 2 MiB and 1792 MiB. Default 128 MiB. */
@@ -69,6 +79,11 @@ export interface PcMachineOptions {
   onDebugOutput?: (bytes: Uint8Array) => void;
   /** What a guest reset does: reboot the guest (default, like QEMU) or stop the machine. */
   onReset?: 'reboot' | 'stop';
+  /**
+   * Recognise a kernel panic by its line on the serial console when the guest does not report
+   * it through pvpanic (panic-watch.ts). Default true.
+   */
+  consolePanic?: boolean;
   /** Guest instructions per slice in `run` (default 50 000). */
   sliceInstructions?: number;
   /**
@@ -81,9 +96,10 @@ export interface PcMachineOptions {
 /**
  * Why `step`/`run` returned: 'budget' (the slice ended; step only), 'idle' (halted waiting for
  * an interrupt; step only), 'poweroff', 'reset' (with onReset 'stop'), 'exit' (isa-debug-exit),
+ * 'panic' (the guest kernel panicked), 'halt' (HLT with interrupts off: halted for good),
  * 'stopped' (stop() or an abort signal), 'fault' (a guest fault with vm.stopOnFault set).
  */
-export type PcStopReason = 'budget' | 'idle' | 'poweroff' | 'reset' | 'exit' | 'stopped' | 'fault';
+export type PcStopReason = 'budget' | 'idle' | 'poweroff' | 'reset' | 'exit' | 'panic' | 'halt' | 'stopped' | 'fault';
 
 export interface PcRunResult {
   reason: PcStopReason;
@@ -113,6 +129,8 @@ export interface PcDevices {
   kbc: I8042;
   pci: PciHost;
   system: SystemPorts;
+  pm: AcpiPm;
+  pvpanic: PvPanic;
 }
 
 /** The PC's guest RAM: the default, and the least a PC accepts (Linux needs more anyway). */
@@ -124,8 +142,14 @@ const MAX_IDLE_MS = 50;
 /** `run` yields to the host event loop at least this often (ms), so input and signals get in. */
 const YIELD_MS = 20;
 
+/**
+ * How long a panicking guest runs on after the panic began (pvpanic event or panic line), for
+ * the rest of its report to reach the console; the end-of-panic line ends the run sooner.
+ */
+const PANIC_GRACE_MS = 500;
+
 /** A guest request that ends the current slice (thrown as MachineHalt from device code). */
-type PendingEvent = { reason: 'reset' | 'exit'; detail: string; exitCode?: number };
+type PendingEvent = { reason: 'reset' | 'exit' | 'poweroff'; detail: string; exitCode?: number };
 
 export class PcMachine {
   readonly vm: Vm;
@@ -145,6 +169,11 @@ export class PcMachine {
   resets = 0;
   /** cpu.icount when the kernel was last loaded (to catch a reset loop). */
   private bootIcount = 0;
+  /** The panic in progress: how it was reported and when (clock ns), or null. */
+  private panic: { how: string; atNs: number } | null = null;
+  private panicWatch = new PanicWatch();
+  /** pvpanic CRASH_LOADED events (a crash kernel took over). */
+  crashLoaded = 0;
 
   /** Builds the machine and loads the kernel. Throws ImageError for an unusable image. */
   constructor(opts: PcMachineOptions) {
@@ -180,6 +209,8 @@ export class PcMachine {
     const kbc = new I8042(pic);
     const pci = new PciHost();
     const system = new SystemPorts();
+    const pm = new AcpiPm(this.clock);
+    const pvpanic = new PvPanic();
     bus.map(0x20, 2, pic.ports);
     bus.map(0xa0, 2, pic.ports);
     bus.map(0x4d0, 2, pic.ports);
@@ -191,6 +222,8 @@ export class PcMachine {
     bus.map(0x3f8, 8, com1.ports);
     bus.map(0xcf8, 8, pci);
     for (const p of [0x80, 0x92]) bus.map(p, 1, system);
+    bus.map(PM_BASE, PM_PORTS, pm);
+    bus.map(PVPANIC_PORT, 1, pvpanic);
     const debug = new DebugPorts();
     debug.mapOn(bus);
 
@@ -202,6 +235,13 @@ export class PcMachine {
     pci.onReset = reset('the reset control register (0xCF9)');
     system.onReset = reset('port 0x92');
     debug.onExit = (code) => this.halt({ reason: 'exit', detail: `isa-debug-exit: exit code ${code}`, exitCode: code });
+    pm.onPowerOff = () => this.halt({ reason: 'poweroff', detail: 'ACPI S5 (soft off) through PM1a_CNT' });
+    pvpanic.onEvent = (events) => {
+      if (events & PVPANIC_PANICKED) this.panic ??= { how: 'pvpanic', atNs: this.clock.now() };
+      if (events & PVPANIC_CRASH_LOADED) this.crashLoaded++;
+    };
+    this.panic = null;
+    this.panicWatch = new PanicWatch();
 
     // IRQ0 is edge-triggered: a PIT tick is still pending while the master's IRR bit 0 is set.
     // After every acknowledge the PIT may raise a tick it owes (see devices/pit.ts).
@@ -209,7 +249,7 @@ export class PcMachine {
     // kvmclock's wall-clock time (vmm/msr.ts) is the RTC's, to the nanosecond.
     setWallClock(this.vm.cpu, () => rtc.state.baseSeconds * 1000 + (this.clock.now() - rtc.state.baseNs) / 1e6);
 
-    this.devs = { bus, pic, pit, rtc, com1, kbc, pci, system };
+    this.devs = { bus, pic, pit, rtc, com1, kbc, pci, system, pm, pvpanic };
     this.vm.cpu.io = bus;
     this.vm.irq = {
       hasInterrupt: () => pic.hasInterrupt(),
@@ -236,12 +276,14 @@ export class PcMachine {
       ...(this.opts.initrd ? { initrd: this.opts.initrd } : {}),
       ...(this.opts.cmdline !== undefined ? { cmdline: this.opts.cmdline } : {}),
     });
+    // Where a BIOS would have left them (e820-reserved; the loader zeroed the area).
+    this.vm.writePhys(ACPI_TABLES_ADDR, buildAcpiTables(ACPI_TABLES_ADDR).bytes);
   }
 
   /** Ends the current instruction's slice at once (called from device callbacks). */
   private halt(e: PendingEvent): never {
     this.pending = e;
-    throw new MachineHalt(e.reason === 'exit' ? 'exit' : 'shutdown', e.detail);
+    throw new MachineHalt(e.reason === 'reset' ? 'shutdown' : 'exit', e.detail);
   }
 
   /** Resets the whole machine: new devices, the kernel reloaded, the CPU at its entry point. */
@@ -262,6 +304,12 @@ export class PcMachine {
     const out = Uint8Array.from(this.serialLog);
     this.serialLog = [];
     return out;
+  }
+
+  private panicDetail(): string {
+    const why = this.panicWatch.reason;
+    const how = this.panic?.how === 'pvpanic' ? 'reported through pvpanic' : 'recognised on the console';
+    return `${why ? `"Kernel panic - not syncing: ${why}", ` : ''}${how}`;
   }
 
   /** Asks a running `run` (or the current `step`) to return with reason 'stopped'. */
@@ -287,6 +335,10 @@ export class PcMachine {
     if (this.serialOut.length) {
       const bytes = Uint8Array.from(this.serialOut);
       this.serialOut = [];
+      if (this.opts.consolePanic ?? true) {
+        this.panicWatch.feed(bytes);
+        if (this.panicWatch.reason !== null) this.panic ??= { how: 'console', atNs: this.clock.now() };
+      }
       if (this.opts.onSerialOutput) this.opts.onSerialOutput(bytes);
       else for (const b of bytes) this.serialLog.push(b);
     }
@@ -314,6 +366,12 @@ export class PcMachine {
       this.stopRequested = false;
       return { reason: 'stopped', executed };
     }
+    if (this.panic) {
+      // A panicking guest runs on until its report is complete (or it halts, resets, idles
+      // long enough): the end of the report ends the run, whatever the guest does next.
+      const done = this.panicWatch.ended || r.reason !== 'budget' || this.clock.now() - this.panic.atNs >= PANIC_GRACE_MS * 1e6;
+      if (done) return { reason: 'panic', executed, detail: this.panicDetail() };
+    }
     switch (r.reason) {
       case 'budget':
         return { reason: 'budget', executed };
@@ -322,12 +380,14 @@ export class PcMachine {
       case 'fault':
         return { reason: 'fault', executed, detail: String(r.fault) };
       case 'halted': {
-        if (!(vm.cpu.s[EFLAGS >> 2] & F_IF)) return { reason: 'poweroff', executed, detail: 'the CPU halted with interrupts disabled' };
+        // No NMI source on this machine: with IF = 0 nothing can wake the CPU.
+        if (!(vm.cpu.s[EFLAGS >> 2] & F_IF)) return { reason: 'halt', executed, detail: 'the CPU halted with interrupts disabled' };
         if (this.devs.pic.hasInterrupt()) return { reason: 'budget', executed };
         return { reason: 'idle', executed, idleNs: this.nextEventNs() };
       }
       case 'exit':
         if (pending?.reason === 'exit') return { reason: 'exit', executed, exitCode: pending.exitCode!, detail: pending.detail };
+        if (pending?.reason === 'poweroff') return { reason: 'poweroff', executed, detail: pending.detail };
         return { reason: 'exit', executed, ...(r.detail !== undefined ? { detail: r.detail } : {}) };
       default: {
         // A triple fault (or shutdown) resets a PC; so do the reset lines of the devices.

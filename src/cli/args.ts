@@ -32,6 +32,8 @@ export interface RunArgs {
   /** Trace items (-d) and the file they go to (-D; default standard error). */
   trace?: TraceItem[];
   traceFile?: string;
+  /** `-no-reboot`: a guest reset ends the run (exit code 100) instead of rebooting the guest. */
+  noReboot: boolean;
 }
 
 export type CliArgs =
@@ -61,24 +63,27 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { names: ['-D'], value: 'FILE', help: 'write the trace to FILE (default: standard error)' },
   { names: ['--timeout'], value: 'SEC', help: 'stop the guest after SEC seconds (exit code 124)' },
   { names: ['--exit-on'], value: 'REGEX', help: 'stop (exit code 0) as soon as the console output matches REGEX' },
+  { names: ['-no-reboot', '--no-reboot'], help: 'a guest reset or triple fault ends the run (exit code 100) instead of rebooting' },
+  { names: ['-h', '--help'], help: 'show this help' },
   { names: ['-nographic', '--nographic'], help: 'accepted for QEMU compatibility (the serial console is always the terminal)' },
 ];
 
-/** Parses a memory size such as `128M`, `1G`, `65536K` or a plain byte count. */
+/** Parses a memory size such as `128M`, `1G`, `1.5G`, `65536K` or a number of MiB. */
 export function parseMemory(text: string): number {
-  const m = /^(\d+)([KMG]?)(i?B)?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`invalid memory size '${text}' (expected e.g. 128M or 1G)`);
+  const m = /^(\d+(?:\.\d+)?)([KMG]?)(i?B)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`invalid memory size '${text}' (expected e.g. 128M, 1.5G or 1G)`);
   const unit = m[2].toUpperCase();
-  // QEMU reads a bare number as MiB.
+  // QEMU reads a bare number as MiB, and takes fractions (1.5G).
   const mult = unit === 'K' ? 1 << 10 : unit === 'G' ? 1 << 30 : 1 << 20;
   const bytes = Number(m[1]) * mult;
+  if (!Number.isInteger(bytes)) throw new UsageError(`memory size ${text}: not a whole number of bytes`);
   const problem = ramSizeProblem(bytes, PC_MIN_MEMORY);
   if (problem) throw new UsageError(`memory size ${text}: ${problem}`);
   return bytes;
 }
 
-function parseRun(argv: readonly string[]): RunArgs {
-  const out: RunArgs = { command: 'run', memory: PC_DEFAULT_MEMORY, accel: 'dbt', forceTranslate: false, stats: false, timeout: 0, nographic: false };
+function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 'run' } {
+  const out: RunArgs = { command: 'run', memory: PC_DEFAULT_MEMORY, accel: 'dbt', forceTranslate: false, stats: false, timeout: 0, nographic: false, noReboot: false };
   for (let k = 0; k < argv.length; k++) {
     let arg = argv[k];
     let inline: string | undefined;
@@ -125,6 +130,8 @@ function parseRun(argv: readonly string[]): RunArgs {
         }
         break;
       case '-nographic': out.nographic = true; break;
+      case '-no-reboot': out.noReboot = true; break;
+      case '-h': return { command: 'help', topic: 'run' };
       case '-d':
         try {
           out.trace = parseTraceItems(value);
@@ -162,6 +169,19 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   }
 }
 
+/** The exit status of `wasmvisor run`, one line per way a run ends (also in README.md). */
+export const EXIT_CODE_TABLE = `Exit status:
+  0          the guest powered off (ACPI S5), or Ctrl-A x, or --exit-on matched
+  1, 3, 5 …  the guest wrote v to isa-debug-exit (port 0xF4): (v << 1) | 1, as QEMU
+  2          bad command line or unusable input file (nothing ran)
+  70         host error (internal error, the default guest could not be built)
+  100        the guest reset the machine or triple-faulted, with -no-reboot
+             (without it the machine resets and boots again, as QEMU)
+  102        the guest kernel panicked (pvpanic device, or its panic line on the console)
+  104        the guest halted for good (HLT with interrupts off)
+  124        --timeout expired
+  128 + N    killed by signal N (SIGHUP 129, SIGINT 130, SIGTERM 143); the terminal is restored`;
+
 /** Help text, generated from OPTIONS. */
 export function helpText(topic?: string): string {
   const opts = RUN_OPTIONS.map((o) => {
@@ -176,7 +196,9 @@ Debian 12 i386 guest (building it first if needed).
 Options:
 ${opts}
 
-Console keys: Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A a sends Ctrl-A to the guest.`;
+Console keys: Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A a sends Ctrl-A to the guest.
+
+${EXIT_CODE_TABLE}`;
   if (topic === 'run') return run;
   return `wasmvisor: an IA-32 virtual machine (interpreter + binary translator to WebAssembly)
 

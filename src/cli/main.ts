@@ -1,31 +1,36 @@
 /**
  * The `wasmvisor` command, a thin layer over the public API (src/machine.ts) with QEMU's habits:
  * the guest's serial console on the terminal in raw mode (Ctrl-C goes to the guest; Ctrl-A x
- * quits, Ctrl-A h helps), the exit code from the guest (isa-debug-exit or power-off), and a
- * terminal restored on every exit path. All I/O is injected (CliIo) so tests can drive it.
+ * quits, Ctrl-A h helps), an exit code that tells how the run ended (args.ts EXIT_CODE_TABLE),
+ * and a terminal restored on every exit path. All I/O is injected (CliIo) so tests can drive it.
  */
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants as fsConstants, createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { buildGuest, GUEST_MARKER } from '../guest/build.ts';
 import type { BuildGuestOptions, GuestImages } from '../guest/build.ts';
-import { Machine } from '../machine.ts';
+import { ImageError } from '../../runtime/loaders/image-error.ts';
+import { EXIT_CODES, Machine } from '../machine.ts';
 import type { MachineExit, MachineStats } from '../machine.ts';
 import { helpText, parseArgs, UsageError } from './args.ts';
 import type { RunArgs } from './args.ts';
 import { ESCAPE_HELP, EscapeFilter } from './escape.ts';
 
 /** Exit code when --timeout expires (as `timeout(1)`). */
-export const EXIT_TIMEOUT = 124;
+export const EXIT_TIMEOUT = EXIT_CODES.timeout;
 
 export interface CliIo {
   stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
-  stdout: Writable;
+  stdout: Writable & { isTTY?: boolean };
   stderr: Writable;
   /** Builds (or finds) the default guest; injectable for tests. */
   buildGuest?: (opts: BuildGuestOptions) => Promise<GuestImages>;
-  /** Registers a cleanup to run if the process is killed (SIGINT/SIGTERM/SIGHUP); returns an unregister. */
-  onSignal?: (cleanup: () => void) => () => void;
+  /**
+   * Registers a handler for the signals that end the process (SIGINT, SIGTERM, SIGHUP): it gets
+   * the signal's name and the exit code it means (128 + N). Returns an unregister function.
+   */
+  onSignal?: (handler: (signal: string, exitCode: number) => void) => () => void;
   version?: string;
 }
 
@@ -33,13 +38,46 @@ function say(io: CliIo, msg: string): void {
   io.stderr.write(`wasmvisor: ${msg}\n`);
 }
 
-async function readImage(kind: string, path: string): Promise<Uint8Array> {
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Reads an input image: it must be a regular file of at most `limit` bytes. The file is opened
+ * non-blocking (a FIFO with no writer cannot hang the open) and checked through its descriptor
+ * before a byte is read, so /dev/zero, FIFOs and directories are refused at once.
+ */
+export async function readImage(kind: string, path: string, limit: number): Promise<Uint8Array> {
+  let fh;
   try {
-    return new Uint8Array(await readFile(path));
+    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'ENXIO' ? 'not a regular file (a socket?)' : (e as Error).message;
     throw new UsageError(`cannot read ${kind} '${path}': ${why}`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new UsageError(`cannot read ${kind} '${path}': ${fileKind(st)}; the ${kind} must be a regular file`);
+    if (st.size > limit) {
+      throw new UsageError(`cannot read ${kind} '${path}': ${st.size} bytes is more than the guest's RAM (${limit} bytes)`);
+    }
+    const data = new Uint8Array(st.size);
+    let at = 0;
+    while (at < data.length) {
+      const { bytesRead } = await fh.read(data, at, data.length - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    if (at !== data.length) throw new UsageError(`cannot read ${kind} '${path}': the file shrank while being read`);
+    return data;
+  } finally {
+    await fh.close();
   }
 }
 
@@ -73,14 +111,19 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
   let cmdline = args.append;
   if (kernelPath === undefined) {
     say(io, 'no --kernel given: booting the default Debian 12 i386 guest');
-    const g = await (io.buildGuest ?? buildGuest)({ onProgress: (m) => say(io, m) });
+    let g: GuestImages;
+    try {
+      g = await (io.buildGuest ?? buildGuest)({ onProgress: (m) => say(io, m) });
+    } catch (e) {
+      throw new HostError(`cannot build the default guest: ${e instanceof Error ? e.message : String(e)}`);
+    }
     kernelPath = g.kernel;
     initrdPath = g.initrd;
     cmdline = g.cmdline;
     say(io, `guest ready (shell marker: "${GUEST_MARKER}")`);
   }
-  const kernel = await readImage('kernel', kernelPath);
-  const initrd = initrdPath !== undefined ? await readImage('initrd', initrdPath) : undefined;
+  const kernel = await readImage('kernel', kernelPath, args.memory);
+  const initrd = initrdPath !== undefined ? await readImage('initrd', initrdPath, args.memory) : undefined;
 
   const traceOut = args.trace ? (args.traceFile !== undefined ? createWriteStream(args.traceFile) : io.stderr) : null;
   const machine = await Machine.create({
@@ -90,8 +133,8 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     ...(cmdline !== undefined ? { cmdline } : {}),
     engine: args.accel,
     forceTranslate: args.forceTranslate,
-    // Like `qemu -no-reboot`: a guest reboot ends the run.
-    onReset: 'stop',
+    // As QEMU: a guest reset reboots the guest, unless -no-reboot.
+    onReset: args.noReboot ? 'stop' : 'reboot',
     ...(traceOut ? { trace: { items: args.trace ?? [], write: (line: string) => traceOut.write(`${line}\n`) } } : {}),
   });
 
@@ -103,19 +146,30 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     if (tty) io.stdin.setRawMode!(false);
     io.stdin.pause();
   };
-  const unregister = io.onSignal?.(() => {
-    restore();
+  let forced: { code: number; why: string } | null = null;
+  // Resolves when a signal or the timeout ends the run: output still waiting for a full stdout
+  // is then abandoned rather than waited for.
+  let abandon!: () => void;
+  const abandoned = new Promise<void>((r) => (abandon = r));
+  const force = (code: number, why: string): void => {
+    forced ??= { code, why };
     void machine.stop();
+  };
+  const unregister = io.onSignal?.((signal, code) => {
+    restore();
+    force(code, `killed by ${signal}`);
+    abandon();
   }) ?? (() => {});
 
-  let forced: { code: number; why: string } | null = null;
+  // The last byte the guest printed: a message of ours starts on a line of its own.
+  let lastOut = 0x0a;
   const escape = new EscapeFilter();
   const onInput = (chunk: Buffer | string): void => {
     const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : new Uint8Array(chunk);
     escape.feed(bytes, (b) => machine.write(b), (action) => {
       if (action === 'quit') {
-        forced = { code: 0, why: 'quit by Ctrl-A x' };
-        void machine.stop();
+        force(0, 'quit by Ctrl-A x');
+        abandon();
       } else if (action === 'help') {
         io.stderr.write(`\r\n${ESCAPE_HELP}\r\n`);
       } else {
@@ -129,26 +183,36 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     if (tty) io.stdin.setRawMode!(true);
     io.stdin.on('data', onInput);
     io.stdin.resume();
-    machine.serial.output.on('data', (b: Buffer) => io.stdout.write(b));
-    machine.debugConsole.on('data', (b: Buffer) => io.stdout.write(b));
+    const track = (b: Buffer): void => {
+      if (b.length) lastOut = b[b.length - 1];
+    };
+    // pipe(): when stdout is full (a pipe nobody reads), the machine's streams fill and the
+    // guest's UART stops accepting bytes until it drains (backpressure; nothing is dropped).
+    machine.serial.output.on('data', track).pipe(io.stdout, { end: false });
+    machine.debugConsole.on('data', track).pipe(io.stdout, { end: false });
     if (args.exitOn) {
       machine.waitFor(args.exitOn).then(
-        () => {
-          forced ??= { code: 0, why: `console matched --exit-on ${args.exitOn}` };
-          void machine.stop();
-        },
+        () => force(0, `console matched --exit-on ${args.exitOn}`),
         () => {},
       );
     }
     if (args.timeout > 0) {
       timer = setTimeout(() => {
-        forced ??= { code: EXIT_TIMEOUT, why: `timed out after ${args.timeout} s` };
-        void machine.stop();
+        force(EXIT_CODES.timeout, `timed out after ${args.timeout} s`);
+        abandon();
       }, args.timeout * 1000);
     }
     await machine.start();
     const exit: MachineExit = await machine.exited;
+    // Everything the guest printed reaches stdout before we exit (unless a signal or the
+    // timeout ended the run, or stdout went away).
+    const gone = new Promise<void>((r) => {
+      io.stdout.once('close', r);
+      io.stdout.once('error', r);
+    });
+    await Promise.race([Promise.all([ended(machine.serial.output), ended(machine.debugConsole)]), abandoned, gone]);
     restore();
+    if (lastOut !== 0x0a) io.stderr.write(tty ? '\r\n' : '\n');
     if (args.stats) io.stderr.write('\n' + formatStats(machine.stats()) + '\n');
     const f = forced as { code: number; why: string } | null;
     if (f) {
@@ -166,13 +230,24 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
   }
 }
 
+/** Resolves when all of `s`'s data has been consumed. */
+function ended(s: Readable): Promise<void> {
+  return s.readableEnded ? Promise.resolve() : new Promise((r) => s.once('end', () => r()));
+}
+
+/** A failure on the host side (exit code 70), as opposed to a bad command line or input. */
+class HostError extends Error {}
+
 function describeExit(e: MachineExit): string {
+  const d = e.detail ? ` (${e.detail})` : '';
   switch (e.reason) {
-    case 'poweroff': return `guest powered off${e.detail ? ` (${e.detail})` : ''}`;
+    case 'poweroff': return `guest powered off${d}`;
     case 'exit': return `guest exited with code ${e.exitCode}`;
-    case 'reset': return `guest reset${e.detail ? ` (${e.detail})` : ''}; stopping`;
-    case 'error': return `error: ${e.detail ?? 'unknown'}`;
-    default: return 'stopped';
+    case 'reset': return `guest reset${d}; stopping (-no-reboot), exit code ${e.exitCode}`;
+    case 'panic': return `guest kernel panic${d}; exit code ${e.exitCode}`;
+    case 'halt': return `guest halted for good${d}; exit code ${e.exitCode}`;
+    case 'error': return `error: ${e.detail ?? 'unknown'}; exit code ${e.exitCode}`;
+    default: return `stopped; exit code ${e.exitCode}`;
   }
 }
 
@@ -188,7 +263,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         io.stdout.write(`wasmvisor ${io.version ?? 'unknown'}\n`);
         return 0;
       case 'build-guest': {
-        const g = await (io.buildGuest ?? buildGuest)({ force: args.force, onProgress: (m) => say(io, m) });
+        const g = await (io.buildGuest ?? buildGuest)({ force: args.force, onProgress: (m) => say(io, m) }).catch((e: unknown) => {
+          throw new HostError(`cannot build the default guest: ${e instanceof Error ? e.message : String(e)}`);
+        });
         io.stdout.write(`kernel=${g.kernel}\ninitrd=${g.initrd}\ncmdline=${g.cmdline}\n`);
         return 0;
       }
@@ -196,12 +273,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await run(args, io);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      say(io, e.message);
-      return 2;
-    }
-    // Image errors and other expected failures carry a message; print it, not a stack.
+    // Expected failures carry a message for the user; print it, not a stack.
     say(io, e instanceof Error ? e.message : String(e));
-    return 1;
+    // A bad command line or an unusable image: nothing ran.
+    if (e instanceof UsageError || e instanceof ImageError) return EXIT_CODES.usage;
+    return EXIT_CODES.hostError;
   }
 }

@@ -87,7 +87,8 @@ describe('CLI -d / -D', () => {
       writeFileSync(kernel, image);
       const log = join(dir, 'trace.log');
       const io = { stdin: Object.assign(new PassThrough(), { isTTY: false }), stdout: new PassThrough(), stderr: new PassThrough() };
-      await main(['run', '--kernel', kernel, '--accel', 'interp', '-d', 'exits,int', '-D', log], io);
+      // -no-reboot: the reset ends the run (a reboot would run into the same triple fault again).
+      expect(await main(['run', '--kernel', kernel, '--accel', 'interp', '-no-reboot', '-d', 'exits,int', '-D', log], io)).toBe(100);
       expect(readFileSync(log, 'utf8').split('\n')).toEqual([
         expect.stringMatching(/^exit cli at [0-9a-f]{4}:00100020$/),
         expect.stringMatching(/^exit io at [0-9a-f]{4}:00100021$/),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs, parseMemory, UsageError } from '../../src/cli/args.ts';
+import { helpText, parseArgs, parseMemory, UsageError } from '../../src/cli/args.ts';
 import { EscapeFilter } from '../../src/cli/escape.ts';
 
 describe('CLI arguments', () => {
@@ -16,6 +16,8 @@ describe('CLI arguments', () => {
     expect(parseMemory('128')).toBe(128 << 20);
     expect(parseMemory('1G')).toBe(1 << 30);
     expect(parseMemory('65536K')).toBe(64 << 20);
+    expect(parseMemory('1.5G')).toBe(1536 << 20);
+    expect(parseMemory('0.5G')).toBe(512 << 20);
     expect(() => parseMemory('12Q')).toThrow(UsageError);
     expect(() => parseMemory('1K')).toThrow(/between 2 MiB and 1792 MiB/);
   });
@@ -27,6 +29,19 @@ describe('CLI arguments', () => {
     expect(() => parseArgs(['run', '--kernel'])).toThrow(/needs a value/);
     expect(() => parseArgs(['run', '--initrd', 'x'])).toThrow(/needs --kernel/);
     expect(() => parseArgs(['frobnicate'])).toThrow(/unknown command/);
+  });
+  it('shows the run help for run --help and run -h, with the exit-code table', () => {
+    expect(parseArgs(['run', '--help'])).toEqual({ command: 'help', topic: 'run' });
+    expect(parseArgs(['run', '-kernel', 'k', '-h'])).toEqual({ command: 'help', topic: 'run' });
+    const text = helpText('run');
+    for (const line of [/^ {2}0 .*powered off/m, /^ {2}100 .*-no-reboot/m, /^ {2}102 .*panic/m, /^ {2}104 .*halted/m, /^ {2}124 .*--timeout/m, /^ {2}128 \+ N .*SIGTERM 143/m, /^ {2}70 .*host error/m]) {
+      expect(text).toMatch(line);
+    }
+  });
+  it('takes -no-reboot as QEMU does', () => {
+    expect(parseArgs(['run', '-kernel', 'k'])).toMatchObject({ noReboot: false });
+    expect(parseArgs(['run', '-kernel', 'k', '-no-reboot'])).toMatchObject({ noReboot: true });
+    expect(parseArgs(['run', '-kernel', 'k', '--no-reboot'])).toMatchObject({ noReboot: true });
   });
   it('maps -accel tcg to the translator and parses the run flags', () => {
     expect(parseArgs(['run', '-accel', 'tcg', '--stats', '--timeout', '2.5', '--exit-on', 'login:'])).toMatchObject({ accel: 'dbt', stats: true, timeout: 2.5 });

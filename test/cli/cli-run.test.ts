@@ -3,7 +3,10 @@
  * system tests, booted like `qemu -kernel`, its port-0xE9 output on stdout, the exit code from
  * isa-debug-exit; and clear errors for bad images and files.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
@@ -37,10 +40,10 @@ describe('wasmvisor run', () => {
     expect(c.err()).toMatch(/cpuid\s+3/);
   });
 
-  it('rejects a file that is not a kernel with a one-line message and exit code 1', async () => {
+  it('rejects a file that is not a kernel with a one-line message and exit code 2', async () => {
     const c = io();
     const code = await main(['run', '--kernel', new URL(import.meta.url).pathname], c.io);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(c.err()).toMatch(/^wasmvisor: not a bzImage: missing HdrS magic/m);
     expect(c.err()).not.toMatch(/\n\s+at /); // no stack trace
   });
@@ -51,5 +54,43 @@ describe('wasmvisor run', () => {
     expect(a.err()).toMatch(/cannot read kernel '\/nonexistent\/k': no such file/);
     const b = io();
     expect(await main(['run', '--frobnicate'], b.io)).toBe(2);
+  });
+
+  it('refuses special files and directories as images at once, without reading them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-cli-'));
+    try {
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      const kernel = join(dir, 'k');
+      writeFileSync(kernel, 'not read');
+      const cases: [string[], RegExp][] = [
+        [['--kernel', '/dev/zero'], /cannot read kernel '\/dev\/zero': a character device; the kernel must be a regular file/],
+        // No writer: a blocking open would hang here for ever.
+        [['--kernel', fifo], /cannot read kernel '.*fifo': a FIFO \(named pipe\); the kernel must be a regular file/],
+        [['--kernel', dir], /cannot read kernel '.*': a directory/],
+        [['--kernel', kernel, '--initrd', '/dev/urandom'], /cannot read initrd '\/dev\/urandom': a character device/],
+      ];
+      for (const [argv, message] of cases) {
+        const c = io();
+        expect(await main(['run', ...argv], c.io)).toBe(2);
+        expect(c.err()).toMatch(message);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an image larger than the guest RAM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-cli-'));
+    try {
+      const big = join(dir, 'big');
+      // Sparse: 3 MiB of holes, more than -m 2M.
+      execFileSync('truncate', ['-s', '3M', big]);
+      const c = io();
+      expect(await main(['run', '--kernel', big, '-m', '2M'], c.io)).toBe(2);
+      expect(c.err()).toMatch(/3145728 bytes is more than the guest's RAM \(2097152 bytes\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The assembled PC machine with small nasm "kernels" loaded through the Linux boot protocol:
  * timer interrupts through the PIC in real time (every period, also after a long slice), the
- * serial console both ways, and the ways a run ends (isa-debug-exit, power-off by HLT with IF = 0,
- * reset through the i8042 and a triple fault, stop()).
+ * serial console both ways, and the ways a run ends (isa-debug-exit, ACPI power-off, a halt for
+ * good (HLT with IF = 0), a panic (pvpanic or the console line), reset through the i8042 and a
+ * triple fault, stop()), and the ACPI tables a Linux kernel finds.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../runtime/devices/clock.ts';
@@ -160,7 +161,7 @@ idt: times 0x31 dq 0
     expect(m.devices.pit.state.owed).toBe(0);
   });
 
-  it('feeds serial input to the guest and powers off on HLT with interrupts disabled', async () => {
+  it('feeds serial input to the guest and halts for good on HLT with interrupts disabled', async () => {
     const out: number[] = [];
     const m = machine(`
   mov ecx, 3
@@ -180,7 +181,7 @@ idt: times 0x31 dq 0
 `, { onDebugOutput: (b) => out.push(...b) });
     m.serialInput('abc');
     const r = await m.run({ maxInstructions: 1_000_000 });
-    expect(r).toMatchObject({ reason: 'poweroff', detail: 'the CPU halted with interrupts disabled' });
+    expect(r).toMatchObject({ reason: 'halt', detail: 'the CPU halted with interrupts disabled' });
     expect(String.fromCharCode(...out)).toBe('ABC');
   });
 
@@ -194,8 +195,100 @@ idt: times 0x31 dq 0
   cli
   hlt
 `, { onDebugOutput: (b) => out.push(...b) });
-    expect((await m.run()).reason).toBe('poweroff');
+    expect((await m.run()).reason).toBe('halt');
     expect(String.fromCharCode(...out)).toBe('OK');
+  });
+
+  it('powers off when the guest enters S5 through PM1a_CNT (as QEMU: SLP_TYP 0, SLP_EN)', async () => {
+    const m = machine(`
+  mov dx, 0x604
+  in ax, dx
+  test ax, 1            ; SCI_EN: always in ACPI mode
+  jz .bad
+  mov ax, 0x0c00 | 1    ; SLP_TYP 3 (not a state of ours) with SLP_EN: ignored
+  or ax, 0x2000
+  out dx, ax
+  mov ax, 0x2000        ; SLP_TYP 0 = S5, SLP_EN
+  out dx, ax
+.bad:
+  mov al, 7
+  out 0xf4, al
+`);
+    expect(await m.run({ maxInstructions: 100_000 })).toMatchObject({ reason: 'poweroff', detail: 'ACPI S5 (soft off) through PM1a_CNT' });
+  });
+
+  it('ends the run with a panic when the guest writes PANICKED to pvpanic, after its report ends', async () => {
+    const m = machine(`
+  mov dx, 0x505
+  in al, dx
+  cmp al, 3             ; PANICKED | CRASH_LOADED supported
+  jne .bad
+  mov al, 1
+  out dx, al
+  mov esi, report
+  call puts
+  jmp $                 ; a panicking kernel spins with interrupts on
+.bad:
+  mov al, 7
+  out 0xf4, al
+${PUTS}
+report: db "Kernel panic - not syncing: test", 10, "---[ end Kernel panic - not syncing: test ]---", 10, 0
+`);
+    const r = await m.run();
+    expect(r).toMatchObject({ reason: 'panic', detail: '"Kernel panic - not syncing: test", reported through pvpanic' });
+    expect(new TextDecoder().decode(m.takeSerialOutput())).toMatch(/---\[ end Kernel panic - not syncing: test \]---\n$/);
+  });
+
+  it('recognises a panic on the console when the kernel has no pvpanic driver', async () => {
+    const m = machine(`
+  mov esi, report
+  call puts
+  mov al, 0xfe          ; panic=-1: the kernel resets at once
+  out 0x64, al
+  jmp $
+${PUTS}
+report: db "[    1.234567] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)", 10, 0
+`);
+    const r = await m.run();
+    expect(r).toMatchObject({ reason: 'panic', detail: '"Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)", recognised on the console' });
+    expect(m.resets).toBe(0);
+    // Not when told not to: the reset then reboots the guest, which prints the line again.
+    const plain = machine('mov esi, report\ncall puts\nmov al, 0\nout 0xf4, al\n' + PUTS + '\nreport: db "Kernel panic - not syncing: x", 10, 0', { consolePanic: false });
+    expect(await plain.run()).toMatchObject({ reason: 'exit', exitCode: 1 });
+  });
+
+  it('puts ACPI tables where Linux looks: an RSDP in 0xE0000-0xFFFFF, its RSDT, FADT and DSDT', () => {
+    const m = machine('cli\nhlt');
+    const bios = m.vm.readPhys(0xe0000, 0x20000);
+    let rsdp = -1;
+    for (let a = 0; a < bios.length; a += 16) {
+      if (new TextDecoder().decode(bios.subarray(a, a + 8)) === 'RSD PTR ') {
+        rsdp = a;
+        break;
+      }
+    }
+    expect(rsdp).toBeGreaterThanOrEqual(0);
+    const sum = (b: Uint8Array): number => b.reduce((x, y) => (x + y) & 0xff, 0);
+    expect(sum(bios.subarray(rsdp, rsdp + 20))).toBe(0);
+    const dv = new DataView(bios.buffer, bios.byteOffset);
+    const table = (addr: number): { sig: string; bytes: Uint8Array } => {
+      const len = m.vm.readPhys(addr + 4, 4).reduce((v, b, k) => v + b * 2 ** (8 * k), 0);
+      const bytes = m.vm.readPhys(addr, len);
+      return { sig: new TextDecoder().decode(bytes.subarray(0, 4)), bytes };
+    };
+    const rsdt = table(dv.getUint32(rsdp + 16, true));
+    expect(rsdt.sig).toBe('RSDT');
+    expect(sum(rsdt.bytes)).toBe(0);
+    const fadt = table(new DataView(rsdt.bytes.buffer).getUint32(36, true));
+    expect(fadt.sig).toBe('FACP');
+    expect(sum(fadt.bytes)).toBe(0);
+    const f = new DataView(fadt.bytes.buffer);
+    expect({ sci: f.getUint16(46, true), pm1aEvt: f.getUint32(56, true), pm1aCnt: f.getUint32(64, true), tmr: f.getUint32(76, true), reset: f.getUint32(120, true), resetValue: f.getUint8(128) })
+      .toEqual({ sci: 9, pm1aEvt: 0x600, pm1aCnt: 0x604, tmr: 0x608, reset: 0xcf9, resetValue: 6 });
+    const dsdt = table(f.getUint32(40, true));
+    expect(dsdt.sig).toBe('DSDT');
+    expect(sum(dsdt.bytes)).toBe(0);
+    expect(table(f.getUint32(36, true)).sig).toBe('FACS');
   });
 
   it('reboots on a guest reset, keeping RAM; or ends the run (onReset stop)', async () => {
