@@ -99,8 +99,7 @@ export const DBT_REGION = 0x168;
 export const DBT_CHAINS = 0x16c;
 
 // ---------------------------------------------------------------- x87 FPU
-/** Eight physical data registers as binary64 (R0..R7, not ST(i)); ST(i) = R[(TOP + i) & 7]. */
-export const FPU_ST = 0x180; // 8 x f64
+/** Control and status words, tags and pointers; the data registers are at FPU_ST (0x400). */
 export const FPU_CW = 0x1c0;
 /** Status word with the TOP field (bits 11..13) held separately in FPU_TOP. */
 export const FPU_SW = 0x1c4;
@@ -112,12 +111,6 @@ export const FPU_FCS = 0x1d4;
 export const FPU_FDP = 0x1d8;
 export const FPU_FDS = 0x1dc;
 export const FPU_FOP = 0x1e0;
-/**
- * Scratch binary64 slot for an x87 memory source operand while one instruction runs, so that
- * register and memory operands share one bit-exact code path (NaN payloads never pass through a
- * JS number). Not architectural; meaningless between instructions.
- */
-export const FPU_TMP = 0x1e8; // f64
 
 /**
  * VMM work done inside translated code: one i32 counter per EXIT_REASONS entry (isa/types.ts,
@@ -140,6 +133,18 @@ export const SEG_RD_LO = 0x300;
 export const SEG_RD_HI = 0x318;
 export const SEG_WR_LO = 0x330;
 export const SEG_WR_HI = 0x348;
+
+/**
+ * The eight physical x87 data registers R0..R7 (not ST(i); ST(i) = R[(TOP + i) & 7]) in
+ * double-extended format, FPU_SLOT bytes each: significand low u32, significand high u32 (bit
+ * 31 the integer bit J), sign+exponent in the low 16 bits of the third u32; the fourth is unused.
+ * FPU_TMP follows as slots 8 and 9: scratch registers for a memory source operand or a constant
+ * while one instruction runs, so register and memory operands share one code path. Not
+ * architectural; meaningless between instructions.
+ */
+export const FPU_ST = 0x400;
+export const FPU_SLOT = 16;
+export const FPU_TMP = FPU_ST + 8 * FPU_SLOT; // 2 slots
 
 export const STATE_SIZE = 0x1000;
 

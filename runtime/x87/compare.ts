@@ -12,9 +12,12 @@ import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import type { Handler } from '../insn/handler.ts';
 import { setArithFlags } from '../lazy-flags.ts';
+import { isDenormalClass } from './arith.ts';
+import { Unpacked, unpack } from './extended.ts';
 import {
-  SLOT_TMP, SW_C0, SW_C1, SW_C2, SW_C3, SW_DE, SW_IE, SW_SF, TAG_EMPTY, getTag, pop, raise, setC1, setCC, setSlot,
-  slotHi, slotIsNaN, slotIsSNaN, slotVal, st,
+  CLS_INF, CLS_NAN, CLS_UNSUPPORTED, CLS_ZERO, SLOT_TMP, SW_C0, SW_C1,
+  SW_C2, SW_C3, SW_DE, SW_IE, SW_SF, TAG_EMPTY, getTag, pop, raise, setC1, setCC, setReg, slotClass, slotIsSNaN,
+  slotSe, st,
 } from './fpu.ts';
 import { MEM_F32, MEM_F64, MEM_I16, MEM_I32, loadMemSource } from './operands.ts';
 
@@ -36,14 +39,40 @@ function compareSlots(cpu: Cpu, a: number, b: number, quiet: boolean, denormal: 
     setC1(cpu, false);
     return UNORDERED | (raise(cpu, SW_IE | SW_SF) ? 16 : 0);
   }
-  if (slotIsNaN(cpu, a) || slotIsNaN(cpu, b)) {
+  const ca = slotClass(cpu, a);
+  const cb = slotClass(cpu, b);
+  if (ca === CLS_UNSUPPORTED || cb === CLS_UNSUPPORTED) return UNORDERED | (raise(cpu, SW_IE) ? 16 : 0);
+  if (ca === CLS_NAN || cb === CLS_NAN) {
     const signal = !quiet || slotIsSNaN(cpu, a) || slotIsSNaN(cpu, b);
     return UNORDERED | (signal && raise(cpu, SW_IE) ? 16 : 0);
   }
-  const x = slotVal(cpu, a);
-  const y = slotVal(cpu, b);
-  const rel = x > y ? GREATER : x < y ? LESS : EQUAL;
-  return rel | (denormal && raise(cpu, SW_DE) ? 16 : 0);
+  const rel = relation(cpu, a, b, ca, cb);
+  return rel | ((denormal || isDenormalClass(ca) || isDenormalClass(cb)) && raise(cpu, SW_DE) ? 16 : 0);
+}
+
+const UA = new Unpacked();
+const UB = new Unpacked();
+
+/** GREATER, LESS or EQUAL for two ordered slots (zeros of either sign are equal). */
+function relation(cpu: Cpu, a: number, b: number, ca: number, cb: number): number {
+  const sa = slotSe(cpu, a) >>> 15;
+  const sb = slotSe(cpu, b) >>> 15;
+  if (ca === CLS_ZERO && cb === CLS_ZERO) return EQUAL;
+  // Magnitude order: ∞ above everything finite; finite values by exponent, then significand.
+  let mag: number;
+  if (ca === CLS_INF || cb === CLS_INF) mag = ca === cb ? 0 : ca === CLS_INF ? 1 : -1;
+  else if (ca === CLS_ZERO || cb === CLS_ZERO) mag = ca === CLS_ZERO ? -1 : 1;
+  else {
+    const x = unpack(cpu, a, UA);
+    const y = unpack(cpu, b, UB);
+    mag = x.e !== y.e ? (x.e > y.e ? 1 : -1) : x.h !== y.h ? (x.h > y.h ? 1 : -1) : x.l !== y.l ? (x.l > y.l ? 1 : -1) : 0;
+  }
+  // Signs: a zero counts as positive against a nonzero value of either sign.
+  const na = ca !== CLS_ZERO && sa !== 0;
+  const nb = cb !== CLS_ZERO && sb !== 0;
+  if (na !== nb) return na ? LESS : GREATER;
+  if (mag === 0) return EQUAL;
+  return (mag > 0) !== na ? GREATER : LESS;
 }
 
 /** FCOM/FUCOM family: condition codes, then `pops` pops unless an exception was unmasked. */
@@ -67,24 +96,20 @@ function memCompare(cpu: Cpu, i: Insn, kind: number, pops: number): void {
   fcom(cpu, st(cpu, 0), SLOT_TMP, false, pops, denormal);
 }
 
-/** FXAM: C3 C2 C0 classify ST(0) (empty, NaN, normal, infinity, zero); C1 is its sign. */
+/** FXAM's C3 C2 C0 per class (SDM vol. 2A FXAM): unsupported 000, NaN 001, normal 010, ∞ 011, zero 100, denormal 110. */
+const FXAM_CC = [SW_C3, SW_C2, SW_C3 | SW_C2, SW_C3 | SW_C2, SW_C2 | SW_C0, SW_C0, 0];
+
+/** FXAM: C3 C2 C0 classify ST(0) (empty 101, or its class); C1 is its sign. */
 const fxam: Handler = (cpu) => {
   const p = st(cpu, 0);
-  const sign = slotHi(cpu, p) < 0 ? SW_C1 : 0;
-  let cc: number;
-  if (getTag(cpu, p) === TAG_EMPTY) cc = SW_C3 | SW_C0;
-  else if (slotIsNaN(cpu, p)) cc = SW_C0;
-  else {
-    const x = slotVal(cpu, p);
-    // Every nonzero finite binary64 is a normal number in the 80-bit format.
-    cc = x === 0 ? SW_C3 : Number.isFinite(x) ? SW_C2 : SW_C2 | SW_C0;
-  }
+  const sign = slotSe(cpu, p) & 0x8000 ? SW_C1 : 0;
+  const cc = getTag(cpu, p) === TAG_EMPTY ? SW_C3 | SW_C0 : FXAM_CC[slotClass(cpu, p)];
   setCC(cpu, SW_C0 | SW_C1 | SW_C2 | SW_C3, cc | sign);
 };
 
 /** FTST: compare ST(0) with +0.0. */
 const ftst: Handler = (cpu) => {
-  setSlot(cpu, SLOT_TMP, 0);
+  setReg(cpu, SLOT_TMP, 0, 0, 0);
   fcom(cpu, st(cpu, 0), SLOT_TMP, false, 0);
 };
 

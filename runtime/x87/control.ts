@@ -14,10 +14,7 @@ import { MODE, MODE_PE, MODE_VM86, R_EAX } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import type { Handler } from '../insn/handler.ts';
-import {
-  PTR, TAG_EMPTY, clearExceptions, getCw, getSw, initFpu, rc, setCw, setSlotBits, setSw, setTag,
-  slotHi, slotLo, st,
-} from './fpu.ts';
+import { PTR, TAG_EMPTY, clearExceptions, getCw, getSw, initFpu, retag, setCw, setSw, setTag, st } from './fpu.ts';
 import { loadF80, storeF80 } from './formats.ts';
 import { readBytes, readLin, writeBytes, writeLin } from './operands.ts';
 
@@ -124,7 +121,7 @@ function loadEnv(cpu: Cpu, b: readonly number[], o32: boolean): number {
 function applyTags(cpu: Cpu, tw: number): void {
   for (let p = 0; p < 8; p++) {
     if (((tw >> (2 * p)) & 3) === TAG_EMPTY) setTag(cpu, p, TAG_EMPTY);
-    else setSlotBits(cpu, p, slotHi(cpu, p), slotLo(cpu, p)); // retags from the contents
+    else retag(cpu, p);
   }
 }
 
@@ -148,10 +145,9 @@ const frstorMstate: Handler = (cpu, i) => {
   const n = envSize(i);
   const b = readBytes(cpu, readLin(cpu, i, n + 80), n + 80);
   const tw = loadEnv(cpu, b, i.o32);
-  const mode = rc(cpu);
   for (let k = 0; k < 8; k++) {
     const off = n + 10 * k;
-    loadF80(cpu, st(cpu, k), get32(b, off), get32(b, off + 4), get16(b, off + 8), mode);
+    loadF80(cpu, st(cpu, k), get32(b, off), get32(b, off + 4), get16(b, off + 8));
   }
   applyTags(cpu, tw);
 };

@@ -1,16 +1,15 @@
 /**
- * The x87 register stack and its status (SDM vol. 1, chapter 8): physical registers R0..R7 as
- * binary64 in the shared state block, TOP, the full tag word, the control and status words,
+ * The x87 register stack and its status (SDM vol. 1, chapter 8): physical registers R0..R7 in
+ * double-extended format in the shared state block (abi.ts FPU_ST), TOP, the full tag word, the control and status words,
  * exception flags with their masked/unmasked consequences, and the last-instruction pointers.
  *
- * Values are addressed by *slot*: slots 0..7 are the physical registers, SLOT_TMP is the scratch
- * FPU_TMP where a memory source operand is converted before use. NaNs are only ever moved as
- * bit patterns through the Int32 view (a NaN read into a JS number may lose its payload or
- * quiet bit), so every path that can see a NaN asks `slotIsNaN` first.
+ * Values are addressed by *slot*: slots 0..7 are the physical registers, SLOT_TMP/SLOT_TMP2 the
+ * scratch FPU_TMP where a memory source operand or a constant is converted before use. Values
+ * are only ever moved as bit patterns (sign+exponent, significand high and low words).
  *
  * Invariants:
- * - FPU_TAG is always exact for non-empty registers (00 valid, 01 zero, 10 special = NaN or
- *   infinity); binary64 values are never 80-bit denormals, so "special" never means denormal.
+ * - FPU_TAG is always exact for non-empty registers (00 valid, 01 zero, 10 special = NaN,
+ *   infinity, denormal, pseudo-denormal or an unsupported encoding), as the hardware computes it.
  * - FPU_SW holds everything but TOP; its ES and B bits always equal "some exception flag is set
  *   whose mask bit is clear" (the processor recomputes them whenever flags or masks change:
  *   FLDCW that unmasks a set flag makes ES appear, FNSTENV that masks everything clears it).
@@ -19,8 +18,8 @@
  *   instruction (`checkPending`).
  */
 import {
-  CR, EX_MF, EX_NM, FPU_CW, FPU_FCS, FPU_FDP, FPU_FDS, FPU_FIP, FPU_FOP, FPU_ST, FPU_SW, FPU_TAG, FPU_TMP,
-  FPU_TOP, SEG_CS,
+  CR, EX_MF, EX_NM, FPU_CW, FPU_FCS, FPU_FDP, FPU_FDS, FPU_FIP, FPU_FOP, FPU_SLOT, FPU_ST, FPU_SW, FPU_TAG,
+  FPU_TMP, FPU_TOP, SEG_CS,
 } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
@@ -80,86 +79,114 @@ const I_FDP = FPU_FDP >> 2;
 const I_FDS = FPU_FDS >> 2;
 const I_FOP = FPU_FOP >> 2;
 const I_CR0 = CR >> 2;
-/** Float64 index of R0. */
-const F_ST = FPU_ST >> 3;
-/** Int32 index of R0's low word (the high word, with sign and exponent, follows). */
+/** Int32 index of R0's significand low word; slot k starts FPU_SLOT/4 words further. */
 const W_ST = FPU_ST >> 2;
+const W_SLOT = FPU_SLOT >> 2;
 
-/** Slot of the memory-operand scratch. */
-export const SLOT_TMP = (FPU_TMP - FPU_ST) >> 3;
+/** Slots of the scratch registers (FPU_TMP). */
+export const SLOT_TMP = (FPU_TMP - FPU_ST) / FPU_SLOT;
+export const SLOT_TMP2 = SLOT_TMP + 1;
 
-/** High word of the QNaN indefinite (sign set, quiet bit set, payload zero). */
-export const INDEFINITE_HI = 0xfff80000 | 0;
+/** The QNaN indefinite: sign and exponent FFFFh, significand C000000000000000h. */
+export const INDEFINITE_SE = 0xffff;
+export const INDEFINITE_HI = 0xc0000000 | 0;
 
 // ------------------------------------------------------------------------------- slots
-/** The slot's value as a number; meaningless (payload-wise) for NaNs — check slotIsNaN first. */
-export function slotVal(cpu: Cpu, slot: number): number {
-  return cpu.f64[F_ST + slot];
+/** Sign and exponent (16 bits) of a slot. */
+export function slotSe(cpu: Cpu, slot: number): number {
+  return cpu.s[W_ST + W_SLOT * slot + 2] & 0xffff;
 }
 
+/** High significand word (bit 31 = the integer bit J), as a signed int32. */
 export function slotHi(cpu: Cpu, slot: number): number {
-  return cpu.s[W_ST + 2 * slot + 1];
+  return cpu.s[W_ST + W_SLOT * slot + 1];
 }
 
+/** Low significand word, as a signed int32. */
 export function slotLo(cpu: Cpu, slot: number): number {
-  return cpu.s[W_ST + 2 * slot];
+  return cpu.s[W_ST + W_SLOT * slot];
 }
 
-/** True if the binary64 bit pattern (hi, lo) is a NaN. */
-export function bitsAreNaN(hi: number, lo: number): boolean {
-  return (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0;
-}
+/** Encoding classes of a double-extended value (SDM vol. 1, 4.2.2 and 8.2.2, table 8-3). */
+export const CLS_ZERO = 0;
+export const CLS_NORMAL = 1;
+/** Exponent 0, J = 0, nonzero significand. */
+export const CLS_DENORMAL = 2;
+/** Exponent 0, J = 1: the value 2^-16382 · 1.f, accepted as an operand (raises DE). */
+export const CLS_PSEUDO_DENORMAL = 3;
+export const CLS_INF = 4;
+export const CLS_NAN = 5;
+/** Unnormals, pseudo-infinities and pseudo-NaNs: invalid operands (IE) on a 387 and later. */
+export const CLS_UNSUPPORTED = 6;
 
-export function slotIsNaN(cpu: Cpu, slot: number): boolean {
-  return bitsAreNaN(slotHi(cpu, slot), slotLo(cpu, slot));
-}
-
-/** A NaN whose quiet bit (fraction MSB) is clear. */
-export function slotIsSNaN(cpu: Cpu, slot: number): boolean {
-  return slotIsNaN(cpu, slot) && (slotHi(cpu, slot) & 0x80000) === 0;
-}
-
-function tagOfBits(hi: number, lo: number): number {
-  const e = hi & 0x7ff00000;
-  if (e === 0x7ff00000) return TAG_SPECIAL;
-  if (e === 0 && ((hi & 0xfffff) | lo) === 0) return TAG_ZERO;
-  return TAG_VALID;
-}
-
-function retag(cpu: Cpu, slot: number): void {
-  if (slot < 8) setTag(cpu, slot, tagOfBits(slotHi(cpu, slot), slotLo(cpu, slot)));
-}
-
-/** Writes a non-NaN number to a slot (a NaN argument becomes the QNaN indefinite). */
-export function setSlot(cpu: Cpu, slot: number, v: number): void {
-  if (v !== v) {
-    setSlotBits(cpu, slot, INDEFINITE_HI, 0);
-    return;
+/** The class of the encoding (se, hi, lo). */
+export function classOf(se: number, hi: number, lo: number): number {
+  const exp = se & 0x7fff;
+  const j = hi < 0;
+  if (exp === 0x7fff) {
+    if (!j) return CLS_UNSUPPORTED;
+    return (hi & 0x7fffffff) === 0 && lo === 0 ? CLS_INF : CLS_NAN;
   }
-  cpu.f64[F_ST + slot] = v;
-  retag(cpu, slot);
+  if (exp === 0) {
+    if (j) return CLS_PSEUDO_DENORMAL;
+    return hi === 0 && lo === 0 ? CLS_ZERO : CLS_DENORMAL;
+  }
+  return j ? CLS_NORMAL : CLS_UNSUPPORTED;
 }
 
-/** Writes a binary64 bit pattern to a slot. */
-export function setSlotBits(cpu: Cpu, slot: number, hi: number, lo: number): void {
-  cpu.s[W_ST + 2 * slot] = lo;
-  cpu.s[W_ST + 2 * slot + 1] = hi;
-  retag(cpu, slot);
+export function slotClass(cpu: Cpu, slot: number): number {
+  const w = W_ST + W_SLOT * slot;
+  return classOf(cpu.s[w + 2], cpu.s[w + 1], cpu.s[w]);
 }
 
-/** Copies a slot's bits (NaN payloads intact). */
+/** True if the slot holds a NaN (exponent 7FFFh, J = 1, fraction nonzero). */
+export function slotIsNaN(cpu: Cpu, slot: number): boolean {
+  return slotClass(cpu, slot) === CLS_NAN;
+}
+
+/** A NaN whose quiet bit (significand bit 62) is clear. */
+export function slotIsSNaN(cpu: Cpu, slot: number): boolean {
+  return slotIsNaN(cpu, slot) && (slotHi(cpu, slot) & 0x40000000) === 0;
+}
+
+/** The tag of an encoding: zero, valid (normal), or special (NaN, ∞, denormal, unsupported). */
+function tagOf(se: number, hi: number, lo: number): number {
+  const exp = se & 0x7fff;
+  if (exp === 0) return hi === 0 && lo === 0 ? TAG_ZERO : TAG_SPECIAL;
+  return exp === 0x7fff || hi >= 0 ? TAG_SPECIAL : TAG_VALID;
+}
+
+/** Writes a double-extended encoding to a slot (and its tag, for a physical register). */
+export function setReg(cpu: Cpu, slot: number, se: number, hi: number, lo: number): void {
+  const w = W_ST + W_SLOT * slot;
+  const s = cpu.s;
+  s[w] = lo;
+  s[w + 1] = hi;
+  s[w + 2] = se & 0xffff;
+  if (slot < 8) setTag(cpu, slot, tagOf(se, hi, lo));
+}
+
+/** Copies a slot's bits. */
 export function copySlot(cpu: Cpu, dst: number, src: number): void {
-  setSlotBits(cpu, dst, slotHi(cpu, src), slotLo(cpu, src));
+  const w = W_ST + W_SLOT * src;
+  const s = cpu.s;
+  setReg(cpu, dst, s[w + 2], s[w + 1], s[w]);
 }
 
 /** Writes the QNaN indefinite, the masked response to most invalid operations. */
 export function setIndefinite(cpu: Cpu, slot: number): void {
-  setSlotBits(cpu, slot, INDEFINITE_HI, 0);
+  setReg(cpu, slot, INDEFINITE_SE, INDEFINITE_HI, 0);
 }
 
 /** Sets a NaN slot's quiet bit (the masked response to an SNaN operand). */
 export function quietSlot(cpu: Cpu, slot: number): void {
-  cpu.s[W_ST + 2 * slot + 1] |= 0x80000;
+  cpu.s[W_ST + W_SLOT * slot + 1] |= 0x40000000;
+}
+
+/** Recomputes the tag of physical register `p` from its contents (FLDENV, FRSTOR). */
+export function retag(cpu: Cpu, p: number): void {
+  const w = W_ST + W_SLOT * p;
+  setTag(cpu, p, tagOf(cpu.s[w + 2], cpu.s[w + 1], cpu.s[w]));
 }
 
 // ------------------------------------------------------------------------------- stack
@@ -230,9 +257,15 @@ export function rc(cpu: Cpu): number {
   return (cpu.s[I_CW] >> CW_RC_SHIFT) & 3;
 }
 
-/** Precision control (PC_*); 1 (reserved) and 3 (extended) both mean "as wide as we have". */
+/** Precision control (PC_*). */
 export function pc(cpu: Cpu): number {
   return (cpu.s[I_CW] >> CW_PC_SHIFT) & 3;
+}
+
+/** Significand bits of + − × ÷ √ results: 24, 53, or 64 (PC = 3, and the reserved PC = 1). */
+export function precision(cpu: Cpu): number {
+  const p = (cpu.s[I_CW] >> CW_PC_SHIFT) & 3;
+  return p === PC_SINGLE ? 24 : p === PC_DOUBLE ? 53 : 64;
 }
 
 /** The status word's ES and B bits recomputed from its flags and the control word's masks. */

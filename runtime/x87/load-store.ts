@@ -9,23 +9,21 @@
  * memory destinations) suppresses the store and the pop, as on hardware (then only that flag is
  * recorded, without PE).
  *
- * Constants are the processor's 66-bit-accurate values rounded to binary64 by RC: the x87's own
- * 64-bit constants (measured with RC = chop) truncated to 53 bits give the round-down value;
- * round-up is the next double; nearest is whichever the dropped bits favour.
+ * Constants are the processor's 66-bit-accurate values rounded to 64 bits by RC (SDM vol. 1,
+ * 8.3.5): the truncated significands below are the x87's own (measured with RC = chop); up is
+ * one unit more; nearest follows the exact value's next bits.
  */
 import type { Insn } from '../../translator/decoder/insn.ts';
 import type { Cpu } from '../cpu.ts';
 import type { Handler } from '../insn/handler.ts';
 import { getCF, getPF, getZF } from '../lazy-flags.ts';
 import {
-  RC_CHOP, RC_DOWN, RC_NEAREST, SLOT_TMP, SW_C1, SW_DE, SW_IE, SW_OE, SW_UE, TAG_EMPTY, copySlot,
-  isEmpty, pop, pushTarget, quietSlot, raise, rc, setC1, setCC, setIndefinite, setSlot, setTag, setTop,
-  slotIsSNaN, st, stackFault, unmasked,
+  RC_NEAREST, RC_UP, SLOT_TMP, SW_C1, SW_DE, SW_IE, SW_OE, SW_UE, TAG_EMPTY, copySlot, isEmpty, pop, pushTarget,
+  quietSlot, raise, rc, setC1, setCC, setIndefinite, setReg, setTag, setTop, slotIsSNaN, st, stackFault, unmasked,
 } from './fpu.ts';
 import type { StoreResult } from './formats.ts';
 import { loadBcd, loadF32, loadF64, loadF80, loadI64, loadInt, storeBcd, storeF32, storeF64, storeF80, storeInt } from './formats.ts';
 import { readBytes, readLin, writeBytes, writeLin } from './operands.ts';
-import { fromWords, nextUp } from './rounding.ts';
 
 // ------------------------------------------------------------------------------- loads
 /**
@@ -63,7 +61,7 @@ const fldMf80: Handler = (cpu, i) => {
   const lin = readLin(cpu, i, 10);
   const mlo = cpu.read32(lin);
   const mhi = cpu.read32((lin + 4) | 0);
-  loadF80(cpu, SLOT_TMP, mlo, mhi, cpu.read16((lin + 8) | 0), rc(cpu));
+  loadF80(cpu, SLOT_TMP, mlo, mhi, cpu.read16((lin + 8) | 0));
   pushTmp(cpu, false, false);
 };
 
@@ -80,12 +78,12 @@ const fildMi32: Handler = (cpu, i) => {
 const fildMi64: Handler = (cpu, i) => {
   const lin = readLin(cpu, i, 8);
   const lo = cpu.read32(lin);
-  loadI64(cpu, SLOT_TMP, lo, cpu.read32((lin + 4) | 0), rc(cpu));
+  loadI64(cpu, SLOT_TMP, lo, cpu.read32((lin + 4) | 0));
   pushTmp(cpu, false, false);
 };
 
 const fbldMbcd: Handler = (cpu, i) => {
-  loadBcd(cpu, SLOT_TMP, readBytes(cpu, readLin(cpu, i, 10), 10), rc(cpu));
+  loadBcd(cpu, SLOT_TMP, readBytes(cpu, readLin(cpu, i, 10), 10));
   pushTmp(cpu, false, false);
 };
 
@@ -106,31 +104,29 @@ const fldSTi: Handler = (cpu, i) => {
   pushTmp(cpu, false, false);
 };
 
-/** The constants' round-down binary64 values (high word, low word) and their rounding hints. */
-interface Constant { readonly down: number; readonly nearestUp: boolean }
+/**
+ * A constant: sign+exponent, its 64-bit significand truncated, and whether round-to-nearest
+ * rounds it up (the next bits of the exact value, 66 of which the processor keeps).
+ */
+interface Constant { readonly se: number; readonly hi: number; readonly lo: number; readonly nearestUp: boolean }
 
-function constant(hi: number, lo: number, nearestUp: boolean): Constant {
-  return { down: fromWords(hi, lo), nearestUp };
-}
+const PI: Constant = { se: 0x4000, hi: 0xc90fdaa2 | 0, lo: 0x2168c234, nearestUp: true }; // next bits c4c6…
+const L2E: Constant = { se: 0x3fff, hi: 0xb8aa3b29 | 0, lo: 0x5c17f0bb, nearestUp: true }; // be87…
+const L2T: Constant = { se: 0x4000, hi: 0xd49a784b | 0, lo: 0xcd1b8afe | 0, nearestUp: false }; // 492b…
+const LG2: Constant = { se: 0x3ffd, hi: 0x9a209a84 | 0, lo: 0xfbcff798 | 0, nearestUp: true }; // 8f89…
+const LN2: Constant = { se: 0x3ffe, hi: 0xb17217f7 | 0, lo: 0xd1cf79ab | 0, nearestUp: true }; // c9e3…
 
-// 64-bit chopped significands measured on hardware: l2t d49a784bcd1b8afe, l2e b8aa3b295c17f0bb,
-// pi c90fdaa22168c234, lg2 9a209a84fbcff798, ln2 b17217f7d1cf79ab. The 53-bit prefix is the
-// round-down value; the 11 dropped bits (>, < 0x400) decide round-to-nearest.
-const L2T = constant(0x400a934f, 0x0979a371, false); // dropped bits 0x2fe
-const L2E = constant(0x3ff71547, 0x652b82fe, false); // 0x0bb
-const PI = constant(0x400921fb, 0x54442d18, false); // 0x234
-const LG2 = constant(0x3fd34413, 0x509f79fe, true); // 0x798
-const LN2 = constant(0x3fe62e42, 0xfefa39ef | 0, false); // 0x1ab
-
+/** Pushes a constant rounded by RC (all are positive; no PE, C1 = 0 as the SDM says). */
 function loadConstant(cpu: Cpu, c: Constant): void {
   const mode = rc(cpu);
-  const up = mode === RC_NEAREST ? c.nearestUp : mode !== RC_DOWN && mode !== RC_CHOP; // all positive
-  setSlot(cpu, SLOT_TMP, up ? nextUp(c.down) : c.down);
+  const up = mode === RC_NEAREST ? c.nearestUp : mode === RC_UP;
+  // No constant's low word is all ones, so rounding up never carries out of it.
+  setReg(cpu, SLOT_TMP, c.se, c.hi, up ? c.lo + 1 : c.lo);
   pushTmp(cpu, false, false);
 }
 
-function loadExact(cpu: Cpu, v: number): void {
-  setSlot(cpu, SLOT_TMP, v);
+function loadExact(cpu: Cpu, se: number, hi: number): void {
+  setReg(cpu, SLOT_TMP, se, hi, 0);
   pushTmp(cpu, false, false);
 }
 
@@ -189,7 +185,7 @@ function fstM64(cpu: Cpu, i: Insn, popAfter: boolean): void {
   const lin = writeLin(cpu, i, 8);
   const src = storeSource(cpu);
   if (src < 0) return;
-  storeWords(cpu, lin, 8, storeF64(cpu, src), popAfter);
+  storeWords(cpu, lin, 8, storeF64(cpu, src, rc(cpu)), popAfter);
 }
 
 const fstpMf80: Handler = (cpu, i) => {
@@ -296,8 +292,8 @@ export const LOAD_STORE_HANDLERS: Readonly<Record<string, Handler>> = {
   fcmovneST0STi: (cpu, i) => fcmov(cpu, i, !getZF(cpu.s)),
   fcmovnbeST0STi: (cpu, i) => fcmov(cpu, i, getCF(cpu.s) === 0 && !getZF(cpu.s)),
   fcmovnuST0STi: (cpu, i) => fcmov(cpu, i, !getPF(cpu.s)),
-  fld1: (cpu) => loadExact(cpu, 1),
-  fldz: (cpu) => loadExact(cpu, 0),
+  fld1: (cpu) => loadExact(cpu, 0x3fff, 0x80000000 | 0),
+  fldz: (cpu) => loadExact(cpu, 0, 0),
   fldl2t: (cpu) => loadConstant(cpu, L2T),
   fldl2e: (cpu) => loadConstant(cpu, L2E),
   fldpi: (cpu) => loadConstant(cpu, PI),

@@ -1,20 +1,24 @@
 /**
  * x87 exponent and remainder instructions (SDM vol. 2: FSCALE, FXTRACT, FPREM, FPREM1).
  *
- * FPREM/FPREM1 compute exactly on BigInt significands. When the exponent difference D is 64 or
+ * All exact on the double-extended values (FSCALE rounds only a result below the normal range;
+ * FPREM/FPREM1 compute on BigInt significands: they are rare). When the exponent difference D is 64 or
  * more they only reduce partially (C2 = 1), by ST(1)·2^(D−N) with an implementation-specific N
  * in 32..63; we use N = 32 + (D mod 32), which reproduces the processor this project measured
  * (see README.md), and clear C0, C1, C3 as it does.
  */
 import type { Cpu } from '../cpu.ts';
 import type { Handler } from '../insn/handler.ts';
-import { NAN_DONE, NOT_NAN, nanOperands } from './arith.ts';
-import { bigToDouble } from './formats.ts';
+import { NAN_DONE, NOT_NAN, commit, invalidResult, isDenormalClass, nanOperands } from './arith.ts';
+import { Unpacked, packExact, roundToSlot, unpack } from './extended.ts';
+import { loadInt } from './formats.ts';
 import {
-  RC_NEAREST, SW_C0, SW_C1, SW_C2, SW_C3, SW_IE, SW_ZE, copySlot, isEmpty, raise, setC1, setCC, setIndefinite, setSlot,
-  setTop, slotIsNaN, slotVal, st, stackFault,
+  CLS_INF, CLS_ZERO, SW_C0, SW_C1, SW_C2, SW_C3, SW_DE, SW_ZE, copySlot, isEmpty, raise, setC1, setCC, setIndefinite,
+  setReg, setTop, slotClass, slotSe, st, stackFault,
 } from './fpu.ts';
-import { decompose, exponentOf, finishRounding, isNegative, ldexp } from './rounding.ts';
+
+const A = new Unpacked();
+const B = new Unpacked();
 
 /** Runs `f(ST0, ST1)` after the empty checks; a masked underflow leaves ST(0) indefinite. */
 function onST0ST1(cpu: Cpu, f: (p0: number, p1: number) => void): void {
@@ -27,34 +31,36 @@ function onST0ST1(cpu: Cpu, f: (p0: number, p1: number) => void): void {
   f(p0, p1);
 }
 
-function invalid(cpu: Cpu, dst: number): void {
-  if (raise(cpu, SW_IE)) return;
-  setIndefinite(cpu, dst);
-  setC1(cpu, false);
+/** trunc(x) of a finite unpacked value, clamped to ±2^20 (beyond any exponent's reach). */
+function truncInt(u: Unpacked): number {
+  if (u.h === 0 || u.e < 0) return 0;
+  const m = u.e >= 20 ? 2 ** 20 : u.h >>> (31 - u.e);
+  return u.s ? -m : m;
 }
 
-const sgn = (x: number): number => (x > 0 ? 1 : x < 0 ? -1 : 0);
-
-/** FSCALE: ST(0) := ST(0) · 2^trunc(ST(1)). */
+/** FSCALE: ST(0) := ST(0) · 2^trunc(ST(1)), rounded only if it leaves the exponent range. */
 const fscale: Handler = (cpu) => onST0ST1(cpu, (p0, p1) => {
   if (nanOperands(cpu, p0, p0, p1) !== NOT_NAN) return;
-  const a = slotVal(cpu, p0);
-  const b = slotVal(cpu, p1);
-  if (!Number.isFinite(b)) {
+  const ca = slotClass(cpu, p0);
+  const cb = slotClass(cpu, p1);
+  const sa = slotSe(cpu, p0) >>> 15;
+  if (cb === CLS_INF) {
     // 0·2^+∞ and ∞·2^−∞ are invalid; otherwise the result is ±∞ or ±0.
-    if (b > 0 ? a === 0 : !Number.isFinite(a)) return invalid(cpu, p0);
-    setSlot(cpu, p0, b > 0 ? a * Infinity : isNegative(a) ? -0 : 0);
-    setC1(cpu, false);
+    const up = (slotSe(cpu, p1) & 0x8000) === 0;
+    if (up ? ca === CLS_ZERO : ca === CLS_INF) {
+      invalidResult(cpu, p0);
+      return;
+    }
+    if ((isDenormalClass(ca)) && raise(cpu, SW_DE)) return;
+    if (up) setReg(cpu, p0, (sa << 15) | 0x7fff, 0x80000000 | 0, 0);
+    else setReg(cpu, p0, sa << 15, 0, 0);
     return;
   }
-  if (a === 0 || !Number.isFinite(a)) {
-    setC1(cpu, false);
-    return;
-  }
-  const n = Math.max(-100000, Math.min(100000, Math.trunc(b)));
-  const r = ldexp(a, n);
-  const dir = Number.isFinite(r) ? sgn(a - ldexp(r, -n)) : 0;
-  setSlot(cpu, p0, finishRounding(cpu, r, dir, false));
+  if ((isDenormalClass(ca) || isDenormalClass(cb)) && raise(cpu, SW_DE)) return;
+  if (ca === CLS_ZERO || ca === CLS_INF) return;
+  const n = truncInt(unpack(cpu, p1, B));
+  const a = unpack(cpu, p0, A);
+  commit(cpu, roundToSlot(cpu, p0, a.s, a.e + n, a.h, a.l, 0, false, 64));
 });
 
 /** FXTRACT: ST(0) := exponent, then push the significand (so ST(1) = exponent). */
@@ -70,54 +76,67 @@ const fxtract: Handler = (cpu) => {
     }
     return;
   }
-  if (slotIsNaN(cpu, p0)) {
-    // Both results are the (quieted) NaN.
-    if (nanOperands(cpu, p0, p0, p0) === NAN_DONE) {
+  const n = nanOperands(cpu, p0, p0, p0);
+  if (n !== NOT_NAN) {
+    // Both results are the (quieted) NaN or the indefinite.
+    if (n === NAN_DONE) {
       copySlot(cpu, t, p0);
       setTop(cpu, t);
     }
     return;
   }
-  const x = slotVal(cpu, p0);
-  if (x === 0) {
+  const cls = slotClass(cpu, p0);
+  const sign = slotSe(cpu, p0) & 0x8000;
+  if (cls === CLS_ZERO) {
     if (raise(cpu, SW_ZE)) return;
-    setSlot(cpu, t, x);
-    setSlot(cpu, p0, -Infinity);
-  } else if (!Number.isFinite(x)) {
-    setSlot(cpu, t, x);
-    setSlot(cpu, p0, Infinity);
+    setReg(cpu, t, sign, 0, 0);
+    setReg(cpu, p0, 0xffff, 0x80000000 | 0, 0);
+  } else if (cls === CLS_INF) {
+    setReg(cpu, t, sign | 0x7fff, 0x80000000 | 0, 0);
+    setReg(cpu, p0, 0x7fff, 0x80000000 | 0, 0);
   } else {
-    const e = exponentOf(x);
-    setSlot(cpu, t, ldexp(x, -e));
-    setSlot(cpu, p0, e);
+    if (isDenormalClass(cls) && raise(cpu, SW_DE)) return;
+    const u = unpack(cpu, p0, A);
+    setReg(cpu, t, sign | 0x3fff, u.h | 0, u.l | 0);
+    loadInt(cpu, p0, u.e);
   }
   setTop(cpu, t);
   setC1(cpu, false);
 };
+
+const bigOf = (u: Unpacked): bigint => (BigInt(u.h) << 32n) | BigInt(u.l);
 
 /** FPREM (truncating quotient) and FPREM1 (IEEE remainder, quotient rounded to nearest). */
 function prem(cpu: Cpu, ieee: boolean): void {
   setCC(cpu, SW_C2, 0); // set again only for a partial remainder (C0, C3 kept on faults: measured)
   onST0ST1(cpu, (p0, p1) => {
     if (nanOperands(cpu, p0, p0, p1) !== NOT_NAN) return;
-    const a = slotVal(cpu, p0);
-    const b = slotVal(cpu, p1);
-    if (!Number.isFinite(a) || b === 0) return invalid(cpu, p0);
-    if (a === 0 || !Number.isFinite(b)) {
+    const ca = slotClass(cpu, p0);
+    const cb = slotClass(cpu, p1);
+    if (ca === CLS_INF || cb === CLS_ZERO) {
+      invalidResult(cpu, p0);
+      return;
+    }
+    if ((isDenormalClass(ca) || isDenormalClass(cb)) && raise(cpu, SW_DE)) return;
+    if (ca === CLS_ZERO) {
       setCC(cpu, SW_C0 | SW_C1 | SW_C2 | SW_C3, 0); // complete, quotient 0, ST(0) unchanged
       return;
     }
-    const d = exponentOf(a) - exponentOf(b);
-    const A = decompose(a);
-    const B = decompose(b);
-    let q: bigint;
+    const a = unpack(cpu, p0, A);
+    const b = unpack(cpu, p1, B);
+    const d = a.e - b.e;
     let R: bigint;
     let k: number;
-    if (d < 64) {
-      k = Math.min(A.e, B.e);
-      const am = A.m << BigInt(A.e - k);
-      const bm = B.m << BigInt(B.e - k);
-      q = am / bm;
+    if (d < -1 || cb === CLS_INF) {
+      // |a| < |b|/2 or b = ±∞: quotient 0, remainder a (normalized, a tiny one reported: measured).
+      k = a.e;
+      R = bigOf(a);
+      setCC(cpu, SW_C0 | SW_C1 | SW_C2 | SW_C3, 0);
+    } else if (d < 64) {
+      k = Math.min(a.e, b.e);
+      const am = bigOf(a) << BigInt(a.e - k);
+      const bm = bigOf(b) << BigInt(b.e - k);
+      let q = am / bm;
       R = am - q * bm;
       if (ieee && (2n * R > bm || (2n * R === bm && (q & 1n) === 1n))) {
         q += 1n;
@@ -126,17 +145,16 @@ function prem(cpu: Cpu, ieee: boolean): void {
       const cc = (q & 4n ? SW_C0 : 0) | (q & 2n ? SW_C3 : 0) | (q & 1n ? SW_C1 : 0);
       setCC(cpu, SW_C0 | SW_C1 | SW_C2 | SW_C3, cc);
     } else {
-      const shift = 32 * Math.floor(d / 32) - 32; // D − N with N = 32 + (D mod 32)
-      const be = B.e + shift;
-      k = Math.min(A.e, be);
-      const am = A.m << BigInt(A.e - k);
-      const bm = B.m << BigInt(be - k);
-      R = am % bm;
+      // Partial: reduce by ST(1)·2^(D−N), N = 32 + (D mod 32).
+      k = b.e + 32 * Math.floor(d / 32) - 32;
+      R = (bigOf(a) << BigInt(a.e - k)) % bigOf(b);
       setCC(cpu, SW_C0 | SW_C1 | SW_C2 | SW_C3, SW_C2);
     }
-    const neg = isNegative(a) !== R < 0n;
-    const r = bigToDouble(R === 0n ? isNegative(a) : neg, R < 0n ? -R : R, k, RC_NEAREST);
-    setSlot(cpu, p0, r);
+    const neg = R < 0n;
+    const mag = neg ? -R : R;
+    const sign = a.s ^ (neg ? 1 : 0);
+    if (mag === 0n) setReg(cpu, p0, a.s << 15, 0, 0);
+    else raise(cpu, packExact(cpu, p0, sign, k, Number(mag >> 32n), Number(mag & 0xffffffffn)) & 0x3f); // C1 is Q0
   });
 }
 

@@ -15,6 +15,16 @@ import { asm, buffer, hex, image, normalizePointers, runReference, runVm } from 
 import type { X87Case } from './x87-harness.ts';
 
 const PC53 = 0x27f;
+const PC64 = 0x37f;
+
+/** 10 bytes of double-extended: sign+exponent, significand as a hex string of 16 digits. */
+function f80(se: number, sig: string): number[] {
+  const m = BigInt('0x' + sig);
+  return [...Array.from({ length: 8 }, (_, k) => Number((m >> BigInt(8 * k)) & 0xffn)), se & 0xff, se >> 8];
+}
+
+const LDBL_MAX = f80(0x7ffe, 'ffffffffffffffff');
+const INF80 = f80(0x7fff, '8000000000000000');
 /** Offsets in the buffer of dwords that hold a FIP / an FDP: the FNSAVE image at 0x200 and a
  *  32-bit FNSTENV image at 0x140. */
 const FIP_AT = [0x200 + 12, 0x140 + 12];
@@ -44,6 +54,17 @@ interface Seq {
 }
 
 const SEQUENCES: Seq[] = [
+  // Double-extended precision and range (issue 13's examples among them), at the FNINIT control word.
+  { name: 'FLD/FSTP m80 keep LDBL_MAX', body: 'fld tword [ebx+0x100]\nfstp tword [ebx+0x110]', img: image({ cw: PC64 }), data: LDBL_MAX },
+  { name: 'FUCOMIP: +inf is above LDBL_MAX', body: 'fld tword [ebx+0x100]\nfld tword [ebx+0x10a]\nfucomip st0, st1\nfstp st0', img: image({ cw: PC64 }), data: [...LDBL_MAX, ...INF80] },
+  { name: '(1 + 2^-60) - 1 is 2^-60 at PC = 64', body: 'fld1\nfld qword [ebx+0x100]\nfaddp st1, st0\nfld1\nfsubp st1, st0\nfstp tword [ebx+0x110]', img: image({ cw: PC64 }), data: f64(2 ** -60) },
+  { name: '0.1L * 3 keeps 64 bits', body: 'fld tword [ebx+0x100]\nfimul dword [ebx+0x10a]\nfstp tword [ebx+0x110]', img: image({ cw: PC64 }), data: [...f80(0x3ffb, 'cccccccccccccccd'), ...le(3, 4)] },
+  { name: '1/3 at PC = 64, 53 and 24', body: 'fld1\nfdiv qword [ebx+0x100]\nfstp tword [ebx+0x110]\nfldcw [ebx+0x108]\nfld1\nfdiv qword [ebx+0x100]\nfstp tword [ebx+0x120]\nfldcw [ebx+0x10a]\nfld1\nfdiv qword [ebx+0x100]\nfstp tword [ebx+0x130]', img: image({ cw: PC64 }), data: [...f64(3), ...le(PC53, 2), ...le(0x07f, 2)] },
+  { name: 'a product beyond binary64 stays finite', qemu: 'x87-c1', body: 'fmul st0, st0\nfld st0\nfstp tword [ebx+0x100]\nfstp qword [ebx+0x110]', img: image({ cw: PC64, st: [1e300] }) },
+  { name: 'directed rounding of an extended overflow gives LDBL_MAX', body: 'fld tword [ebx+0x100]\nfadd st0, st0\nfstp tword [ebx+0x110]', img: image({ cw: PC64 | 0xc00 }), data: LDBL_MAX },
+  { name: 'denormal results on the grid of each precision control', body: 'fld tword [ebx+0x100]\nfmul qword [ebx+0x10a]\nfstp tword [ebx+0x120]\nfldcw [ebx+0x112]\nfld tword [ebx+0x100]\nfmul qword [ebx+0x10a]\nfstp tword [ebx+0x130]', img: image({ cw: PC64 }), data: [...f80(0x0001, 'c90fdaa22168c235'), ...f64(1 / 3), ...le(PC53, 2)] },
+  { name: 'FILD m64 and FBLD are exact beyond 53 bits', qemu: 'x87-precision-control-conversions', body: 'fild qword [ebx+0x100]\nfstp tword [ebx+0x110]\nfbld [ebx+0x108]\nfstp tword [ebx+0x120]', img: image({ cw: PC53 | 0xc00 }), data: [...le(0x4e9c7b2d, 4), ...le(0x01b69b4b, 4), 0x78, 0x56, 0x34, 0x12, 0x90, 0x78, 0x56, 0x34, 0x12, 0x00] },
+  { name: 'an exact zero difference is -0 when rounding down', body: 'fsub st0, st0\nfxam\nfnstsw ax', img: image({ cw: 0x77f, st: [5] }) },
   { name: 'FADD m64 records FIP, FOP, FDP and FDS', body: 'fadd qword [ebx+0x100]', img: image({ cw: PC53, st: [1] }), data: f64(2.5) },
   { name: 'FIP points at the first prefix byte', body: 'db 0x3e\nfadd qword [ebx+0x100]', img: image({ cw: PC53, st: [1] }), data: f64(2.5) },
   { name: 'a register form keeps FDP/FDS', body: 'fadd qword [ebx+0x100]\nfmul st0, st0', img: image({ cw: PC53, st: [1] }), data: f64(2.5) },
