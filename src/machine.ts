@@ -165,8 +165,9 @@ export class Machine {
       forceTranslate: opts.forceTranslate ?? false,
       onReset: opts.onReset ?? 'reboot',
       ...(opts.trace ? { trace: opts.trace } : {}),
+      // Backpressure: a full stream (nobody reading) holds the guest's output back.
       onSerialOutput: (bytes) => self?.onOutput(bytes),
-      onDebugOutput: (bytes) => (self?.debugConsole as PassThrough | undefined)?.write(Buffer.from(bytes)),
+      onDebugOutput: (bytes) => self?.onDebugOutput(bytes),
     });
     // Load the translator (binaryen) now, so that the guest starts on the chosen engine.
     await pc.vm.prepare();
@@ -243,8 +244,28 @@ export class Machine {
     return out;
   }
 
-  private onOutput(bytes: Uint8Array): void {
-    this.out.write(Buffer.from(bytes));
+  /** Whether a 'drain' listener is waiting to tell the PC its output can flow again. */
+  private drainPending = false;
+
+  /** Calls pc.outputDrained() once `stream` drains. */
+  private whenDrained(stream: PassThrough): false {
+    if (!this.drainPending) {
+      this.drainPending = true;
+      stream.once('drain', () => {
+        this.drainPending = false;
+        this.pc.outputDrained();
+      });
+    }
+    return false;
+  }
+
+  private onDebugOutput(bytes: Uint8Array): boolean {
+    const s = this.debugConsole as PassThrough;
+    return s.write(Buffer.from(bytes)) || this.whenDrained(s);
+  }
+
+  private onOutput(bytes: Uint8Array): boolean {
+    const more = this.out.write(Buffer.from(bytes));
     this.text += Buffer.from(bytes).toString('latin1');
     if (this.text.length > 2 * WAIT_WINDOW) {
       const cut = this.text.length - WAIT_WINDOW;
@@ -252,6 +273,7 @@ export class Machine {
       this.textBase += cut;
     }
     this.checkWaiters();
+    return more || this.whenDrained(this.out);
   }
 
   private checkWaiters(): void {

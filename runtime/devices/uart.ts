@@ -5,8 +5,10 @@
  * and modem-status interrupts with the IIR priority order; loopback mode.
  *
  * The line is infinitely fast: a byte written to THR leaves at once (to `onTransmit`), so THR and
- * the transmitter are always empty (LSR.THRE = LSR.TEMT = 1) and every write re-raises the
- * THR-empty interrupt, as the real chip does when the byte moves on to the shift register.
+ * the transmitter are empty (LSR.THRE = LSR.TEMT = 1) and every write re-raises the THR-empty
+ * interrupt, as the real chip does when the byte moves on to the shift register — except while
+ * the host side is full (`txReady` false: hardware flow control, as CTS would), when THRE stays
+ * clear and the guest's driver waits.
  * Received bytes wait in a host-side queue (`receive`) and move into the receive FIFO as it has
  * room, so nothing is lost however fast the host types; with data below the trigger level the
  * character-timeout interrupt is reported at once rather than after four character times.
@@ -66,6 +68,13 @@ export class Uart16550 {
   readonly ports: PortDevice = bytePorts((p) => this.read8(p), (p, v) => this.write8(p, v));
   /** Receives every byte the guest transmits (not in loopback mode). */
   onTransmit: (byte: number) => void = () => {};
+  /**
+   * Whether the line can take another byte (flow control from the host side): while false,
+   * LSR.THRE and TEMT read as clear and no THR-empty interrupt is raised, so a driver that
+   * waits for THRE (Linux's does) waits. A byte written anyway is still transmitted: nothing is
+   * dropped. Call `txReadyChanged` when it becomes true again.
+   */
+  txReady: () => boolean = () => true;
 
   constructor(
     private readonly irq: IrqSink,
@@ -81,6 +90,13 @@ export class Uart16550 {
   receive(bytes: ArrayLike<number>): void {
     for (let k = 0; k < bytes.length; k++) this.state.input.push(bytes[k] & 0xff);
     this.pump();
+    this.updateIrq();
+  }
+
+  /** The host side can take bytes again: THRE rises, with its interrupt if enabled. */
+  txReadyChanged(): void {
+    if (!this.txReady()) return;
+    this.state.thrEmptyPending = true;
     this.updateIrq();
   }
 
@@ -177,7 +193,7 @@ export class Uart16550 {
         v = st.mcr;
         break;
       case 5:
-        v = (st.rx.length > 0 ? LSR_DR : 0) | st.lsrErrors | LSR_THRE | LSR_TEMT;
+        v = (st.rx.length > 0 ? LSR_DR : 0) | st.lsrErrors | (this.txReady() ? LSR_THRE | LSR_TEMT : 0);
         st.lsrErrors = 0;
         break;
       case 6:
@@ -200,16 +216,20 @@ export class Uart16550 {
           // THR: the byte leaves at once; the THR-empty condition drops and rises again.
           st.thrEmptyPending = false;
           this.updateIrq();
-          if (st.mcr & MCR_LOOP) this.loopbackByte(v);
-          else this.onTransmit(v);
-          st.thrEmptyPending = true;
+          if (st.mcr & MCR_LOOP) {
+            this.loopbackByte(v);
+            st.thrEmptyPending = true;
+          } else {
+            this.onTransmit(v);
+            st.thrEmptyPending = this.txReady();
+          }
         }
         break;
       case 1:
         if (st.lcr & LCR_DLAB) st.dlm = v;
         else {
           // Enabling the THR-empty interrupt with THR empty raises it at once.
-          if (v & IER_THRI && !(st.ier & IER_THRI)) st.thrEmptyPending = true;
+          if (v & IER_THRI && !(st.ier & IER_THRI) && this.txReady()) st.thrEmptyPending = true;
           st.ier = v & 0x0f;
         }
         break;

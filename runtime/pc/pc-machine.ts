@@ -73,10 +73,14 @@ export interface PcMachineOptions {
   clock?: Clock;
   /** Wall-clock time the RTC starts from, ms since the Unix epoch (default: now). */
   rtcStartMs?: number;
-  /** Receives what the guest writes to COM1, after each slice. */
-  onSerialOutput?: (bytes: Uint8Array) => void;
-  /** Receives what the guest writes to the debug console (port 0xE9), after each slice. */
-  onDebugOutput?: (bytes: Uint8Array) => void;
+  /**
+   * Receives what the guest writes to COM1, after each slice. Returning false (as a stream's
+   * `write` does) says the receiver is full: the UART then stops accepting bytes (THRE stays
+   * clear) and nothing more is handed over until `outputDrained()` is called.
+   */
+  onSerialOutput?: (bytes: Uint8Array) => unknown;
+  /** Receives what the guest writes to the debug console (port 0xE9); false = full, as above. */
+  onDebugOutput?: (bytes: Uint8Array) => unknown;
   /** What a guest reset does: reboot the guest (default, like QEMU) or stop the machine. */
   onReset?: 'reboot' | 'stop';
   /**
@@ -148,6 +152,13 @@ const YIELD_MS = 20;
  */
 const PANIC_GRACE_MS = 500;
 
+/**
+ * Output held back for a full receiver, in bytes, beyond which the CPU stops until the receiver
+ * drains: a guest that writes without waiting for THRE (Linux's console after a 10 ms wait per
+ * byte) or to the debug console (which has no flow control) waits too. Memory stays bounded.
+ */
+const HELD_OUTPUT_LIMIT = 4096;
+
 /** A guest request that ends the current slice (thrown as MachineHalt from device code). */
 type PendingEvent = { reason: 'reset' | 'exit' | 'poweroff'; detail: string; exitCode?: number };
 
@@ -163,6 +174,9 @@ export class PcMachine {
   private pending: PendingEvent | null = null;
   private stopRequested = false;
   private wake: (() => void) | null = null;
+  /** The serial and debug-console receivers said they are full (see onSerialOutput). */
+  private serialFull = false;
+  private debugFull = false;
   /** Serial output kept for `takeSerialOutput` when no onSerialOutput callback is given. */
   private serialLog: number[] = [];
   /** Resets the guest asked for so far (reboots included). */
@@ -229,6 +243,7 @@ export class PcMachine {
 
     pic.onInterrupt = () => this.vm.notifyInterrupt();
     com1.onTransmit = (b) => this.serialOut.push(b);
+    com1.txReady = () => !this.serialFull;
     debug.onOutput = (b) => this.debugOut.push(b);
     const reset = (source: string) => (): never => this.halt({ reason: 'reset', detail: `reset by ${source}` });
     kbc.onReset = reset('the keyboard controller');
@@ -237,7 +252,8 @@ export class PcMachine {
     debug.onExit = (code) => this.halt({ reason: 'exit', detail: `isa-debug-exit: exit code ${code}`, exitCode: code });
     pm.onPowerOff = () => this.halt({ reason: 'poweroff', detail: 'ACPI S5 (soft off) through PM1a_CNT' });
     pvpanic.onEvent = (events) => {
-      if (events & PVPANIC_PANICKED) this.panic ??= { how: 'pvpanic', atNs: this.clock.now() };
+      // Also after the console line was seen: the device is the exact report.
+      if (events & PVPANIC_PANICKED) this.panic = { how: 'pvpanic', atNs: this.panic?.atNs ?? this.clock.now() };
       if (events & PVPANIC_CRASH_LOADED) this.crashLoaded++;
     };
     this.panic = null;
@@ -331,21 +347,39 @@ export class PcMachine {
     return Math.max(0, next - this.clock.now());
   }
 
-  private flushOutput(): void {
-    if (this.serialOut.length) {
+  /**
+   * The receivers can take output again (after onSerialOutput/onDebugOutput returned false):
+   * the held output goes out at the next slice, and the UART's THRE rises.
+   */
+  outputDrained(): void {
+    this.serialFull = false;
+    this.debugFull = false;
+    this.devs.com1.txReadyChanged();
+    this.wake?.();
+  }
+
+  /** Output held back for a full receiver has reached HELD_OUTPUT_LIMIT: the CPU must wait. */
+  private outputStalled(): boolean {
+    return (this.serialFull && this.serialOut.length >= HELD_OUTPUT_LIMIT) || (this.debugFull && this.debugOut.length >= HELD_OUTPUT_LIMIT);
+  }
+
+  /** Hands output to the receivers; `force` also to full ones (the run is over: nothing is dropped). */
+  private flushOutput(force = false): void {
+    if (this.serialOut.length && (!this.serialFull || force)) {
       const bytes = Uint8Array.from(this.serialOut);
       this.serialOut = [];
       if (this.opts.consolePanic ?? true) {
         this.panicWatch.feed(bytes);
         if (this.panicWatch.reason !== null) this.panic ??= { how: 'console', atNs: this.clock.now() };
       }
-      if (this.opts.onSerialOutput) this.opts.onSerialOutput(bytes);
-      else for (const b of bytes) this.serialLog.push(b);
+      if (this.opts.onSerialOutput) {
+        if (this.opts.onSerialOutput(bytes) === false) this.serialFull = true;
+      } else for (const b of bytes) this.serialLog.push(b);
     }
-    if (this.debugOut.length) {
+    if (this.debugOut.length && (!this.debugFull || force)) {
       const bytes = Uint8Array.from(this.debugOut);
       this.debugOut = [];
-      this.opts.onDebugOutput?.(bytes);
+      if (this.opts.onDebugOutput?.(bytes) === false) this.debugFull = true;
     }
   }
 
@@ -413,12 +447,22 @@ export class PcMachine {
     opts.signal?.addEventListener('abort', onAbort);
     try {
       for (;;) {
-        if (opts.signal?.aborted) return { reason: 'stopped', executed: this.vm.cpu.icount - start };
+        if (opts.signal?.aborted) return this.finalResult({ reason: 'stopped', executed: 0 }, start);
         let budget = this.opts.sliceInstructions ?? DEFAULT_SLICE;
         if (opts.maxInstructions !== undefined) {
           const left = opts.maxInstructions - (this.vm.cpu.icount - start);
-          if (left <= 0) return { reason: 'stopped', executed: this.vm.cpu.icount - start, detail: 'instruction limit' };
+          if (left <= 0) return this.finalResult({ reason: 'stopped', executed: 0, detail: 'instruction limit' }, start);
           budget = Math.min(budget, left);
+        }
+        if (this.outputStalled()) {
+          // Flow control the guest did not wait for: stop the CPU until the receiver drains.
+          await this.sleep(MAX_IDLE_MS);
+          if (this.stopRequested) {
+            this.stopRequested = false;
+            return this.finalResult({ reason: 'stopped', executed: 0 }, start);
+          }
+          lastYield = performance.now();
+          continue;
         }
         const r = this.step(budget);
         if (r.reason === 'budget') {
@@ -433,14 +477,20 @@ export class PcMachine {
           lastYield = performance.now();
           continue;
         }
-        return { ...r, executed: this.vm.cpu.icount - start };
+        return this.finalResult(r, start);
       }
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Sleeps `ms` (at least until the next timer tick) or until input or stop() wakes it. */
+  /** The result of a run that ended: all held output handed over, the count since `start`. */
+  private finalResult(r: PcRunResult, start: number): PcRunResult {
+    this.flushOutput(true);
+    return { ...r, executed: this.vm.cpu.icount - start };
+  }
+
+  /** Sleeps `ms` (at least until the next timer tick) or until input, drained output or stop() wakes it. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, Math.max(0, ms));

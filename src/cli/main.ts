@@ -8,7 +8,7 @@ import { constants as fsConstants, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { buildGuest, GUEST_MARKER } from '../guest/build.ts';
+import { buildGuest, GUEST_MARKER, TTY_SIZE_VAR } from '../guest/build.ts';
 import type { BuildGuestOptions, GuestImages } from '../guest/build.ts';
 import { ImageError } from '../../runtime/loaders/image-error.ts';
 import { EXIT_CODES, Machine } from '../machine.ts';
@@ -22,7 +22,7 @@ export const EXIT_TIMEOUT = EXIT_CODES.timeout;
 
 export interface CliIo {
   stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
-  stdout: Writable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean; rows?: number; columns?: number };
   stderr: Writable;
   /** Builds (or finds) the default guest; injectable for tests. */
   buildGuest?: (opts: BuildGuestOptions) => Promise<GuestImages>;
@@ -120,6 +120,9 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     kernelPath = g.kernel;
     initrdPath = g.initrd;
     cmdline = g.cmdline;
+    // The guest's console shell sets its terminal to this size (src/guest/build.ts).
+    const { rows, columns } = io.stdout;
+    if (io.stdout.isTTY && rows && columns) cmdline += ` ${TTY_SIZE_VAR}=${rows}x${columns}`;
     say(io, `guest ready (shell marker: "${GUEST_MARKER}")`);
   }
   const kernel = await readImage('kernel', kernelPath, args.memory);

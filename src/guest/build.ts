@@ -6,8 +6,9 @@
  * needs root; without root we explain what to run), resolve the real kernel package through the
  * `linux-image-686` metapackage, `apt-get download` it and `busybox-static` (i386), check each
  * .deb against the SHA256 that apt's signed index records, unpack them with `dpkg-deb -x` (no
- * root needed), take /boot/vmlinuz-*, and pack /bin/busybox, its applet links, /dev/console and
- * our /init into a gzip-compressed newc cpio written by cpio.ts.
+ * root needed), take /boot/vmlinuz-* and the pvpanic modules, and pack /bin/busybox, its applet
+ * links, /dev/console, the modules and our /init, /etc/inittab and /etc/console-shell into a
+ * gzip-compressed newc cpio written by cpio.ts.
  *
  * The build is idempotent: the cache holds `manifest.json` with the SHA256 of every output, and
  * a later call that finds all outputs matching their recorded checksums returns at once without
@@ -27,11 +28,24 @@ import type { CpioEntry } from './cpio.ts';
 /** The line /init prints right before it starts the shell. */
 export const GUEST_MARKER = 'wasmvisor-guest: shell ready';
 
-/** The kernel command line the default guest is meant to boot with. */
-export const DEFAULT_CMDLINE = 'console=ttyS0 quiet cryptomgr.notests=1 noisapnp';
+/**
+ * The kernel command line the default guest is meant to boot with. `panic=-1`: a panic the VM
+ * did not notice (pvpanic and the console line are how it notices) resets the machine at once
+ * instead of spinning for ever.
+ */
+export const DEFAULT_CMDLINE = 'console=ttyS0 quiet cryptomgr.notests=1 noisapnp panic=-1';
+
+/**
+ * The environment variable (set through the kernel command line, which hands unknown `NAME=value`
+ * words to init) that gives the console's size, ROWSxCOLS: the CLI adds it for a terminal.
+ */
+export const TTY_SIZE_VAR = 'WASMVISOR_TTY';
 
 /** Version of the manifest format and of the initramfs recipe; bump it to force rebuilds. */
-export const MANIFEST_FORMAT = 2;
+export const MANIFEST_FORMAT = 3;
+
+/** The kernel modules the initramfs carries (from the kernel package), in load order. */
+export const GUEST_MODULES = ['drivers/misc/pvpanic/pvpanic.ko', 'drivers/misc/pvpanic/pvpanic-mmio.ko'];
 
 const KERNEL_FILE = 'vmlinuz';
 const INITRD_FILE = 'initrd.img';
@@ -132,30 +146,59 @@ function imagesOf(dir: string, m: GuestManifest): GuestImages {
   return { dir, kernel: join(dir, m.kernel.file), initrd: join(dir, m.initrd.file), cmdline: m.cmdline, marker: m.marker, manifest: m };
 }
 
-/** The /init script: mount the kernel file systems, print the marker, run a shell on the console. */
+/**
+ * The /init script: mount the kernel file systems, load the pvpanic driver, and hand over to
+ * busybox init (PID 1), which runs /etc/inittab: the console shell, and `poweroff`, `reboot` and
+ * `halt` (busybox's applets signal PID 1) with an orderly shutdown.
+ */
 export function initScript(installApplets: boolean): string {
   return [
     '#!/bin/sh',
-    '# wasmvisor default guest: mount the kernel file systems and start a shell on the console.',
+    '# wasmvisor default guest: mount the kernel file systems, load the drivers, start busybox init.',
     'export PATH=/sbin:/usr/sbin:/bin:/usr/bin HOME=/root',
     '/bin/busybox mount -t proc proc /proc',
     // Without a host-side applet list the links are made here (busybox needs /proc/self/exe).
     ...(installApplets ? ['/bin/busybox --install -s'] : []),
     'mount -t sysfs sysfs /sys',
     'mount -t devtmpfs devtmpfs /dev',
-    // busybox poweroff, reboot and halt signal PID 1 (USR2, TERM, USR1): do what they ask.
-    "trap 'poweroff -f' USR2",
-    "trap 'reboot -f' TERM",
-    "trap 'halt -f' USR1",
+    // pvpanic reports a kernel panic to the VM (ACPI device QEMU0001), which ends the run.
+    ...GUEST_MODULES.map((m) => `insmod /lib/modules/${m.split('/').pop()!} 2>/dev/null`),
+    'exec /bin/busybox init',
+    '',
+  ].join('\n');
+}
+
+/**
+ * busybox init's table: the console shell, once (init runs it in a new session with default
+ * signal dispositions). No getty: nothing respawns. `poweroff` and friends make init stop every
+ * process (TERM, then KILL) before the power-off.
+ */
+export function inittab(): string {
+  return [
+    '# wasmvisor default guest: one shell on the console; when it exits, the machine powers off.',
+    '::once:/bin/cttyhack /bin/sh /etc/console-shell',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The console shell's wrapper, run by init through cttyhack, which makes the console (ttyS0)
+ * its controlling terminal: Ctrl-C, Ctrl-Z and `fg` work in the interactive shell it starts.
+ * It sets the terminal's size from WASMVISOR_TTY (ROWSxCOLS), prints the marker, and powers
+ * the machine off when the shell exits.
+ */
+export function consoleShellScript(): string {
+  return [
+    '#!/bin/sh',
+    'export PATH=/sbin:/usr/sbin:/bin:/usr/bin HOME=/root',
+    `case "$${TTY_SIZE_VAR}" in`,
+    `  *x*) stty rows "\${${TTY_SIZE_VAR}%x*}" cols "\${${TTY_SIZE_VAR}#*x}" 2>/dev/null ;;`,
+    'esac',
+    `unset ${TTY_SIZE_VAR}`,
     `echo "${GUEST_MARKER}"`,
-    // cttyhack reopens the active console (ttyS0) as the controlling terminal, so job control
-    // and ^C work. The shell runs in the background so that `wait` (unlike a foreground
-    // command) lets the traps above run at once; when the shell exits we power off instead of
-    // letting init die (a panic).
-    'setsid cttyhack sh &',
-    'wait',
+    'sh',
     'echo "wasmvisor-guest: shell exited, powering off"',
-    'poweroff -f',
+    'poweroff',
     '',
   ].join('\n');
 }
@@ -164,8 +207,8 @@ export function initScript(installApplets: boolean): string {
  * The initramfs members around a busybox binary. `applets` are absolute paths as printed by
  * `busybox --list-full` ("bin/ls", "usr/sbin/chroot"); an empty list leaves the links to /init.
  */
-export function initramfsEntries(busybox: Uint8Array, applets: readonly string[]): CpioEntry[] {
-  const dirs = ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'mnt', 'run'];
+export function initramfsEntries(busybox: Uint8Array, applets: readonly string[], modules: readonly { name: string; data: Uint8Array }[] = []): CpioEntry[] {
+  const dirs = ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'mnt', 'run', 'lib', 'lib/modules'];
   const entries: CpioEntry[] = dirs.map((path) => ({ kind: 'dir', path, mode: path === 'tmp' ? 0o1777 : 0o755 }));
   entries.push({ kind: 'chardev', path: 'dev/console', major: 5, minor: 1, mode: 0o600 });
   entries.push({ kind: 'chardev', path: 'dev/null', major: 1, minor: 3, mode: 0o666 });
@@ -177,6 +220,9 @@ export function initramfsEntries(busybox: Uint8Array, applets: readonly string[]
     if (p && p !== 'bin/busybox' && /^(bin|sbin|usr\/bin|usr\/sbin)\/[^/]+$/.test(p)) links.add(p);
   }
   for (const p of [...links].sort()) entries.push({ kind: 'symlink', path: p, target: '/bin/busybox' });
+  for (const m of modules) entries.push({ kind: 'file', path: `lib/modules/${m.name}`, data: m.data, mode: 0o644 });
+  entries.push({ kind: 'file', path: 'etc/inittab', data: new TextEncoder().encode(inittab()), mode: 0o644 });
+  entries.push({ kind: 'file', path: 'etc/console-shell', data: new TextEncoder().encode(consoleShellScript()), mode: 0o755 });
   entries.push({ kind: 'file', path: 'init', data: new TextEncoder().encode(initScript(applets.length === 0)), mode: 0o755 });
   return entries;
 }
@@ -277,6 +323,12 @@ export async function buildGuest(opts: BuildGuestOptions = {}): Promise<GuestIma
     const kernel = readFileSync(join(kroot, 'boot', vmlinuz[0]));
     const busyboxPath = join(broot, 'bin', 'busybox');
     const busybox = readFileSync(busyboxPath);
+    const version = vmlinuz[0].slice('vmlinuz-'.length);
+    const modules = GUEST_MODULES.map((m) => {
+      const path = join(kroot, 'lib', 'modules', version, 'kernel', m);
+      if (!existsSync(path)) throw new Error(`${kernelPkg} has no ${m} (looked for ${path})`);
+      return { name: m.split('/').pop()!, data: new Uint8Array(readFileSync(path)) };
+    });
 
     // 5. The applet list: ask the binary itself when the host can run i386 code, else /init
     //    installs the links at boot.
@@ -287,7 +339,7 @@ export async function buildGuest(opts: BuildGuestOptions = {}): Promise<GuestIma
       progress('cannot run the i386 busybox on this host: /init will install the applet links at boot');
     }
     progress(`packing the initramfs (busybox ${busyboxDeb.record.version}, ${applets.length} applet links)`);
-    const initrd = gzipSync(writeCpio(initramfsEntries(busybox, applets)), { level: 9 });
+    const initrd = gzipSync(writeCpio(initramfsEntries(busybox, applets, modules)), { level: 9 });
 
     // 6. Write the outputs, then the manifest last (its presence means the build finished).
     mkdirSync(dir, { recursive: true });

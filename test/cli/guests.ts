@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,9 +13,10 @@ const OUT = join(tmpdir(), 'wasmvisor-cli-guests');
 
 /** Assembles guests/<name>.asm (if needed) and returns the image's path. */
 export function guestImage(name: string): string {
-  const src = readFileSync(join(DIR, `${name}.asm`));
-  const inc = readFileSync(join(DIR, 'multiboot.inc'));
-  const hash = createHash('sha256').update(src).update(inc).digest('hex').slice(0, 16);
+  // Images include each other: the hash covers every source.
+  const h = createHash('sha256').update(name);
+  for (const f of readdirSync(DIR).sort()) h.update(f).update(readFileSync(join(DIR, f)));
+  const hash = h.digest('hex').slice(0, 16);
   const out = join(OUT, `${name}-${hash}.bin`);
   if (existsSync(out)) return out;
   mkdirSync(OUT, { recursive: true });

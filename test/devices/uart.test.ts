@@ -1,6 +1,6 @@
 /**
  * 16550A UART: transmit, receive FIFO and trigger levels, the interrupt identification order,
- * THR-empty interrupt rules, OUT2 gating of IRQ4, loopback, divisor latch, and the register
+ * THR-empty interrupt rules, flow control from the host side (txReady), OUT2 gating of IRQ4, loopback, divisor latch, and the register
  * probe sequence of Linux's 8250 autoconfig (which must report a 16550A).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -81,6 +81,26 @@ describe('Uart16550', () => {
     wr(0, 0x42); // still pending: the line drops and rises again (a new edge)
     expect(irq.take()).toEqual(['-4', '+4']);
     wr(1, 0x00);
+    expect(irq.take()).toEqual(['-4']);
+  });
+
+  it('holds THRE clear while the host side is full, keeps the bytes, and raises THR empty when it drains', () => {
+    let ready = false;
+    uart.txReady = () => ready;
+    wr(4, 0x08); // OUT2: IRQ4 reaches the PIC
+    wr(1, 0x02); // THRI, with the line not ready: no interrupt
+    expect(rd(5) & 0x60).toBe(0);
+    expect(rd(2) & 0x0f).toBe(0x01);
+    expect(irq.take()).toEqual([]);
+    wr(0, 0x41); // a driver that did not wait: the byte still goes out
+    expect(sent).toEqual([0x41]);
+    expect(rd(5) & 0x60).toBe(0);
+    expect(rd(2) & 0x0f).toBe(0x01);
+    ready = true;
+    uart.txReadyChanged();
+    expect(rd(5) & 0x60).toBe(0x60);
+    expect(irq.take()).toEqual(['+4']);
+    expect(rd(2) & 0x0f).toBe(0x02);
     expect(irq.take()).toEqual(['-4']);
   });
 

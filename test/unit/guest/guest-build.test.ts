@@ -71,31 +71,43 @@ describe('writeCpio', () => {
 });
 
 describe('initramfs', () => {
-  it('holds busybox, its links, the console device and /init', () => {
-    const members = parseCpio(writeCpio(initramfsEntries(Uint8Array.of(0x7f, 0x45), ['/bin/ls', '/usr/sbin/chroot', '/bin/busybox', '/etc/bad'])));
+  it('holds busybox, its links, the console device, the pvpanic modules, /init and init\'s table', () => {
+    const modules = [{ name: 'pvpanic.ko', data: Uint8Array.of(1) }, { name: 'pvpanic-mmio.ko', data: Uint8Array.of(2) }];
+    const members = parseCpio(writeCpio(initramfsEntries(Uint8Array.of(0x7f, 0x45), ['/bin/ls', '/usr/sbin/chroot', '/bin/busybox', '/etc/bad'], modules)));
     const byName = new Map(members.map((m) => [m.name, m]));
     expect([...byName.keys()]).toEqual([
-      'bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'mnt', 'run',
-      'dev/console', 'dev/null', 'dev/ttyS0', 'bin/busybox', 'bin/ls', 'bin/sh', 'usr/sbin/chroot', 'init', 'TRAILER!!!',
+      'bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'mnt', 'run', 'lib', 'lib/modules',
+      'dev/console', 'dev/null', 'dev/ttyS0', 'bin/busybox', 'bin/ls', 'bin/sh', 'usr/sbin/chroot',
+      'lib/modules/pvpanic.ko', 'lib/modules/pvpanic-mmio.ko', 'etc/inittab', 'etc/console-shell', 'init', 'TRAILER!!!',
     ]);
     expect(byName.get('dev/console')).toMatchObject({ mode: 0o20600, rdevmajor: 5, rdevminor: 1 });
     expect(byName.get('tmp')!.mode).toBe(0o41777);
     expect(new TextDecoder().decode(byName.get('bin/ls')!.data)).toBe('/bin/busybox');
-    const init = new TextDecoder().decode(byName.get('init')!.data);
+    const text = (name: string): string => new TextDecoder().decode(byName.get(name)!.data);
+    const init = text('init');
     expect(byName.get('init')!.mode).toBe(0o100755);
     expect(init).toBe(initScript(false));
     expect(init).toContain('mount -t devtmpfs devtmpfs /dev');
-    expect(init).toContain(`echo "${GUEST_MARKER}"`);
-    expect(init).toContain('setsid cttyhack sh &');
-    expect(init).toContain("trap 'poweroff -f' USR2");
+    // pvpanic core first: pvpanic-mmio uses its symbols.
+    expect(init).toMatch(/insmod \/lib\/modules\/pvpanic\.ko .*\ninsmod \/lib\/modules\/pvpanic-mmio\.ko .*\nexec \/bin\/busybox init\n$/);
     expect(initScript(true)).toContain('/bin/busybox --install -s');
+    // busybox init starts the console shell in its own session, with default signal dispositions;
+    // cttyhack gives it the console as controlling terminal (Ctrl-C, Ctrl-Z, fg).
+    expect(text('etc/inittab')).toContain('::once:/bin/cttyhack /bin/sh /etc/console-shell\n');
+    const shell = text('etc/console-shell');
+    expect(byName.get('etc/console-shell')!.mode).toBe(0o100755);
+    expect(shell).toContain(`echo "${GUEST_MARKER}"\nsh\n`);
+    expect(shell).toContain('stty rows "${WASMVISOR_TTY%x*}" cols "${WASMVISOR_TTY#*x}"');
+    expect(shell).toMatch(/\npoweroff\n$/);
   });
 
   const cached = join(defaultCacheDir(), 'initrd.img');
   it.skipIf(!existsSync(cached))('is what the cached guest build contains', () => {
     const members = parseCpio(gunzipSync(readFileSync(cached)));
     const names = new Set(members.map((m) => m.name));
-    for (const n of ['init', 'bin/busybox', 'bin/sh', 'dev/console', 'bin/mount', 'usr/bin/setsid', 'bin/cttyhack', 'sbin/poweroff']) expect(names.has(n)).toBe(true);
+    for (const n of ['init', 'bin/busybox', 'bin/sh', 'dev/console', 'bin/mount', 'sbin/init', 'bin/cttyhack', 'bin/stty', 'sbin/insmod', 'sbin/poweroff', 'etc/inittab', 'lib/modules/pvpanic-mmio.ko']) {
+      expect(names.has(n), n).toBe(true);
+    }
     expect(verifyGuest(defaultCacheDir())).not.toBeNull();
   });
 });
@@ -140,6 +152,9 @@ function fakeHost(opts: { foreign?: string; uid?: number } = {}) {
       if (args[1].includes('linux-image')) {
         mkdirSync(join(dest, 'boot'), { recursive: true });
         writeFileSync(join(dest, 'boot', 'vmlinuz-6.1.0-99-686'), 'KERNEL');
+        const mods = join(dest, 'lib', 'modules', '6.1.0-99-686', 'kernel', 'drivers', 'misc', 'pvpanic');
+        mkdirSync(mods, { recursive: true });
+        for (const m of ['pvpanic.ko', 'pvpanic-mmio.ko']) writeFileSync(join(mods, m), `MODULE ${m}`);
       } else {
         mkdirSync(join(dest, 'bin'), { recursive: true });
         writeFileSync(join(dest, 'bin', 'busybox'), 'BUSYBOX');
@@ -173,6 +188,7 @@ describe('buildGuest', () => {
     expect(readFileSync(g.kernel, 'utf8')).toBe('KERNEL');
     const members = parseCpio(gunzipSync(readFileSync(g.initrd)));
     expect(members.filter((m) => m.mode >> 12 === 0o12).map((m) => m.name)).toEqual(['bin/ls', 'bin/sh', 'sbin/init', 'usr/bin/env']);
+    expect(new TextDecoder().decode(members.find((m) => m.name === 'lib/modules/pvpanic-mmio.ko')!.data)).toBe('MODULE pvpanic-mmio.ko');
     expect(g.manifest).toMatchObject({
       format: MANIFEST_FORMAT,
       kernel: { file: 'vmlinuz', size: 6, sourcePath: 'boot/vmlinuz-6.1.0-99-686', from: { package: 'linux-image-6.1.0-99-686:i386', version: '1.2-3' } },
