@@ -16,7 +16,7 @@ import type { Cpu } from '../cpu.ts';
 import type { Handler } from '../insn/handler.ts';
 import { Unpacked, addTo, divTo, mulTo, sqrtTo, unpack } from './extended.ts';
 import {
-  CLS_DENORMAL, CLS_INF, CLS_NAN, CLS_PSEUDO_DENORMAL, CLS_UNSUPPORTED, CLS_ZERO, SLOT_TMP, SW_C1, SW_DE, SW_IE,
+  CLS_DENORMAL, CLS_INF, CLS_NAN, CLS_NORMAL, CLS_PSEUDO_DENORMAL, CLS_UNSUPPORTED, CLS_ZERO, SLOT_TMP, SW_C1, SW_DE, SW_IE,
   SW_ZE, copySlot, isEmpty, pop, precision, quietSlot, raise, rc, setC1, setCC, setIndefinite, setReg, slotClass,
   slotHi, slotIsSNaN, slotLo, slotSe, st, stackFault,
 } from './fpu.ts';
@@ -75,7 +75,7 @@ export function nanOperands(cpu: Cpu, dst: number, a: number, b: number): number
 
 /** Records the flags of a rounded result (PE, UE, OE and C1 = rounded up). */
 export function commit(cpu: Cpu, flags: number): void {
-  raise(cpu, flags & 0x3f);
+  if (flags & 0x3f) raise(cpu, flags & 0x3f);
   setCC(cpu, SW_C1, flags & SW_C1);
 }
 
@@ -110,6 +110,14 @@ function setSpecial(cpu: Cpu, dst: number, sign: number, inf: boolean): void {
  * unmasked exception abandoned the operation.
  */
 export function binaryOp(cpu: Cpu, op: number, dst: number, left: number, right: number, memDenormal: boolean): boolean {
+  if (!memDenormal && slotClass(cpu, left) === CLS_NORMAL && slotClass(cpu, right) === CLS_NORMAL) {
+    // The common case: two normal operands, nothing but the rounding can raise anything.
+    unpack(cpu, left, A);
+    unpack(cpu, right, B);
+    const prec = precision(cpu);
+    commit(cpu, op === OP_MUL ? mulTo(cpu, dst, A, B, prec) : op === OP_DIV ? divTo(cpu, dst, A, B, prec) : addTo(cpu, dst, A, B, op === OP_SUB ? 1 : 0, prec));
+    return true;
+  }
   const n = nanOperands(cpu, dst, left, right);
   if (n !== NOT_NAN) return n === NAN_DONE;
   const ca = slotClass(cpu, left);

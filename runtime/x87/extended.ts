@@ -175,6 +175,10 @@ export function addTo(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, negB: num
   let bs = b.s ^ negB;
   const aZero = a.h === 0;
   const bZero = b.h === 0;
+  if (!aZero && !bZero) {
+    const fast = addFast(cpu, dst, a, b, negB, prec);
+    if (fast >= 0) return fast;
+  }
   if (aZero || bZero) {
     if (aZero && bZero) {
       // Exact zero sum: −0 only for −0 + −0, or opposite signs rounding down (IEEE 754 6.3).
@@ -265,6 +269,8 @@ export function addTo(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, negB: num
 // ------------------------------------------------------------------------------- ×
 /** dst := a · b rounded to `prec` (both finite and nonzero). */
 export function mulTo(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, prec: number): number {
+  const fast = mulFast(cpu, dst, a, b, prec);
+  if (fast >= 0) return fast;
   const a0 = a.l & 0xffff, a1 = a.l >>> 16, a2 = a.h & 0xffff, a3 = a.h >>> 16;
   const b0 = b.l & 0xffff, b1 = b.l >>> 16, b2 = b.h & 0xffff, b3 = b.h >>> 16;
   // Columns of 16-bit digits; each sum stays below 2^35, carries are exact in doubles.
@@ -300,9 +306,130 @@ export function mulTo(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, prec: num
   return roundToSlot(cpu, dst, a.s ^ b.s, e, h, l, x, sticky, prec);
 }
 
+// ------------------------------------------------------------------------------- fast paths
+/*
+ * ÷ and √ of operands that are binary64 values (53-bit significands, |exponent| ≤ 400, so that
+ * quotients and Dekker's splitting stay far inside binary64's range; what C
+ * code working on doubles feeds the FPU): the binary64 result r of the host's correctly rounded
+ * operation plus a correction c with a(b) = r + c, where c comes from an exact residual
+ * (Dekker's product) divided once more. In units of the 64-bit result's last place, c is known
+ * to about 2^-40; unless that leaves the rounding decision open (a fraction within 2^-30 of 0 or
+ * 1/2), the 64-bit value and its rounding follow from it exactly. Otherwise the slow path runs.
+ */
+const F64 = new Float64Array(1);
+const I32 = new Int32Array(F64.buffer);
+const SPLIT = 134217729; // 2^27 + 1
+const GUARD = 2 ** -30;
+
+/** The binary64 value of `u` if it has one (53-bit significand, |e| ≤ 400), else NaN. */
+function toDouble(u: Unpacked): number {
+  if ((u.l & 0x7ff) !== 0 || u.e > 400 || u.e < -400) return NaN;
+  I32[1] = (u.s << 31) | ((u.e + 1023) << 20) | ((u.h >>> 11) & 0xfffff);
+  I32[0] = (u.h << 21) | (u.l >>> 11);
+  return F64[0];
+}
+
+/** 2^n for |n| ≤ 1000. */
+function pow2(n: number): number {
+  I32[1] = (n + 1023) << 20;
+  I32[0] = 0;
+  return F64[0];
+}
+
+/** The rounding error of p = a·b (Dekker; exact for operands and product well inside the range). */
+function productError(a: number, b: number, p: number): number {
+  let c = SPLIT * a;
+  const ah = c - (c - a);
+  const al = a - ah;
+  c = SPLIT * b;
+  const bh = c - (c - b);
+  const bl = b - bh;
+  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+}
+
+/**
+ * Rounds r + c (r a normal binary64, c its small correction, `exact` if c = 0 exactly) to the
+ * slot; returns the flags, or −1 if the decision is too close to call. `known`: c is exact (a
+ * TwoSum or TwoProduct error), so nothing is too close to call.
+ */
+function roundNear(cpu: Cpu, dst: number, r: number, c: number, exact: boolean, prec: number, known = false): number {
+  F64[0] = r;
+  const hi = I32[1];
+  const lo = I32[0];
+  const sign = hi >>> 31;
+  const e = ((hi >>> 20) & 0x7ff) - 1023;
+  let h = (0x80000000 | ((hi & 0xfffff) << 11) | (lo >>> 21)) >>> 0;
+  let l = (lo << 11) >>> 0;
+  if (exact) return roundToSlot(cpu, dst, sign, e, h, l, 0, false, prec);
+  // The correction in units of 2^(e − 63), towards larger magnitude.
+  const t = (sign ? -c : c) * pow2(63 - e);
+  // t = whole + f with |f| < 1 of t's sign, both exact; then the 32 bits below the last place
+  // (x) and whether anything lies below those, all in integer arithmetic.
+  let whole = Math.trunc(t);
+  const f = t - whole;
+  if (!known) {
+    const fr = f < 0 ? f + 1 : f;
+    if (fr < GUARD || fr > 1 - GUARD || Math.abs(fr - 0.5) < GUARD) return -1;
+  }
+  const y = f * TWO32;
+  let x = Math.floor(y);
+  const below = y !== x;
+  if (x < 0) {
+    x += TWO32;
+    whole -= 1;
+  }
+  l += whole;
+  if (l < 0) { l += TWO32; h -= 1; } else if (l >= TWO32) { l -= TWO32; h += 1; }
+  if (h < 0x80000000 || h >= TWO32) return -1;
+  return roundToSlot(cpu, dst, sign, e, h, l, x, !known || below, prec);
+}
+
+/** a + (−1)^negB · b of binary64 operands: TwoSum gives the exact sum as s + err. */
+function addFast(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, negB: number, prec: number): number {
+  const x = toDouble(a);
+  const y = negB ? -toDouble(b) : toDouble(b);
+  if (x !== x || y !== y) return -1;
+  const sum = x + y;
+  if (sum === 0) return -1; // exact cancellation: the sign of zero is the slow path's business
+  const bb = sum - x;
+  const err = (x - (sum - bb)) + (y - bb);
+  return roundNear(cpu, dst, sum, err, err === 0, prec, true);
+}
+
+/** a · b of binary64 operands: Dekker's TwoProduct gives the exact product as p + err. */
+function mulFast(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, prec: number): number {
+  const x = toDouble(a);
+  const y = toDouble(b);
+  if (x !== x || y !== y) return -1;
+  const p = x * y;
+  const err = productError(x, y, p);
+  return roundNear(cpu, dst, p, err, err === 0, prec, true);
+}
+
+function divFast(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, prec: number): number {
+  const x = toDouble(a);
+  const y = toDouble(b);
+  if (x !== x || y !== y) return -1;
+  const q = x / y;
+  const p = q * y;
+  const rem = (x - p) - productError(q, y, p);
+  return roundNear(cpu, dst, q, rem / y, rem === 0, prec);
+}
+
+function sqrtFast(cpu: Cpu, dst: number, a: Unpacked, prec: number): number {
+  const x = toDouble(a);
+  if (x !== x) return -1;
+  const r = Math.sqrt(x);
+  const p = r * r;
+  const res = (x - p) - productError(r, r, p);
+  return roundNear(cpu, dst, r, res / (2 * r), res === 0, prec);
+}
+
 // ------------------------------------------------------------------------------- ÷
 /** dst := a / b rounded to `prec` (both finite and nonzero). Restoring division, 66 bits. */
 export function divTo(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, prec: number): number {
+  const fast = divFast(cpu, dst, a, b, prec);
+  if (fast >= 0) return fast;
   const dh = b.h;
   const dl = b.l;
   let rh = a.h;
@@ -337,6 +464,8 @@ export function divTo(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, prec: num
 // ------------------------------------------------------------------------------- √
 /** dst := √a rounded to `prec` (a finite, positive, nonzero). */
 export function sqrtTo(cpu: Cpu, dst: number, a: Unpacked, prec: number): number {
+  const fast = sqrtFast(cpu, dst, a, prec);
+  if (fast >= 0) return fast;
   // a = m · 2^(e − 63); with e even, √a = √(m · 2^65) · 2^(e/2 − 64) and √(m·2^65) has 65 bits;
   // with e odd, √a = √(m · 2^64) · 2^((e−1)/2 − 63)... both written as N = m · 2^k, root R.
   const odd = a.e & 1;

@@ -171,6 +171,24 @@ export function storeF64(cpu: Cpu, slot: number, mode: number): StoreResult {
     case CLS_ZERO: return { hi: sign | 0, lo: 0, flags: 0 };
   }
   const u = unpack(cpu, slot, U);
+  if (u.e >= -1022 && u.e < 1023) {
+    // Normal in binary64 whatever the rounding: drop 11 bits of the significand.
+    const rbit = (u.l >>> 10) & 1;
+    const rest = (u.l & 0x3ff) !== 0;
+    const up = mode === RC_NEAREST ? rbit !== 0 && (rest || (u.l & 0x800) !== 0) : mode === RC_UP ? u.s === 0 && (rbit !== 0 || rest) : mode === RC_DOWN ? u.s !== 0 && (rbit !== 0 || rest) : false;
+    let fl = ((u.l >>> 11) | (u.h << 21)) >>> 0;
+    let fh = (u.h >>> 11) & 0xfffff;
+    let e = u.e;
+    if (up) {
+      fl += 1;
+      if (fl === TWO32) {
+        fl = 0;
+        fh += 1;
+        if (fh === 0x100000) { fh = 0; e += 1; }
+      }
+    }
+    return { hi: (sign | ((e + 1023) << 20) | fh) | 0, lo: fl | 0, flags: (rbit !== 0 || rest ? SW_PE : 0) | (up ? SW_C1 : 0) };
+  }
   roundFormat(u.s, u.e, u.h, u.l, 53, -1022, mode);
   const neg = u.s !== 0;
   if (RF.e > 1023 && !RF.tiny) {
