@@ -189,7 +189,8 @@ export function atan(x: BigFloat): BigFloat {
   if (x.m === 0n) return ZERO;
   const one = fromInt(1);
   if (ilog2(x) >= 0) {
-    // |x| ≥ 1: atan x = ±π/2 − atan(1/x).
+    if (sub(x.m > 0n ? x : neg(x), one).m === 0n) return scale(x.m > 0n ? pi() : neg(pi()), -2); // ±π/4
+    // |x| > 1: atan x = ±π/2 − atan(1/x).
     const r = atan(div(one, x));
     return sub(scale(x.m > 0n ? pi() : neg(pi()), -1), r);
   }

@@ -17,7 +17,7 @@ import { add, atan, div, expm1, fromInt, fromUnpacked, ilog2, ln, ln1p, ln2, mul
 import { Unpacked, mulTo, unpack } from './extended.ts';
 import { loadInt } from './formats.ts';
 import {
-  CLS_INF, CLS_ZERO, SLOT_TMP, SW_C2, SW_DE, SW_IE, SW_PE, SW_ZE, copySlot, isEmpty, pop, raise, setCC, setIndefinite, setReg,
+  CLS_INF, CLS_ZERO, SLOT_TMP, SW_C2, SW_DE, SW_IE, SW_PE, SW_UE, SW_ZE, copySlot, isEmpty, pop, raise, setCC, setIndefinite, setReg,
   setTop, slotClass, slotSe, st, stackFault,
 } from './fpu.ts';
 
@@ -214,12 +214,13 @@ const fyl2x: Handler = (cpu) => pop2(cpu, (p0, p1) => {
   const cy = slotClass(cpu, p1);
   const sx = slotSe(cpu, p0) >>> 15;
   if (sx && cx !== CLS_ZERO) return invalidResult(cpu, p1); // log of a negative number
-  if ((isDenormalClass(cx) || isDenormalClass(cy)) && raise(cpu, SW_DE)) return false;
   if (cx === CLS_ZERO) {
+    // log2(±0) = −∞: ZE for a finite nonzero y, which hides a denormal y (measured).
     if (cy === CLS_ZERO) return invalidResult(cpu, p1);
     if (cy !== CLS_INF && raise(cpu, SW_ZE)) return false;
     return ylog(cpu, p1, 'inf', 1, () => fromInt(0));
   }
+  if ((isDenormalClass(cx) || isDenormalClass(cy)) && raise(cpu, SW_DE)) return false;
   if (cx === CLS_INF) return ylog(cpu, p1, 'inf', 0, () => fromInt(0));
   const x = unpack(cpu, p0, U);
   if (x.h === 0x80000000 && x.l === 0) {
@@ -228,7 +229,9 @@ const fyl2x: Handler = (cpu) => pop2(cpu, (p0, p1) => {
     const y = slotClass(cpu, p1);
     if (y === CLS_INF || y === CLS_ZERO) return ylog(cpu, p1, null, x.e < 0 ? 1 : 0, () => ONE);
     loadInt(cpu, SLOT_TMP, x.e);
-    commit(cpu, mulTo(cpu, p1, unpack(cpu, p1, V), unpack(cpu, SLOT_TMP, U), 64) | SW_PE); // PE even so (measured)
+    // PE even so, and a tiny result counts as inexact for UE (measured).
+    const flags = mulTo(cpu, p1, unpack(cpu, p1, V), unpack(cpu, SLOT_TMP, U), 64) | SW_PE;
+    commit(cpu, flags | ((slotSe(cpu, p1) & 0x7fff) === 0 && slotClass(cpu, p1) !== CLS_ZERO ? SW_UE : 0));
     return true;
   }
   const lx = fromUnpacked(x);
@@ -247,7 +250,7 @@ const fyl2xp1: Handler = (cpu) => pop2(cpu, (p0, p1) => {
     return ylog(cpu, p1, 'inf', 0, () => fromInt(0));
   }
   const x = fromUnpacked(unpack(cpu, p0, U));
-  if (ilog2(x) >= -1 && sx) return invalidResult(cpu, p1); // x ≤ −1: outside the domain of log
+  if (ilog2(x) >= 0 && sx) return invalidResult(cpu, p1); // x ≤ −1: 1 + x ≤ 0, no logarithm
   return ylog(cpu, p1, null, sx, () => mul(ilog2(x) >= -1 ? ln(add(x, fromInt(1))) : ln1p(x), LOG2E()));
 });
 
