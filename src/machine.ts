@@ -16,7 +16,7 @@ export type { Engine } from '../runtime/vm.ts';
 /** Options of {@link Machine.create}: the PC's own, less those the Machine sets itself. */
 export type MachineOptions = Pick<
   PcMachineOptions,
-  'memory' | 'kernel' | 'initrd' | 'cmdline' | 'engine' | 'forceTranslate' | 'onReset' | 'trace'
+  'memory' | 'kernel' | 'initrd' | 'cmdline' | 'engine' | 'forceTranslate' | 'onReset' | 'trace' | 'consolePanic'
 >;
 
 /**
@@ -99,7 +99,7 @@ const WAIT_WINDOW = 1 << 20;
 
 function validate(opts: MachineOptions): void {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('Machine.create: options object required');
-  const known = new Set(['memory', 'kernel', 'initrd', 'cmdline', 'engine', 'forceTranslate', 'onReset', 'trace']);
+  const known = new Set(['memory', 'kernel', 'initrd', 'cmdline', 'engine', 'forceTranslate', 'onReset', 'trace', 'consolePanic']);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new TypeError(`Machine.create: unknown option '${k}'`);
   if (!(opts.kernel instanceof Uint8Array)) throw new TypeError('Machine.create: `kernel` must be a Uint8Array');
   if (opts.initrd !== undefined && !(opts.initrd instanceof Uint8Array)) throw new TypeError('Machine.create: `initrd` must be a Uint8Array');
@@ -107,6 +107,7 @@ function validate(opts: MachineOptions): void {
   if (opts.engine !== undefined && !ENGINES.includes(opts.engine)) throw new TypeError(`Machine.create: engine must be ${ENGINES.map((e) => `'${e}'`).join(' or ')}`);
   if (opts.onReset !== undefined && opts.onReset !== 'reboot' && opts.onReset !== 'stop') throw new TypeError(`Machine.create: onReset must be 'reboot' or 'stop'`);
   if (opts.trace !== undefined) checkTrace('Machine.create', opts.trace);
+  if (opts.consolePanic !== undefined && typeof opts.consolePanic !== 'boolean') throw new TypeError('Machine.create: `consolePanic` must be a boolean');
   const problem = ramSizeProblem(opts.memory ?? PC_DEFAULT_MEMORY, PC_MIN_MEMORY);
   if (problem) throw new RangeError(`Machine.create: memory ${problem}`);
 }
@@ -165,6 +166,7 @@ export class Machine {
       forceTranslate: opts.forceTranslate ?? false,
       onReset: opts.onReset ?? 'reboot',
       ...(opts.trace ? { trace: opts.trace } : {}),
+      ...(opts.consolePanic !== undefined ? { consolePanic: opts.consolePanic } : {}),
       // Backpressure: a full stream (nobody reading) holds the guest's output back.
       onSerialOutput: (bytes) => self?.onOutput(bytes),
       onDebugOutput: (bytes) => self?.onDebugOutput(bytes),

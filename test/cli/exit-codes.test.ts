@@ -79,8 +79,8 @@ describe('wasmvisor run: one exit status per way the run ends', () => {
 });
 
 describe('Machine: the same reasons and codes in the exit value', () => {
-  async function exitOf(image: string, onReset: 'stop' | 'reboot' = 'stop'): Promise<MachineExit> {
-    const m = await Machine.create({ memory: 32 << 20, kernel: new Uint8Array(readFileSync(guestImage(image))), engine: 'interp', onReset });
+  async function exitOf(image: string, onReset: 'stop' | 'reboot' = 'stop', consolePanic = true): Promise<MachineExit> {
+    const m = await Machine.create({ memory: 32 << 20, kernel: new Uint8Array(readFileSync(guestImage(image))), engine: 'interp', onReset, consolePanic });
     m.serial.output.resume();
     await m.start();
     return m.exited;
@@ -93,6 +93,11 @@ describe('Machine: the same reasons and codes in the exit value', () => {
     expect(await exitOf('triple')).toMatchObject({ reason: 'reset', exitCode: EXIT_CODES.reset });
     expect(await exitOf('reboot', 'reboot')).toMatchObject({ reason: 'exit', exitCode: 43 });
     expect(await exitOf('pvpanic')).toMatchObject({ reason: 'panic', exitCode: EXIT_CODES.panic });
+    expect(await exitOf('panic-line')).toEqual({
+      reason: 'panic', exitCode: EXIT_CODES.panic,
+      detail: '"Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100", recognised on the console',
+    });
+    expect(await exitOf('panic-line', 'stop', false)).toMatchObject({ reason: 'exit', exitCode: 7 });
     const m = await Machine.create({ memory: 32 << 20, kernel: new Uint8Array(readFileSync(guestImage('spin'))), engine: 'interp' });
     await m.start();
     await m.waitFor('spinning', { fromStart: true });

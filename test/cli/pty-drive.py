@@ -7,6 +7,7 @@ usage: pty-drive.py ROWS COLS -- COMMAND ARGS...   with a JSON list of steps on 
   {"send": TEXT}                      type TEXT
   {"signal": "SIGTERM"}               send a signal to the command
   {"termios": true}                   record whether the terminal is in canonical mode with echo
+  {"exit": SEC}                       wait up to SEC (default 30) for the command to end (last step)
 Prints one JSON object: {"output", "status" (exit code, or -N for signal N), "termios" [...],
 "error" (the step that failed, or null)}.
 """
@@ -36,6 +37,7 @@ cursor = 0
 status = None
 modes = []
 error = None
+exit_wait = 30
 
 
 def pump(timeout):
@@ -80,9 +82,11 @@ for step in steps:
         os.kill(pid, getattr(signal, step['signal']))
     elif 'termios' in step:
         modes.append(cooked())
+    elif 'exit' in step:
+        exit_wait = step['exit']
 
 # Record the terminal mode the command left, then let it finish (or end it).
-deadline = time.time() + 30
+deadline = time.time() + exit_wait
 while time.time() < deadline:
     done, st = os.waitpid(pid, os.WNOHANG)
     if done:
