@@ -323,8 +323,10 @@ export const EXIT_EXCEPTION = 0x100;
 
 /**
  * Direct entry from region to region (no return to the run loop). Each region is in the shared
- * function table (WASM_TABLE_NAME) at its slot. The jump cache, JUMP_CACHE_ENTRIES entries of
- * four i32 at JUMP_CACHE indexed by `jumpCacheIndex(eip)`, maps an EIP to a region entry:
+ * function table (WASM_TABLE_NAME) at its slot; a region enters another by tail-calling
+ * WASM_JUMP_NAME(slot, entry), which tail-calls through the table (see WASM_HELPER_TABLE). The
+ * jump cache, JUMP_CACHE_ENTRIES entries of four i32 at JUMP_CACHE indexed by
+ * `jumpCacheIndex(eip)`, maps an EIP to a region entry:
  * `[eip, tlb, mode | blockLength << 8, slot << 16 | entry]`. It is valid while the soft-TLB
  * entry of the EIP's page still equals `tlb` (same physical page, same permissions), the running
  * mode equals `mode`, and the budget covers `blockLength` instructions (the entered block's
@@ -375,11 +377,10 @@ export interface HelperSpec {
 }
 
 /**
- * The fixed helper table: every import of every compiled module. A helper reports a guest fault
- * by throwing; the region's catch_all stores its state (see EXIT_PENDING). Only three signatures occur,
- * (i32)->i32, (i32,i32)->i32 and (i32,i32,i32)->i32, because each distinct import signature costs
- * ~100-150 us per module compile (design.md §5). The runtime implements it with `HelperImpls`,
- * so a helper missing there is a type error.
+ * The fixed helper table: what compiled code calls through WASM_HELPER_TABLE. A helper reports a
+ * guest fault by throwing; the region's catch_all stores its state (see EXIT_PENDING). Three
+ * signatures occur, (i32)->i32, (i32,i32)->i32 and (i32,i32,i32)->i32. The runtime implements it
+ * with `HelperImpls`, so a helper missing there is a type error.
  */
 export const HELPERS = {
   /** interp(k): runs instruction k of the region with the interpreter's handler; returns STUB_*, or throws. */
@@ -424,6 +425,11 @@ export const HELPERS = {
 
 export type HelperName = keyof typeof HELPERS;
 
+/** Each helper's index in WASM_HELPER_TABLE (the order of HELPERS). */
+export const HELPER_INDEX = Object.fromEntries(Object.keys(HELPERS).map((name, k) => [name, k])) as Readonly<Record<HelperName, number>>;
+/** The index of WASM_JUMP_NAME in WASM_HELPER_TABLE, after the helpers. */
+export const JUMP_INDEX = Object.keys(HELPERS).length;
+
 type JsParams<P extends readonly unknown[]> = { [K in keyof P]: number };
 
 /** The runtime's implementation of the helper table: one function per helper, same arity. */
@@ -434,5 +440,19 @@ export type HelperImpls = {
 /** Import module name of the shared memory and of the helpers in every compiled module. */
 export const WASM_IMPORT_MODULE = 'vm';
 export const WASM_MEMORY_NAME = 'mem';
-/** The function table of compiled regions (see JUMP_CACHE). */
+/**
+ * Region modules import only the shared memory and one table, WASM_HELPER_TABLE: the helpers
+ * of HELPERS in their order (HELPER_INDEX), then WASM_JUMP_NAME at JUMP_INDEX. They call a helper
+ * by `call_indirect` with a constant index, and enter another region by `return_call_indirect`
+ * of `jump(slot, entry)`, which tail-calls the region in slot `slot` of WASM_TABLE_NAME (see
+ * JUMP_CACHE). Both tables live in the hub module (translator/wasm/backend.ts `hubModule`),
+ * instantiated once per translator tier, which alone imports the JS helpers. Measured in Node 20
+ * (V8 11), runtime/README.md: every function-import signature costs a region module ~100-200 us
+ * of compile (V8 makes its import wrappers per module), and every instance that imports a table
+ * which is later written pays at instantiation and at each table.set in proportion to the
+ * table's size and the number of such instances (~1 ms per module with a few thousand live).
+ * The helper table is written once, before any region module exists.
+ */
 export const WASM_TABLE_NAME = 'regions';
+export const WASM_HELPER_TABLE = 'helpers';
+export const WASM_JUMP_NAME = 'jump';

@@ -18,7 +18,7 @@
 import {
   BUDGET, DBT_CHAINS, DBT_INLINE, DBT_INLINE_MAX, DBT_INSN, DBT_NCTL, DBT_REGION, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST,
   F_RF, F_TF, INHIBIT_IRQ, JUMP_CACHE, JUMP_CACHE_ENTRIES, MODE_CS32, MODE_FLAT, RAM_OFFSET, SEG_CS, TLB_VALID,
-  WASM_IMPORT_MODULE, WASM_MEMORY_NAME, WASM_TABLE_NAME, jumpCacheIndex,
+  WASM_HELPER_TABLE, WASM_IMPORT_MODULE, WASM_MEMORY_NAME, WASM_TABLE_NAME, jumpCacheIndex,
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
@@ -125,15 +125,15 @@ export interface TranslationInput {
 /**
  * Everything needed to redo the last translations outside the translator tier, e.g. to measure
  * their cost (runtime/dbt/measure.ts): the remembered inputs (oldest first, at most MAX_RECENT),
- * the region limits and Wasm backend they were translated with, and the helper imports a module
- * of theirs is instantiated with. Redoing a translation changes nothing in the tier.
+ * the region limits and Wasm backend they were translated with, and the imports a module of
+ * theirs is instantiated with. Redoing a translation changes nothing in the tier.
  */
 export interface TranslationReplay {
   readonly inputs: readonly TranslationInput[];
   readonly limits: RegionLimits;
   readonly backend: WasmBackend;
-  /** The import object for a module whose region has these instructions (as `translate` uses). */
-  imports(insns: readonly Insn[]): WebAssembly.ModuleImports;
+  /** The import object of a region module (as `translate` uses). */
+  imports(): WebAssembly.ModuleImports;
 }
 
 /** One compiled region. */
@@ -163,6 +163,11 @@ interface Entry {
   readonly seg: number;
 }
 const UNTRANSLATABLE = { untranslatable: true } as const;
+
+/** Slots of the region table when the dispatcher is made (it doubles as regions fill it). */
+const INITIAL_TABLE_SLOTS = 256;
+/** The region table before the translator is loaded (no region can be installed then). */
+const PLACEHOLDER_TABLE = new WebAssembly.Table({ element: 'anyfunc', initial: 0 });
 
 const hex8 = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
 
@@ -208,7 +213,11 @@ export class Dbt implements DbtPending {
    * region's slot waits in `retired` until no compiled code runs (the running region may be the
    * one dropped; DBT_REGION still names it), its jump-cache entries already cleared.
    */
-  private readonly table = new WebAssembly.Table({ element: 'anyfunc', initial: 256 });
+  private table: WebAssembly.Table = PLACEHOLDER_TABLE;
+  /** The hub's helper table (abi.ts WASM_HELPER_TABLE), imported by every region module. */
+  private helperTable: WebAssembly.Table = PLACEHOLDER_TABLE;
+  /** The region that run() entered from JS (regions without a table slot are entered only so). */
+  private entered: CompiledRegion | null = null;
   private readonly slots: (CompiledRegion | null)[] = [null];
   private readonly freeSlots: number[] = [];
   private retired: number[] = [];
@@ -268,7 +277,24 @@ export class Dbt implements DbtPending {
   /** Loads the Wasm backend (binaryen); idempotent. */
   load(): Promise<void> {
     if (!this.loading) {
-      this.loading = loadWasmBackend().then((b) => { this.backend = b; }, (e: unknown) => { this.loadError = e; throw e; });
+      this.loading = loadWasmBackend().then((b) => {
+        const cpu = this.cpu;
+        const s = cpu.s;
+        // interp(k): instruction k of the running region (DBT_REGION names it; a region without
+        // a slot stores 0 there and runs only when entered from JS).
+        const impls: HelperImpls = {
+          ...this.shared,
+          interp: (k) => {
+            const r = this.slots[s[I_REGION]] ?? (this.entered as CompiledRegion);
+            return runInsn(cpu, this, r.insns[k], k);
+          },
+        };
+        const hub = new WebAssembly.Module(b.hubModule(INITIAL_TABLE_SLOTS) as Uint8Array<ArrayBuffer>);
+        const exports = new WebAssembly.Instance(hub, { [WASM_IMPORT_MODULE]: impls }).exports;
+        this.table = exports[WASM_TABLE_NAME] as WebAssembly.Table;
+        this.helperTable = exports[WASM_HELPER_TABLE] as WebAssembly.Table;
+        this.backend = b;
+      }, (e: unknown) => { this.loadError = e; throw e; });
     }
     return this.loading;
   }
@@ -388,6 +414,7 @@ export class Dbt implements DbtPending {
     const region = entry.region;
     if (this.tracer?.exec) this.tracer.execBlock(this.cpu.segSel(SEG_CS), this.cpu.eip, (region.page << 12) + ((this.cpu.eip - region.eipBase) & 0xfff), 'dbt');
     region.lastUse = ++this.clock;
+    this.entered = region;
     const cpu = this.cpu;
     const s = cpu.s;
     // BUDGET is an int32 in the state block: a slice of 2^31 or more would wrap negative (the
@@ -588,7 +615,7 @@ export class Dbt implements DbtPending {
     const mod = translateRegions(backend, [{ blocks, mode: b.mode, slot }], { validate: this.validate, text: tracer?.outAsm === true });
     if (mod.text !== undefined) tracer?.line(`out_asm region at ${hex8(physPage)} (${blocks.length} blocks)\n${mod.text.trimEnd()}`);
     const code = mod.regions[0];
-    const imports = this.importsFor(code.insns);
+    const imports = this.imports();
     const instance = new WebAssembly.Instance(new WebAssembly.Module(mod.bytes as Uint8Array<ArrayBuffer>), { [WASM_IMPORT_MODULE]: imports });
     const fn = instance.exports[code.exportName] as (entry: number) => number;
     // Estimated footprint: V8's machine code is a few times the Wasm size, plus the metadata.
@@ -611,10 +638,9 @@ export class Dbt implements DbtPending {
     return seg === undefined ? null : { region, seg };
   }
 
-  private importsFor(insns: readonly Insn[]): WebAssembly.ModuleImports {
-    const cpu = this.cpu;
-    const impls: HelperImpls = { ...this.shared, interp: (k) => runInsn(cpu, this, insns[k], k) };
-    return { [WASM_MEMORY_NAME]: cpu.mem.memory, [WASM_TABLE_NAME]: this.table, ...impls };
+  /** What every region module imports (abi.ts WASM_HELPER_TABLE). */
+  private imports(): WebAssembly.ModuleImports {
+    return { [WASM_MEMORY_NAME]: this.cpu.mem.memory, [WASM_HELPER_TABLE]: this.helperTable };
   }
 
   // ------------------------------------------------------------------ the region cache
@@ -684,7 +710,7 @@ export class Dbt implements DbtPending {
   recentTranslations(): TranslationReplay | null {
     const backend = this.backend;
     if (!backend || this.recent.length === 0) return null;
-    return { inputs: this.recent, limits: this.limits, backend, imports: (insns) => this.importsFor(insns) };
+    return { inputs: this.recent, limits: this.limits, backend, imports: () => this.imports() };
   }
 
   /** Drops every region and forgets page history (reset). */

@@ -38,7 +38,7 @@ export function measureTranslation(dbt: Dbt, minBlocks: number): number | null {
       const bs = formRegion(q.page, q.entries, limits, q.accept);
       if (bs.length === 0) continue; // the code was overwritten since: nothing to translate
       const mod = translateRegions(backend, [{ blocks: bs, mode: q.mode }]);
-      const imports = replay.imports(mod.regions[0].insns);
+      const imports = replay.imports();
       new WebAssembly.Instance(new WebAssembly.Module(mod.bytes as Uint8Array<ArrayBuffer>), { [WASM_IMPORT_MODULE]: imports });
       blocks += bs.length;
     }

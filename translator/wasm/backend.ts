@@ -8,13 +8,13 @@
  * (design.md §5) and a VM that only interprets should never pay it. The load is asynchronous
  * because the binaryen package is an ES module with top-level await.
  *
- * Every module imports the shared memory, the shared table of region functions (regions enter
- * each other by tail calls through it) and the fixed helper table of translator/abi.ts under
+ * Every region module imports the shared memory and the hub's helper table (translator/abi.ts
+ * WASM_HELPER_TABLE: the fixed helpers, and `jump`, through which regions tail-call each other) under
  * WASM_IMPORT_MODULE; it is built with tail calls, bulk memory, sign extension and (legacy,
  * try/catch_all) exception handling enabled: all available in Node 20 without flags.
  */
 import type binaryenNs from 'binaryen';
-import { HELPERS, WASM_IMPORT_MODULE, WASM_MEMORY_NAME, WASM_TABLE_NAME } from '../abi.ts';
+import { HELPERS, HELPER_INDEX, JUMP_INDEX, WASM_HELPER_TABLE, WASM_IMPORT_MODULE, WASM_JUMP_NAME, WASM_MEMORY_NAME, WASM_TABLE_NAME } from '../abi.ts';
 import type { HelperName } from '../abi.ts';
 
 type Binaryen = typeof binaryenNs;
@@ -190,12 +190,13 @@ export class ModuleBuilder {
    */
   tailCallRegion(slot: Expr, entry: Expr): Expr {
     const b = this.b;
-    return this.m.return_call_indirect(WASM_TABLE_NAME, slot, [entry], b.createType([b.i32]), b.i32);
+    return this.m.return_call_indirect(WASM_HELPER_TABLE, this.i32.const(JUMP_INDEX), [slot, entry], b.createType([b.i32, b.i32]), b.i32);
   }
   /** Calls a helper of the fixed table (translator/abi.ts). */
   call(helper: HelperName, args: readonly Expr[]): Expr {
     if (args.length !== HELPERS[helper].params.length) throw new Error(`helper ${helper}: wrong arity`);
-    return this.m.call(helper, args, this.b.i32);
+    const b = this.b;
+    return this.m.call_indirect(WASM_HELPER_TABLE, this.i32.const(HELPER_INDEX[helper]), args, b.createType(args.map(() => b.i32)), b.i32);
   }
   memoryCopy(dest: Expr, src: Expr, size: Expr): Expr { return this.m.memory.copy(dest, src, size); }
   memoryFill(dest: Expr, value: Expr, size: Expr): Expr { return this.m.memory.fill(dest, value, size); }
@@ -280,12 +281,39 @@ export class WasmBackend {
     m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.BulkMemory | b.Features.BulkMemoryOpt | b.Features.SignExt |
       b.Features.MutableGlobals | b.Features.ExceptionHandling);
     m.addMemoryImport('0', WASM_IMPORT_MODULE, WASM_MEMORY_NAME);
-    m.addTableImport(WASM_TABLE_NAME, WASM_IMPORT_MODULE, WASM_TABLE_NAME);
-    for (const [name, spec] of Object.entries(HELPERS)) {
-      const params = b.createType(spec.params.map(() => b.i32));
-      m.addFunctionImport(name, WASM_IMPORT_MODULE, name, params, b.i32);
-    }
+    m.addTableImport(WASM_HELPER_TABLE, WASM_IMPORT_MODULE, WASM_HELPER_TABLE);
     return m;
+  }
+
+  /**
+   * The hub module (abi.ts WASM_HELPER_TABLE): imports the JS helpers of HELPERS, and defines and
+   * exports the region table (`initialSlots`, growable), `jump(slot, entry)`, which tail-calls
+   * the region in `slot`, and the helper table (the helpers, then `jump`). Instantiated once per
+   * translator tier.
+   */
+  hubModule(initialSlots: number): Uint8Array {
+    const b = this.b;
+    const m = new b.Module();
+    try {
+      m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.ReferenceTypes);
+      const names = Object.keys(HELPERS) as HelperName[];
+      for (const name of names) {
+        m.addFunctionImport(name, WASM_IMPORT_MODULE, name, b.createType(HELPERS[name].params.map(() => b.i32)), b.i32);
+      }
+      m.addTable(WASM_TABLE_NAME, initialSlots, 0xffffffff);
+      m.addTableExport(WASM_TABLE_NAME, WASM_TABLE_NAME);
+      const body = m.return_call_indirect(WASM_TABLE_NAME, m.local.get(0, b.i32), [m.local.get(1, b.i32)], b.createType([b.i32]), b.i32);
+      m.addFunction(WASM_JUMP_NAME, b.createType([b.i32, b.i32]), b.i32, [], body);
+      const entries = [...names, WASM_JUMP_NAME];
+      if (entries.length !== JUMP_INDEX + 1) throw new Error('translator: helper table out of order');
+      m.addTable(WASM_HELPER_TABLE, entries.length, entries.length);
+      m.addActiveElementSegment(WASM_HELPER_TABLE, 'helper-entries', entries, m.i32.const(0));
+      m.addTableExport(WASM_HELPER_TABLE, WASM_HELPER_TABLE);
+      if (!m.validate()) throw new Error('translator: invalid hub module');
+      return m.emitBinary();
+    } finally {
+      m.dispose();
+    }
   }
 
   /** Frees binaryen's memory held for module building. */

@@ -10,26 +10,9 @@
 
 (module
  (type $0 (func (param i32) (result i32)))
- (type $1 (func (param i32 i32 i32) (result i32)))
- (type $2 (func (param i32 i32) (result i32)))
+ (type $1 (func (param i32 i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
- (import "vm" "regions" (table $regions 0 funcref))
- (import "vm" "interp" (func $interp (param i32) (result i32)))
- (import "vm" "testcc" (func $testcc (param i32) (result i32)))
- (import "vm" "flags" (func $flags (param i32) (result i32)))
- (import "vm" "rd8" (func $rd8 (param i32 i32) (result i32)))
- (import "vm" "rd16" (func $rd16 (param i32 i32) (result i32)))
- (import "vm" "rd32" (func $rd32 (param i32 i32) (result i32)))
- (import "vm" "wr8" (func $wr8 (param i32 i32 i32) (result i32)))
- (import "vm" "wr16" (func $wr16 (param i32 i32 i32) (result i32)))
- (import "vm" "wr32" (func $wr32 (param i32 i32 i32) (result i32)))
- (import "vm" "chkw" (func $chkw (param i32 i32 i32) (result i32)))
- (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
- (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
- (import "vm" "ldseg" (func $ldseg (param i32 i32) (result i32)))
- (import "vm" "io" (func $io (param i32 i32 i32) (result i32)))
- (import "vm" "verify" (func $verify (param i32 i32) (result i32)))
- (import "vm" "rdtsc" (func $rdtsc (param i32) (result i32)))
+ (import "vm" "helpers" (table $helpers 0 funcref))
  (export "r0" (func $r0))
  (func $r0 (param $0 i32) (result i32)
   (local $1 i32)
@@ -434,15 +417,16 @@
            (i32.const 1)
           )
          )
-         (return_call_indirect (type $0)
-          (i32.and
-           (local.get $26)
-           (i32.const 65535)
-          )
+         (return_call_indirect (type $1)
           (i32.shr_u
            (local.get $26)
            (i32.const 16)
           )
+          (i32.and
+           (local.get $26)
+           (i32.const 65535)
+          )
+          (i32.const 16)
          )
         )
        )
@@ -456,8 +440,9 @@
       (local.set $19
        (try $stubGuard (result i32)
         (do
-         (call $interp
+         (call_indirect (type $0)
           (local.get $19)
+          (i32.const 0)
          )
         )
         (catch_all
@@ -591,15 +576,16 @@
              (i32.const 1)
             )
            )
-           (return_call_indirect (type $0)
-            (i32.and
-             (local.get $25)
-             (i32.const 65535)
-            )
+           (return_call_indirect (type $1)
             (i32.shr_u
              (local.get $25)
              (i32.const 16)
             )
+            (i32.and
+             (local.get $25)
+             (i32.const 65535)
+            )
+            (i32.const 16)
            )
           )
          )

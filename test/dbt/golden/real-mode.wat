@@ -11,23 +11,7 @@
  (type $1 (func (param i32) (result i32)))
  (type $2 (func (param i32 i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
- (import "vm" "regions" (table $regions 0 funcref))
- (import "vm" "interp" (func $interp (param i32) (result i32)))
- (import "vm" "testcc" (func $testcc (param i32) (result i32)))
- (import "vm" "flags" (func $flags (param i32) (result i32)))
- (import "vm" "rd8" (func $rd8 (param i32 i32) (result i32)))
- (import "vm" "rd16" (func $rd16 (param i32 i32) (result i32)))
- (import "vm" "rd32" (func $rd32 (param i32 i32) (result i32)))
- (import "vm" "wr8" (func $wr8 (param i32 i32 i32) (result i32)))
- (import "vm" "wr16" (func $wr16 (param i32 i32 i32) (result i32)))
- (import "vm" "wr32" (func $wr32 (param i32 i32 i32) (result i32)))
- (import "vm" "chkw" (func $chkw (param i32 i32 i32) (result i32)))
- (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
- (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
- (import "vm" "ldseg" (func $ldseg (param i32 i32) (result i32)))
- (import "vm" "io" (func $io (param i32 i32 i32) (result i32)))
- (import "vm" "verify" (func $verify (param i32 i32) (result i32)))
- (import "vm" "rdtsc" (func $rdtsc (param i32) (result i32)))
+ (import "vm" "helpers" (table $helpers 0 funcref))
  (export "r0" (func $r0))
  (func $r0 (param $0 i32) (result i32)
   (local $1 i32)
@@ -206,10 +190,11 @@
                        )
                       )
                       (then
-                       (call $linr
+                       (call_indirect (type $0)
                         (i32.const 3)
                         (local.get $24)
                         (i32.const 2)
+                        (i32.const 10)
                        )
                       )
                       (else
@@ -261,9 +246,10 @@
                       )
                      )
                      (else
-                      (call $rd16
+                      (call_indirect (type $2)
                        (local.get $25)
                        (i32.const 0)
+                       (i32.const 4)
                       )
                      )
                     )
@@ -307,10 +293,11 @@
                     )
                    )
                    (then
-                    (call $linw
+                    (call_indirect (type $0)
                      (i32.const 3)
                      (local.get $26)
                      (i32.const 18)
+                     (i32.const 11)
                     )
                    )
                    (else
@@ -362,10 +349,11 @@
                    )
                    (else
                     (drop
-                     (call $chkw
+                     (call_indirect (type $0)
                       (local.get $25)
                       (i32.const 2)
                       (i32.const 8)
+                      (i32.const 9)
                      )
                     )
                     (i32.const -1)
@@ -379,9 +367,10 @@
                     (i32.const -1)
                    )
                    (then
-                    (call $rd16
+                    (call_indirect (type $2)
                      (local.get $25)
                      (i32.const 8)
+                     (i32.const 4)
                     )
                    )
                    (else
@@ -413,10 +402,11 @@
                   )
                   (then
                    (if
-                    (call $wr16
+                    (call_indirect (type $0)
                      (local.get $25)
                      (local.get $30)
                      (i32.const 8)
+                     (i32.const 7)
                     )
                     (then
                      (local.set $22
@@ -647,8 +637,9 @@
       (local.set $19
        (try $stubGuard (result i32)
         (do
-         (call $interp
+         (call_indirect (type $1)
           (local.get $19)
+          (i32.const 0)
          )
         )
         (catch_all

@@ -11,26 +11,10 @@
 
 (module
  (type $0 (func (param i32 i32 i32) (result i32)))
- (type $1 (func (param i32) (result i32)))
- (type $2 (func (param i32 i32) (result i32)))
+ (type $1 (func (param i32 i32) (result i32)))
+ (type $2 (func (param i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
- (import "vm" "regions" (table $regions 0 funcref))
- (import "vm" "interp" (func $interp (param i32) (result i32)))
- (import "vm" "testcc" (func $testcc (param i32) (result i32)))
- (import "vm" "flags" (func $flags (param i32) (result i32)))
- (import "vm" "rd8" (func $rd8 (param i32 i32) (result i32)))
- (import "vm" "rd16" (func $rd16 (param i32 i32) (result i32)))
- (import "vm" "rd32" (func $rd32 (param i32 i32) (result i32)))
- (import "vm" "wr8" (func $wr8 (param i32 i32 i32) (result i32)))
- (import "vm" "wr16" (func $wr16 (param i32 i32 i32) (result i32)))
- (import "vm" "wr32" (func $wr32 (param i32 i32 i32) (result i32)))
- (import "vm" "chkw" (func $chkw (param i32 i32 i32) (result i32)))
- (import "vm" "linr" (func $linr (param i32 i32 i32) (result i32)))
- (import "vm" "linw" (func $linw (param i32 i32 i32) (result i32)))
- (import "vm" "ldseg" (func $ldseg (param i32 i32) (result i32)))
- (import "vm" "io" (func $io (param i32 i32 i32) (result i32)))
- (import "vm" "verify" (func $verify (param i32 i32) (result i32)))
- (import "vm" "rdtsc" (func $rdtsc (param i32) (result i32)))
+ (import "vm" "helpers" (table $helpers 0 funcref))
  (export "r0" (func $r0))
  (func $st32 (param $0 i32) (param $1 i32) (param $2 i32) (result i32)
   (local $3 i32)
@@ -77,10 +61,11 @@
     (i32.const 0)
    )
    (else
-    (call $wr32
+    (call_indirect (type $0)
      (local.get $0)
      (local.get $1)
      (local.get $2)
+     (i32.const 8)
     )
    )
   )
@@ -128,9 +113,10 @@
     )
    )
    (else
-    (call $rd32
+    (call_indirect (type $1)
      (local.get $0)
      (local.get $1)
+     (i32.const 5)
     )
    )
   )
@@ -293,8 +279,9 @@
                         (i32.const 0)
                         (local.get $13)
                        )
-                       (call $flags
+                       (call_indirect (type $2)
                         (i32.const 0)
+                        (i32.const 2)
                        )
                       )
                      )
@@ -489,10 +476,11 @@
                    )
                   )
                   (local.set $26
-                   (call $io
+                   (call_indirect (type $0)
                     (i32.const 49)
                     (i32.const 128)
                     (i32.const 0)
+                    (i32.const 13)
                    )
                   )
                   (local.set $1
@@ -568,13 +556,14 @@
                   )
                  )
                  (drop
-                  (call $io
+                  (call_indirect (type $0)
                    (i32.const 89)
                    (i32.const 128)
                    (i32.and
                     (local.get $1)
                     (i32.const 255)
                    )
+                   (i32.const 13)
                   )
                  )
                  (i32.store offset=688
@@ -840,14 +829,15 @@
           )
          )
          (return_call_indirect (type $1)
-          (i32.and
-           (local.get $25)
-           (i32.const 65535)
-          )
           (i32.shr_u
            (local.get $25)
            (i32.const 16)
           )
+          (i32.and
+           (local.get $25)
+           (i32.const 65535)
+          )
+          (i32.const 16)
          )
         )
        )
@@ -861,8 +851,9 @@
       (local.set $19
        (try $stubGuard (result i32)
         (do
-         (call $interp
+         (call_indirect (type $2)
           (local.get $19)
+          (i32.const 0)
          )
         )
         (catch_all
@@ -997,14 +988,15 @@
             )
            )
            (return_call_indirect (type $1)
-            (i32.and
-             (local.get $26)
-             (i32.const 65535)
-            )
             (i32.shr_u
              (local.get $26)
              (i32.const 16)
             )
+            (i32.and
+             (local.get $26)
+             (i32.const 65535)
+            )
+            (i32.const 16)
            )
           )
          )
