@@ -201,6 +201,18 @@ export class Machine {
   }
 
   /**
+   * Tells the guest the console's new size: the line `ROWS COLS` on COM2, the machine's control
+   * line. The default guest's console shell runs a small agent that applies it to its terminal
+   * (`stty rows … cols …`, which signals SIGWINCH to the foreground job); other guests ignore it.
+   */
+  resizeConsole(rows: number, cols: number): void {
+    for (const [name, v] of [['rows', rows], ['cols', cols]] as const) {
+      if (!Number.isInteger(v) || v < 1 || v > 9999) throw new RangeError(`Machine.resizeConsole: ${name} must be an integer from 1 to 9999 (got ${v})`);
+    }
+    this.pc.controlInput(`${rows} ${cols}\n`);
+  }
+
+  /**
    * Resolves with the matched text when the console output (from now on, or including what was
    * printed before if `fromStart`) matches `pattern`; rejects on timeout or if the machine stops.
    */

@@ -7,6 +7,8 @@
  *   ports 0x60, 0x64        I8042    (IRQ1/IRQ12; 0xFE resets the machine)
  *   ports 0x70–0x71         Rtc      (IRQ8; CMOS sizes for `memory`)
  *   ports 0x3F8–0x3FF       Uart16550 COM1 (IRQ4): the console
+ *   ports 0x2F8–0x2FF       Uart16550 COM2 (IRQ3): a control line from the host (`controlInput`;
+ *                           the default guest reads console size changes from it), output dropped
  *   ports 0xCF8–0xCFF       PciHost  (i440FX + PIIX3; 0xCF9 resets)
  *   ports 0x80, 0x92        SystemPorts (POST, fast A20/reset)
  *   ports 0xE9, 0xF4–0xF7   DebugPorts (QEMU's debug console and isa-debug-exit)
@@ -130,6 +132,7 @@ export interface PcDevices {
   pit: Pit;
   rtc: Rtc;
   com1: Uart16550;
+  com2: Uart16550;
   kbc: I8042;
   pci: PciHost;
   system: SystemPorts;
@@ -145,6 +148,8 @@ const DEFAULT_SLICE = 50_000;
 const MAX_IDLE_MS = 50;
 /** `run` yields to the host event loop at least this often (ms), so input and signals get in. */
 const YIELD_MS = 20;
+/** The same while region modules compile in the background: they are installed at a yield. */
+const COMPILE_YIELD_MS = 2;
 
 /**
  * How long a panicking guest runs on after the panic began (pvpanic event or panic line), for
@@ -199,6 +204,8 @@ export class PcMachine {
       ...(opts.engine ? { engine: opts.engine } : {}),
       ...(opts.forceTranslate !== undefined ? { forceTranslate: opts.forceTranslate } : {}),
       ...(opts.trace ? { trace: opts.trace } : {}),
+      // run() returns to the event loop between slices, so region modules compile in the background.
+      dbt: { asyncCompile: true },
     });
     this.boot();
   }
@@ -220,6 +227,7 @@ export class PcMachine {
     const pit = new Pit(this.clock, pic);
     const rtc = new Rtc(this.clock, pic, { memorySize: this.memory, ...(this.opts.rtcStartMs !== undefined ? { startTimeMs: this.opts.rtcStartMs } : {}) });
     const com1 = new Uart16550(pic, 4);
+    const com2 = new Uart16550(pic, 3);
     const kbc = new I8042(pic);
     const pci = new PciHost();
     const system = new SystemPorts();
@@ -234,6 +242,7 @@ export class PcMachine {
     bus.map(0x64, 1, kbc.ports);
     bus.map(0x70, 2, rtc.ports);
     bus.map(0x3f8, 8, com1.ports);
+    bus.map(0x2f8, 8, com2.ports);
     bus.map(0xcf8, 8, pci);
     for (const p of [0x80, 0x92]) bus.map(p, 1, system);
     bus.map(PM_BASE, PM_PORTS, pm);
@@ -265,7 +274,7 @@ export class PcMachine {
     // kvmclock's wall-clock time (vmm/msr.ts) is the RTC's, to the nanosecond.
     setWallClock(this.vm.cpu, () => rtc.state.baseSeconds * 1000 + (this.clock.now() - rtc.state.baseNs) / 1e6);
 
-    this.devs = { bus, pic, pit, rtc, com1, kbc, pci, system, pm, pvpanic };
+    this.devs = { bus, pic, pit, rtc, com1, com2, kbc, pci, system, pm, pvpanic };
     this.vm.cpu.io = bus;
     this.vm.irq = {
       hasInterrupt: () => pic.hasInterrupt(),
@@ -312,6 +321,12 @@ export class PcMachine {
   serialInput(data: string | Uint8Array): void {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     this.devs.com1.receive(bytes);
+    this.wake?.();
+  }
+
+  /** Queues bytes as input on COM2, the host's control line to the guest. */
+  controlInput(data: string | Uint8Array): void {
+    this.devs.com2.receive(typeof data === 'string' ? new TextEncoder().encode(data) : data);
     this.wake?.();
   }
 
@@ -466,7 +481,7 @@ export class PcMachine {
         }
         const r = this.step(budget);
         if (r.reason === 'budget') {
-          if (performance.now() - lastYield >= YIELD_MS) {
+          if (performance.now() - lastYield >= (this.vm.dbt?.compiling ? COMPILE_YIELD_MS : YIELD_MS)) {
             await yieldToHost();
             lastYield = performance.now();
           }

@@ -181,6 +181,11 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     });
   };
 
+  const onResize = (): void => {
+    const { rows, columns } = io.stdout;
+    if (rows && columns) machine.resizeConsole(rows, columns);
+  };
+
   let timer: NodeJS.Timeout | undefined;
   try {
     if (tty) io.stdin.setRawMode!(true);
@@ -192,6 +197,8 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     // pipe(): when stdout is full (a pipe nobody reads), the machine's streams fill and the
     // guest's UART stops accepting bytes until it drains (backpressure; nothing is dropped).
     machine.serial.output.on('data', track).pipe(io.stdout, { end: false });
+    // A terminal resized (SIGWINCH): tell the guest (the default guest applies it).
+    if (io.stdout.isTTY) io.stdout.on('resize', onResize);
     machine.debugConsole.on('data', track).pipe(io.stdout, { end: false });
     if (args.exitOn) {
       machine.waitFor(args.exitOn).then(
@@ -227,6 +234,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
   } finally {
     if (timer) clearTimeout(timer);
     io.stdin.off('data', onInput);
+    io.stdout.off('resize', onResize);
     restore();
     unregister();
     if (traceOut && traceOut !== io.stderr) await new Promise<void>((done) => traceOut.end(done));

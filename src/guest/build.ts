@@ -42,7 +42,7 @@ export const DEFAULT_CMDLINE = 'console=ttyS0 quiet cryptomgr.notests=1 noisapnp
 export const TTY_SIZE_VAR = 'WASMVISOR_TTY';
 
 /** Version of the manifest format and of the initramfs recipe; bump it to force rebuilds. */
-export const MANIFEST_FORMAT = 3;
+export const MANIFEST_FORMAT = 4;
 
 /** The kernel modules the initramfs carries (from the kernel package), in load order. */
 export const GUEST_MODULES = ['drivers/misc/pvpanic/pvpanic.ko', 'drivers/misc/pvpanic/pvpanic-mmio.ko'];
@@ -184,8 +184,8 @@ export function inittab(): string {
 /**
  * The console shell's wrapper, run by init through cttyhack, which makes the console (ttyS0)
  * its controlling terminal: Ctrl-C, Ctrl-Z and `fg` work in the interactive shell it starts.
- * It sets the terminal's size from WASMVISOR_TTY (ROWSxCOLS), prints the marker, and powers
- * the machine off when the shell exits.
+ * It sets the terminal's size from WASMVISOR_TTY (ROWSxCOLS) and starts the agent that applies
+ * later sizes from COM2, prints the marker, and powers the machine off when the shell exits.
  */
 export function consoleShellScript(): string {
   return [
@@ -195,6 +195,11 @@ export function consoleShellScript(): string {
     `  *x*) stty rows "\${${TTY_SIZE_VAR}%x*}" cols "\${${TTY_SIZE_VAR}#*x}" 2>/dev/null ;;`,
     'esac',
     `unset ${TTY_SIZE_VAR}`,
+    // Size changes arrive as "ROWS COLS" lines on COM2 (Machine.resizeConsole); stty on the
+    // console signals SIGWINCH to its foreground job.
+    'if [ -c /dev/ttyS1 ] && stty -F /dev/ttyS1 -echo 2>/dev/null; then',
+    '  (while read -r r c; do stty -F /dev/ttyS0 rows "$r" cols "$c"; done < /dev/ttyS1) &',
+    'fi',
     `echo "${GUEST_MARKER}"`,
     'sh',
     'echo "wasmvisor-guest: shell exited, powering off"',

@@ -109,6 +109,20 @@ describe('Machine: the same reasons and codes in the exit value', () => {
   });
 });
 
+describe('Machine.resizeConsole', () => {
+  it('sends "ROWS COLS" on COM2, the control line, and checks its arguments', async () => {
+    const m = await Machine.create({ memory: 32 << 20, kernel: new Uint8Array(readFileSync(guestImage('com2-echo'))), engine: 'interp' });
+    let debug = '';
+    m.debugConsole.on('data', (b: Buffer) => (debug += b.toString()));
+    expect(() => m.resizeConsole(0, 80)).toThrow(/rows must be an integer from 1 to 9999/);
+    expect(() => m.resizeConsole(24, 1.5)).toThrow(/cols must be/);
+    m.resizeConsole(48, 160);
+    await m.start();
+    expect(await m.exited).toMatchObject({ reason: 'exit', exitCode: 1 });
+    expect(debug).toBe('48 160\n');
+  });
+});
+
 const qemu = spawnSync('qemu-system-i386', ['--version']);
 describe.skipIf(qemu.error !== undefined)('the same images under qemu-system-i386', () => {
   function qemuStatus(image: string, ...extra: string[]): number | null {

@@ -7,6 +7,7 @@ usage: pty-drive.py ROWS COLS -- COMMAND ARGS...   with a JSON list of steps on 
   {"send": TEXT}                      type TEXT
   {"signal": "SIGTERM"}               send a signal to the command
   {"termios": true}                   record whether the terminal is in canonical mode with echo
+  {"resize": [ROWS, COLS]}            resize the terminal (the command gets SIGWINCH)
   {"exit": SEC}                       wait up to SEC (default 30) for the command to end (last step)
 Prints one JSON object: {"output", "status" (exit code, or -N for signal N), "termios" [...],
 "error" (the step that failed, or null)}.
@@ -82,6 +83,8 @@ for step in steps:
         os.kill(pid, getattr(signal, step['signal']))
     elif 'termios' in step:
         modes.append(cooked())
+    elif 'resize' in step:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', step['resize'][0], step['resize'][1], 0, 0))
     elif 'exit' in step:
         exit_wait = step['exit']
 
