@@ -522,6 +522,19 @@ const CPU_DEVIATIONS: readonly Deviation[] = [
     excuse: (c) => (/^fn(stenv|save)M/.test(c.row.name) ? { mem: envFields(c, 'dp') } : undefined),
   },
   {
+    id: 'cpu-x87-fcomi-c1',
+    reference: 'native',
+    quirk: 'x87-fcomi-c1',
+    rows: 'FCOMI FCOMIP FUCOMI FUCOMIP',
+    sdm: 'vol. 2A FCOMI/FCOMIP/FUCOMI/FUCOMIP, "FPU Flags Affected": C1 is set to 0',
+    does: 'leaves C1 as it was (an AMD processor)',
+    excuse(c, ref, vm) {
+      const x = x87View(c, ref, vm);
+      if (!x || !FCOMI.test(c.row.name) || (x.ref & SW_C1) !== (x.before & SW_C1)) return undefined;
+      return { x87: { sw: SW_C1 } };
+    },
+  },
+  {
     id: 'cpu-x87-suppressed-store',
     reference: 'native',
     quirk: 'x87-suppressed-store',

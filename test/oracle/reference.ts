@@ -36,7 +36,8 @@ export interface Reference {
    * its kind (deviations.ts `quirk`): for the real CPU, what the probe found (`x87-fcs-fds`:
    * FCS and FDS stored as zero; `x87-fop`, `x87-fdp`: FOP, FDP stored as zero after masked
    * exceptions; `x87-suppressed-store`: an Intel processor, whose x87 stores suppressed by an
-   * unmasked exception do not address their operand).
+   * unmasked exception do not address their operand; `x87-fcomi-c1`: an AMD processor, whose
+   * FCOMI family leaves C1 as it was).
    */
   readonly quirks: ReadonlySet<string>;
   /** What ran, for reports and test names: `native CPU (…)`, `qemu-system-i386 7.2 (…)`. */
@@ -146,6 +147,8 @@ export function probeNative(): ProbeResult {
   // Intel processors complete an x87 store suppressed by an unmasked exception without
   // addressing its operand (measured on a Xeon); AMD, like the VM, checks the operand first.
   if (m[5] === 'GenuineIntel') quirks.add('x87-suppressed-store');
+  // AMD processors leave C1 alone in FCOMI/FCOMIP/FUCOMI/FUCOMIP, which the SDM says clear it.
+  if (m[5] === 'AuthenticAMD') quirks.add('x87-fcomi-c1');
   return (probed = { ok: true, cpu: brand, quirks });
 }
 

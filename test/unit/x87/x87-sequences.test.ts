@@ -136,6 +136,8 @@ const SEQUENCES: Seq[] = [
 ];
 
 const ref = getReference();
+/** The probe's quirks that concern the pointer fields (others, e.g. FCOMI's C1, do not matter here). */
+const POINTER_QUIRKS = ['x87-fcs-fds', 'x87-fop', 'x87-fdp'];
 
 /**
  * Fields of the final FNSAVE image (at 200h) not compared with this reference: for QEMU the
@@ -164,8 +166,9 @@ describe(`x87 sequences: ${ref.name} vs interpreter`, () => {
   const outcomes = runReference(cases);
   SEQUENCES.forEach((s, k) => {
     it(s.name, (ctx) => {
-      if (ref.kind === 'native' && s.pointers && ref.quirks.size) {
-        ctx.skip(`this processor stores x87 pointer fields unlike a P6 (${[...ref.quirks].join(', ')}): cpu-x87-fcs-fds, cpu-x87-fop, cpu-x87-fdp`);
+      const pointerQuirks = POINTER_QUIRKS.filter((q) => ref.quirks.has(q));
+      if (ref.kind === 'native' && s.pointers && pointerQuirks.length) {
+        ctx.skip(`this processor stores x87 pointer fields unlike a P6 (${pointerQuirks.join(', ')}): cpu-x87-fcs-fds, cpu-x87-fop, cpu-x87-fdp`);
         return;
       }
       if (ref.kind === 'qemu' && s.qemu) {
