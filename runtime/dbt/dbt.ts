@@ -28,6 +28,7 @@ import type { CodePage, ScannedBlock } from '../../translator/scan/scan-block.ts
 import { formatInsn } from '../../translator/decoder/disasm.ts';
 import type { Tracer } from '../trace.ts';
 import { translateRegions } from '../../translator/translate.ts';
+import type { TranslatedModule } from '../../translator/translate.ts';
 import { loadWasmBackend } from '../../translator/wasm/backend.ts';
 import type { WasmBackend } from '../../translator/wasm/backend.ts';
 import type { Block, CodeCache } from '../code-cache.ts';
@@ -78,6 +79,12 @@ export interface DbtOptions {
   regionScope?: 'reachable' | 'executed';
   /** Execution traces (in_asm, out_asm, exec): runtime/trace.ts. */
   tracer?: Tracer | null;
+  /**
+   * Compile region modules in the background (WebAssembly.compile) and install them when the
+   * compile completes: the hot block is interpreted meanwhile. Only for callers that return to
+   * the event loop between slices (PcMachine does); default false (synchronous compile).
+   */
+  asyncCompile?: boolean;
 }
 
 /** Statistics of the translator tier (returned by the API, printed by --stats). */
@@ -163,6 +170,23 @@ interface Entry {
   readonly seg: number;
 }
 const UNTRANSLATABLE = { untranslatable: true } as const;
+/** A Block's `compiled` while a region with it as an entry compiles in the background. */
+const COMPILING = { untranslatable: true, compiling: true } as const;
+
+/** A region whose module compiles in the background (asyncCompile), with what installing it needs. */
+interface PendingRegion {
+  readonly code: TranslatedModule['regions'][number];
+  readonly slot: number;
+  readonly physPage: number;
+  readonly mode: number;
+  readonly eipBase: number;
+  readonly csLimit: number;
+  readonly bytes: number;
+  readonly blockCount: number;
+  /** pageGen of the page when it was translated: a later drop of the page's blocks discards it. */
+  readonly gen: number;
+  readonly t0: number;
+}
 
 /** Slots of the region table when the dispatcher is made (it doubles as regions fill it). */
 const INITIAL_TABLE_SLOTS = 256;
@@ -232,6 +256,13 @@ export class Dbt implements DbtPending {
   private chain: (() => Block | null) | null = null;
   /** Times each physical page's regions were invalidated by writes (self-modifying code). */
   private readonly pageWrites: Uint16Array;
+  /** Times each physical page's blocks were dropped (asyncCompile discards stale translations). */
+  private readonly pageGen: Uint32Array;
+  private readonly asyncCompile: boolean;
+  /** Region modules compiling in the background. */
+  compiling = 0;
+  /** A background compile that failed (a translator bug): the next run() throws it. */
+  private compileError: unknown = null;
   /** The last translations' inputs (see `recentTranslations`). */
   private readonly recent: TranslationInput[] = [];
   /** Warm blocks (a quarter of the threshold) per physical page, entries of its next region. */
@@ -256,6 +287,8 @@ export class Dbt implements DbtPending {
     this.tracer = opts.tracer ?? null;
     this.shared = makeSharedHelpers(cpu, this);
     this.pageWrites = new Uint16Array(cpu.codePages.length);
+    this.pageGen = new Uint32Array(cpu.codePages.length);
+    this.asyncCompile = (opts.asyncCompile ?? false) && !this.forceTranslate;
     if (EXIT_REASONS.length > DBT_INLINE_MAX) throw new Error('translator/abi.ts: DBT_INLINE has too few counters');
     this.inlineWords = new Int32Array(cpu.mem.buffer, DBT_INLINE, EXIT_REASONS.length);
     this.inlineWords.fill(0);
@@ -307,6 +340,7 @@ export class Dbt implements DbtPending {
    */
   run(b: Block, budget: number): number {
     this.delivered = 0;
+    if (this.compileError !== null) throw this.compileError;
     let entry = this.entryFor(b);
     if (entry === null || budget < b.insns.length) {
       this.stats.misses++;
@@ -525,6 +559,10 @@ export class Dbt implements DbtPending {
       return null;
     }
     const e = this.translate(b);
+    if (e !== null && 'compiling' in e) {
+      if (b.compiled === null) b.compiled = COMPILING;
+      return null;
+    }
     b.compiled = e ?? UNTRANSLATABLE;
     return e;
   }
@@ -568,7 +606,7 @@ export class Dbt implements DbtPending {
   }
 
   // ------------------------------------------------------------------ translation
-  private translate(b: Block): Entry | null {
+  private translate(b: Block): Entry | typeof COMPILING | null {
     const backend = this.backend as WasmBackend;
     const cpu = this.cpu;
     const t0 = performance.now();
@@ -615,27 +653,70 @@ export class Dbt implements DbtPending {
     const mod = translateRegions(backend, [{ blocks, mode: b.mode, slot }], { validate: this.validate, text: tracer?.outAsm === true });
     if (mod.text !== undefined) tracer?.line(`out_asm region at ${hex8(physPage)} (${blocks.length} blocks)\n${mod.text.trimEnd()}`);
     const code = mod.regions[0];
-    const imports = this.imports();
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(mod.bytes as Uint8Array<ArrayBuffer>), { [WASM_IMPORT_MODULE]: imports });
-    const fn = instance.exports[code.exportName] as (entry: number) => number;
     // Estimated footprint: V8's machine code is a few times the Wasm size, plus the metadata.
     const bytes = mod.bytes.length * 4 + blocks.length * 256 + code.insns.length * 64;
-    const region = new CompiledRegion(fn, slot, code.entries, physPage >>> 12, b.mode, eipBase, csLimit, bytes, blocks.length, code.insns, code.doneBefore);
+    const job: PendingRegion = {
+      code, slot, physPage, mode, eipBase, csLimit, bytes, blockCount: blocks.length, gen: this.pageGen[physPage >>> 12], t0,
+    };
+    if (this.asyncCompile) {
+      // The entries wait as COMPILING (interpreted, not translated again) until `install`.
+      for (const eip of code.entries.keys()) {
+        const blk = this.cache.lookup(physPage + ((eip - eipBase) & 0xfff), mode);
+        if (blk && blk.eip === eip && blk.compiled === null) blk.compiled = COMPILING;
+      }
+      this.compiling++;
+      this.stats.translateMs += performance.now() - t0;
+      WebAssembly.compile(mod.bytes as Uint8Array<ArrayBuffer>).then(
+        (module) => { this.compiling--; this.install(job, module); },
+        (e: unknown) => { this.compiling--; this.abandon(job); this.compileError ??= e; },
+      );
+      return COMPILING;
+    }
+    const region = this.install(job, new WebAssembly.Module(mod.bytes as Uint8Array<ArrayBuffer>));
+    const seg = code.entries.get(b.eip);
+    return region === null || seg === undefined ? null : { region, seg };
+  }
+
+  /**
+   * Instantiates a translated region's module and puts the region in service: in the table, the
+   * page's list, and the `compiled` slot of its entry blocks. Null (and nothing installed) when
+   * the page's blocks were dropped since the translation (only possible with asyncCompile).
+   */
+  private install(job: PendingRegion, module: WebAssembly.Module): CompiledRegion | null {
+    const t0 = performance.now();
+    const page = job.physPage >>> 12;
+    if (this.pageGen[page] !== job.gen) {
+      this.abandon(job);
+      return null;
+    }
+    const code = job.code;
+    const instance = new WebAssembly.Instance(module, { [WASM_IMPORT_MODULE]: this.imports() });
+    const fn = instance.exports[code.exportName] as (entry: number) => number;
+    const region = new CompiledRegion(fn, job.slot, code.entries, page, job.mode, job.eipBase, job.csLimit, job.bytes, job.blockCount, code.insns, code.doneBefore);
     this.insert(region);
     // Attach the region's entries to the decoded blocks that already exist.
     for (const [eip, seg] of code.entries) {
-      const blk = this.cache.lookup(physPage + ((eip - eipBase) & 0xfff), mode);
-      if (blk && blk.eip === eip && blk.compiled === null) blk.compiled = { region, seg };
+      const blk = this.cache.lookup(job.physPage + ((eip - job.eipBase) & 0xfff), job.mode);
+      if (blk && blk.eip === eip && (blk.compiled === null || blk.compiled === COMPILING)) blk.compiled = { region, seg };
     }
     const st = this.stats;
     st.regions++;
     st.modules++;
-    st.blocks += blocks.length;
+    st.blocks += job.blockCount;
     st.insns += code.insnCount;
     st.inlineInsns += code.inlineCount;
-    st.translateMs += performance.now() - t0;
-    const seg = code.entries.get(b.eip);
-    return seg === undefined ? null : { region, seg };
+    // Synchronous: everything since translate began; in the background: this part only.
+    st.translateMs += performance.now() - (this.asyncCompile ? t0 : job.t0);
+    return region;
+  }
+
+  /** A translation that will not be installed: its slot is free again, its entries may translate anew. */
+  private abandon(job: PendingRegion): void {
+    if (job.slot) this.freeSlots.push(job.slot);
+    for (const eip of job.code.entries.keys()) {
+      const blk = this.cache.lookup(job.physPage + ((eip - job.eipBase) & 0xfff), job.mode);
+      if (blk && blk.eip === eip && blk.compiled === COMPILING) blk.compiled = null;
+    }
   }
 
   /** What every region module imports (abi.ts WASM_HELPER_TABLE). */
@@ -690,6 +771,7 @@ export class Dbt implements DbtPending {
   /** The code cache dropped `b` (its page was written, or the cache was cleared). */
   onBlockDropped(b: Block): void {
     const page = b.phys >>> 12;
+    this.pageGen[page]++;
     this.warm.delete(page);
     const list = this.byPage.get(page);
     if (!list) return;

@@ -148,6 +148,8 @@ const DEFAULT_SLICE = 50_000;
 const MAX_IDLE_MS = 50;
 /** `run` yields to the host event loop at least this often (ms), so input and signals get in. */
 const YIELD_MS = 20;
+/** The same while region modules compile in the background: they are installed at a yield. */
+const COMPILE_YIELD_MS = 2;
 
 /**
  * How long a panicking guest runs on after the panic began (pvpanic event or panic line), for
@@ -202,6 +204,8 @@ export class PcMachine {
       ...(opts.engine ? { engine: opts.engine } : {}),
       ...(opts.forceTranslate !== undefined ? { forceTranslate: opts.forceTranslate } : {}),
       ...(opts.trace ? { trace: opts.trace } : {}),
+      // run() returns to the event loop between slices, so region modules compile in the background.
+      dbt: { asyncCompile: true },
     });
     this.boot();
   }
@@ -477,7 +481,7 @@ export class PcMachine {
         }
         const r = this.step(budget);
         if (r.reason === 'budget') {
-          if (performance.now() - lastYield >= YIELD_MS) {
+          if (performance.now() - lastYield >= (this.vm.dbt?.compiling ? COMPILE_YIELD_MS : YIELD_MS)) {
             await yieldToHost();
             lastYield = performance.now();
           }
