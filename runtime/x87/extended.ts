@@ -416,12 +416,25 @@ function divFast(cpu: Cpu, dst: number, a: Unpacked, b: Unpacked, prec: number):
   return roundNear(cpu, dst, q, rem / y, rem === 0, prec);
 }
 
+/**
+ * √ of any 64-bit significand with |e| ≤ 400: a = x + y with x its top 53 bits and y the
+ * other 11 (both binary64), r = √x, and the residual a − r² = (x − r·r) + y from Dekker's
+ * product. With y = 0 a zero residual means an exact root; with y ≠ 0 a zero could hide a tiny
+ * one, so that case goes to the slow path.
+ */
 function sqrtFast(cpu: Cpu, dst: number, a: Unpacked, prec: number): number {
-  const x = toDouble(a);
-  if (x !== x) return -1;
+  if (a.e > 400 || a.e < -400) return -1;
+  const low = a.l & 0x7ff;
+  I32[1] = ((a.e + 1023) << 20) | ((a.h >>> 11) & 0xfffff);
+  I32[0] = (a.h << 21) | (a.l >>> 11);
+  const x = F64[0];
   const r = Math.sqrt(x);
   const p = r * r;
-  const res = (x - p) - productError(r, r, p);
+  let res = (x - p) - productError(r, r, p);
+  if (low !== 0) {
+    res += low * pow2(a.e - 63);
+    if (res === 0) return -1;
+  }
   return roundNear(cpu, dst, r, res / (2 * r), res === 0, prec);
 }
 
