@@ -124,7 +124,12 @@ function validate(opts: MachineOptions): void {
  * ```
  */
 export class Machine {
-  /** The serial console (COM1): guest output, and input to the guest. */
+  /**
+   * The serial console (COM1): guest output, and input to the guest. The output stream has
+   * backpressure: while nobody reads it and its buffers are full, the guest's UART holds THRE
+   * clear and the guest waits (nothing is dropped). Call `serial.output.resume()` to discard it
+   * when only {@link waitFor} and {@link consoleText} are used.
+   */
   readonly serial: { readonly output: Readable; readonly input: Writable };
   /** What the guest writes to the debug console port 0xE9 (QEMU's `-debugcon`). */
   readonly debugConsole: Readable = new PassThrough();
