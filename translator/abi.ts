@@ -446,7 +446,8 @@ export const WASM_MEMORY_NAME = 'mem';
  * by `call_indirect` with a constant index, and enter another region by `return_call_indirect`
  * of `jump(slot, entry)`, which tail-calls the region in slot `slot` of WASM_TABLE_NAME (see
  * JUMP_CACHE). Both tables live in the hub module (translator/wasm/backend.ts `hubModule`),
- * instantiated once per translator tier, which alone imports the JS helpers. Measured in Node 20
+ * instantiated once per translator tier, which alone imports the JS helpers; the runtime enters
+ * regions from JS through the same exported `jump`. Measured in Node 20
  * (V8 11), runtime/README.md: every function-import signature costs a region module ~100-200 us
  * of compile (V8 makes its import wrappers per module), and every instance that imports a table
  * which is later written pays at instantiation and at each table.set in proportion to the

@@ -18,7 +18,7 @@
 import {
   BUDGET, DBT_CHAINS, DBT_INLINE, DBT_INLINE_MAX, DBT_INSN, DBT_NCTL, DBT_REGION, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST,
   F_RF, F_TF, INHIBIT_IRQ, JUMP_CACHE, JUMP_CACHE_ENTRIES, MODE_CS32, MODE_FLAT, RAM_OFFSET, SEG_CS, TLB_VALID,
-  WASM_HELPER_TABLE, WASM_IMPORT_MODULE, WASM_MEMORY_NAME, WASM_TABLE_NAME, jumpCacheIndex,
+  WASM_HELPER_TABLE, WASM_IMPORT_MODULE, WASM_JUMP_NAME, WASM_MEMORY_NAME, WASM_TABLE_NAME, jumpCacheIndex,
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
@@ -238,6 +238,8 @@ export class Dbt implements DbtPending {
    * one dropped; DBT_REGION still names it), its jump-cache entries already cleared.
    */
   private table: WebAssembly.Table = PLACEHOLDER_TABLE;
+  /** The hub's `jump(slot, entry)` (abi.ts WASM_JUMP_NAME): how JS enters a region that has a slot. */
+  private jumpFn: (slot: number, entry: number) => number = () => 0;
   /** The hub's helper table (abi.ts WASM_HELPER_TABLE), imported by every region module. */
   private helperTable: WebAssembly.Table = PLACEHOLDER_TABLE;
   /** The region that run() entered from JS (regions without a table slot are entered only so). */
@@ -326,6 +328,7 @@ export class Dbt implements DbtPending {
         const exports = new WebAssembly.Instance(hub, { [WASM_IMPORT_MODULE]: impls }).exports;
         this.table = exports[WASM_TABLE_NAME] as WebAssembly.Table;
         this.helperTable = exports[WASM_HELPER_TABLE] as WebAssembly.Table;
+        this.jumpFn = exports[WASM_JUMP_NAME] as (slot: number, entry: number) => number;
         this.backend = b;
       }, (e: unknown) => { this.loadError = e; throw e; });
     }
@@ -460,7 +463,9 @@ export class Dbt implements DbtPending {
     let code: number;
     let last: CompiledRegion;
     try {
-      code = region.fn(entry.seg);
+      // Through the hub's `jump`: one exported function for every region, so JS calls one
+      // Wasm function (V8 gives each export its own JS-to-Wasm wrapper, generic until it is hot).
+      code = region.slot ? this.jumpFn(region.slot, entry.seg) : region.fn(entry.seg);
     } finally {
       // The region that returned: the one entered, or the last one it entered directly.
       last = this.slots[s[I_REGION]] ?? region;

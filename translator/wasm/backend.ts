@@ -288,7 +288,8 @@ export class WasmBackend {
   /**
    * The hub module (abi.ts WASM_HELPER_TABLE): imports the JS helpers of HELPERS, and defines and
    * exports the region table (`initialSlots`, growable), `jump(slot, entry)`, which tail-calls
-   * the region in `slot`, and the helper table (the helpers, then `jump`). Instantiated once per
+   * the region in `slot` (regions call it through the helper table, the runtime directly), and
+   * the helper table (the helpers, then `jump`). Instantiated once per
    * translator tier.
    */
   hubModule(initialSlots: number): Uint8Array {
@@ -304,6 +305,7 @@ export class WasmBackend {
       m.addTableExport(WASM_TABLE_NAME, WASM_TABLE_NAME);
       const body = m.return_call_indirect(WASM_TABLE_NAME, m.local.get(0, b.i32), [m.local.get(1, b.i32)], b.createType([b.i32]), b.i32);
       m.addFunction(WASM_JUMP_NAME, b.createType([b.i32, b.i32]), b.i32, [], body);
+      m.addFunctionExport(WASM_JUMP_NAME, WASM_JUMP_NAME);
       const entries = [...names, WASM_JUMP_NAME];
       if (entries.length !== JUMP_INDEX + 1) throw new Error('translator: helper table out of order');
       m.addTable(WASM_HELPER_TABLE, entries.length, entries.length);
