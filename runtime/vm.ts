@@ -139,10 +139,8 @@ export class Vm {
    * TLB entry of its page, the mode and the EIP are what they were (so the physical page and the
    * decoding are too) and no block was dropped since (`fcStale`).
    */
-  private readonly fcLin = new Int32Array(FC_SIZE);
-  private readonly fcEip = new Int32Array(FC_SIZE);
-  private readonly fcTlb = new Int32Array(FC_SIZE);
-  private readonly fcMode = new Int32Array(FC_SIZE);
+  /** Per slot, side by side (one cache line for a probe): linear address, EIP, TLB entry, mode. */
+  private readonly fcKey = new Int32Array(FC_SIZE * 4);
   private readonly fcBlock: (Block | null)[] = new Array<Block | null>(FC_SIZE).fill(null);
   private fcStale = false;
   /** Bytes of code pages that hold cached code: writes elsewhere in those pages keep it. */
@@ -413,10 +411,12 @@ export class Vm {
       // page), so that a hot one is not scanned for a block again each time. Anything that
       // could change the answer changes the TLB entry or the mode, or drops blocks (fcStale).
       const slot = (lin ^ (lin >>> FC_BITS)) & (FC_SIZE - 1);
-      this.fcLin[slot] = lin;
-      this.fcEip[slot] = eip;
-      this.fcTlb[slot] = e;
-      this.fcMode[slot] = s[I_MODE];
+      const k = slot << 2;
+      const key = this.fcKey;
+      key[k] = lin;
+      key[k + 1] = eip;
+      key[k + 2] = e;
+      key[k + 3] = s[I_MODE];
       this.fcBlock[slot] = b ?? UNCACHED;
     }
     return b;
@@ -439,8 +439,10 @@ export class Vm {
     const lin = (cpu.segBase(SEG_CS) + eip) | 0;
     const slot = (lin ^ (lin >>> FC_BITS)) & (FC_SIZE - 1);
     const b = this.fcBlock[slot];
-    if (b === null || this.fcLin[slot] !== lin || this.fcEip[slot] !== eip || this.fcMode[slot] !== s[I_MODE] ||
-      this.fcTlb[slot] !== cpu.tlb[lin >>> 12]) return null;
+    if (b === null) return null;
+    const k = slot << 2;
+    const key = this.fcKey;
+    if (key[k] !== lin || key[k + 1] !== eip || key[k + 2] !== cpu.tlb[lin >>> 12] || key[k + 3] !== s[I_MODE]) return null;
     return b;
   }
 
