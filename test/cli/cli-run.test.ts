@@ -80,6 +80,15 @@ describe('wasmvisor run', () => {
     }
   });
 
+  it('exits 70 (host error) when the default guest cannot be built', async () => {
+    for (const argv of [['run'], ['build-guest']]) {
+      const c = io();
+      c.io.buildGuest = () => Promise.reject(new Error('apt-get: not found'));
+      expect(await main(argv, c.io)).toBe(70);
+      expect(c.err()).toMatch(/wasmvisor: cannot build the default guest: apt-get: not found\n$/);
+    }
+  });
+
   it('refuses an image larger than the guest RAM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-cli-'));
     try {
