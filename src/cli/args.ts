@@ -180,7 +180,8 @@ export const EXIT_CODE_TABLE = `Exit status:
   102        the guest kernel panicked (pvpanic device, or its panic line on the console)
   104        the guest halted for good (HLT with interrupts off)
   124        --timeout expired
-  128 + N    killed by signal N (SIGHUP 129, SIGINT 130, SIGTERM 143); the terminal is restored`;
+  128 + N    killed by signal N (SIGHUP 129, SIGINT 130, SIGTERM 143); the terminal is restored;
+             141 (SIGPIPE) when standard output is closed by its reader`;
 
 /** Help text, generated from OPTIONS. */
 export function helpText(topic?: string): string {

@@ -181,6 +181,12 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     });
   };
 
+  // The reader of stdout went away (`| head`): end the run as SIGPIPE would end a process.
+  const onStdoutError = (e: NodeJS.ErrnoException): void => {
+    force(128 + 13, `standard output closed (${e.code ?? e.message})`);
+    abandon();
+  };
+
   const onResize = (): void => {
     const { rows, columns } = io.stdout;
     if (rows && columns) machine.resizeConsole(rows, columns);
@@ -189,6 +195,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   try {
     if (tty) io.stdin.setRawMode!(true);
+    io.stdout.on('error', onStdoutError);
     io.stdin.on('data', onInput);
     io.stdin.resume();
     const track = (b: Buffer): void => {
@@ -235,6 +242,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     if (timer) clearTimeout(timer);
     io.stdin.off('data', onInput);
     io.stdout.off('resize', onResize);
+    io.stdout.off('error', onStdoutError);
     restore();
     unregister();
     if (traceOut && traceOut !== io.stderr) await new Promise<void>((done) => traceOut.end(done));

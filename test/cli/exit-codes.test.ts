@@ -4,7 +4,7 @@
  * the same images, QEMU's status for the images where QEMU defines one, and signals to the real
  * process in a pseudo-terminal (the terminal restored).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -139,6 +139,20 @@ describe.skipIf(qemu.error !== undefined)('the same images under qemu-system-i38
     expect(qemuStatus('triple', '-no-reboot')).toBe(0);
     expect(qemuStatus('pvpanic', '-device', 'pvpanic', '-action', 'panic=exit-failure')).toBe(1);
   });
+});
+
+describe('wasmvisor run | head: the reader of stdout goes away', () => {
+  it('ends the run with 141 (as SIGPIPE would) and one line, not a crash', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), 'run', '-kernel', guestImage('flood'), '-m', '32M'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    await new Promise<void>((r) => child.stdout.once('data', () => r()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(err).toMatch(/wasmvisor: standard output closed \(EPIPE\)\n$/);
+    expect(err).not.toMatch(/Unhandled|\n\s+at /);
+    expect(code).toBe(141);
+  }, 120_000);
 });
 
 const python = spawnSync('python3', ['--version']);
