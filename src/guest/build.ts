@@ -18,7 +18,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -310,10 +310,10 @@ export async function buildGuest(opts: BuildGuestOptions = {}): Promise<GuestIma
   if (!kernelPkg) throw new Error('apt cannot resolve linux-image-686:i386 to a kernel package (is this a Debian 12 host with i386 package lists?)');
   progress(`kernel package: ${kernelPkg}:i386`);
 
-  // 3. Download and check both packages.
-  const work = join(dir, '.work');
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+  // 3. Download and check both packages, in a work directory of this build's own: two builds
+  //    at once (two engineers' first runs after a recipe change) must not delete each other's.
+  mkdirSync(dir, { recursive: true });
+  const work = mkdtempSync(join(dir, '.work-'));
   try {
     const kernelDeb = await fetchDeb(exec, progress, work, kernelPkg);
     const busyboxDeb = await fetchDeb(exec, progress, work, 'busybox-static');
@@ -349,7 +349,7 @@ export async function buildGuest(opts: BuildGuestOptions = {}): Promise<GuestIma
     // 6. Write the outputs, then the manifest last (its presence means the build finished).
     mkdirSync(dir, { recursive: true });
     const writeAtomic = (name: string, data: Uint8Array | string): void => {
-      const tmp = join(dir, `.${name}.tmp`);
+      const tmp = join(dir, `.${name}.${process.pid}.tmp`);
       writeFileSync(tmp, data);
       renameSync(tmp, join(dir, name));
     };

@@ -6,11 +6,12 @@
  * CLI (`tsx src/guest/cli.ts`); when its cache exists, the real initramfs is checked too.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { GuestImages } from '../../../src/guest/build.ts';
 import { buildGuest, defaultCacheDir, GUEST_MARKER, initramfsEntries, initScript, MANIFEST_FORMAT, verifyGuest } from '../../../src/guest/build.ts';
 import { writeCpio } from '../../../src/guest/cpio.ts';
 import { main } from '../../../src/guest/cli.ts';
@@ -196,7 +197,7 @@ describe('buildGuest', () => {
       marker: GUEST_MARKER,
     });
     expect(g.manifest.kernel.sha256).toBe(createHash('sha256').update('KERNEL').digest('hex'));
-    expect(existsSync(join(dir, '.work'))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]); // no work directory or temporary file left
     expect(progress.at(-1)).toMatch(/^guest built in /);
 
     // Second run: verified from the manifest, no command at all.
@@ -227,6 +228,25 @@ describe('buildGuest', () => {
       /needs the i386 architecture in dpkg, which needs root\. Run once as root:\n {2}dpkg --add-architecture i386 && apt-get update\n/,
     );
     expect(user.calls).not.toContain('dpkg --add-architecture i386');
+  });
+
+  it('builds twice at once into one directory without one build removing the other\'s files', async () => {
+    const dir = tmp();
+    const a = fakeHost();
+    const b = fakeHost();
+    // A second build runs from start to end while the first is downloading.
+    let second: Promise<GuestImages> | null = null;
+    const execA = async (file: string, args: readonly string[], cwd?: string): Promise<string> => {
+      if (file === 'apt-get' && args[0] === 'download' && !second) {
+        second = buildGuest({ cacheDir: dir, exec: b.exec, uid: 0 });
+        await second;
+      }
+      return a.exec(file, args, cwd);
+    };
+    const first = await buildGuest({ cacheDir: dir, exec: execA, uid: 0 });
+    expect((await second!).manifest).toEqual(first.manifest);
+    expect(verifyGuest(dir)).toEqual(first.manifest);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
   it('refuses a download whose SHA256 differs from apt\'s index', async () => {
