@@ -313,7 +313,8 @@ export async function buildGuest(opts: BuildGuestOptions = {}): Promise<GuestIma
   // 3. Download and check both packages, in a work directory of this build's own: two builds
   //    at once (two engineers' first runs after a recipe change) must not delete each other's.
   mkdirSync(dir, { recursive: true });
-  const work = mkdtempSync(join(dir, '.work-'));
+  removeAbandonedWork(dir);
+  const work = mkdtempSync(join(dir, `.work-${process.pid}-`));
   try {
     const kernelDeb = await fetchDeb(exec, progress, work, kernelPkg);
     const busyboxDeb = await fetchDeb(exec, progress, work, 'busybox-static');
@@ -368,6 +369,19 @@ export async function buildGuest(opts: BuildGuestOptions = {}): Promise<GuestIma
     return imagesOf(dir, manifest);
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Removes work directories (`.work-<pid>-*`) left by builds whose process is gone (killed). */
+function removeAbandonedWork(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    const m = /^\.work-(\d+)-/.exec(f);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(dir, f), { recursive: true, force: true });
+    }
   }
 }
 

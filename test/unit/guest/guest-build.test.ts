@@ -249,6 +249,18 @@ describe('buildGuest', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  it('removes the work directory a killed build left, not one of a live build', async () => {
+    const dir = tmp();
+    // pid 2^22 + 1 is above Linux's pid_max limit: no such process.
+    const dead = join(dir, `.work-${2 ** 22 + 1}-abc`);
+    const live = join(dir, `.work-${process.pid}-def`);
+    mkdirSync(dead);
+    mkdirSync(live);
+    await buildGuest({ cacheDir: dir, exec: fakeHost().exec, uid: 0 });
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
+
   it('refuses a download whose SHA256 differs from apt\'s index', async () => {
     const host = fakeHost();
     host.setCorrupt(true);
