@@ -64,8 +64,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { names: ['--timeout'], value: 'SEC', help: 'stop the guest after SEC seconds (exit code 124)' },
   { names: ['--exit-on'], value: 'REGEX', help: 'stop (exit code 0) as soon as the console output matches REGEX' },
   { names: ['-no-reboot', '--no-reboot'], help: 'a guest reset or triple fault ends the run (exit code 100) instead of rebooting' },
-  { names: ['-h', '--help'], help: 'show this help' },
   { names: ['-nographic', '--nographic'], help: 'accepted for QEMU compatibility (the serial console is always the terminal)' },
+  { names: ['-h', '--help'], help: 'show this help' },
 ];
 
 /** Parses a memory size such as `128M`, `1G`, `1.5G`, `65536K` or a number of MiB. */
@@ -197,7 +197,8 @@ Debian 12 i386 guest (building it first if needed).
 Options:
 ${opts}
 
-Console keys: Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A a sends Ctrl-A to the guest.
+Console keys: Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A s prints statistics, Ctrl-A a sends
+Ctrl-A to the guest; everything else (Ctrl-C, Ctrl-Z) goes to the guest.
 
 ${EXIT_CODE_TABLE}`;
   if (topic === 'run') return run;
