@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites need, if any is missing: nasm; a 32-bit gcc (the
 # oracle's runners and the boot tier's guest program are built with gcc -m32); qemu-system-i386
-# (the system tests, and the oracle's reference on hosts that cannot run 32-bit code); and
-# qemu-i386-static (the boot tier's reference run of its guest program on such hosts). Runs as
+# (the system tests, and the oracle's reference on hosts that cannot run 32-bit code);
+# qemu-i386-static (the boot tier's reference run of its guest program on such hosts); and iasl
+# (acpica-tools: test/devices/acpi.test.ts disassembles our ACPI tables with it). Runs as
 # `npm test`'s pretest step; needs root (or passwordless sudo) only when something is missing.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ fi
 rm -f /tmp/.wasmvisor-m32-probe
 command -v qemu-system-i386 >/dev/null 2>&1 || need+=(qemu-system-x86)
 command -v qemu-i386-static >/dev/null 2>&1 || need+=(qemu-user-static)
+command -v iasl >/dev/null 2>&1 || need+=(acpica-tools)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 
