@@ -22,17 +22,19 @@ export interface StoreResult {
 
 const U = new Unpacked();
 
-/** Writes ±m · 2^k (m a nonnegative integer below 2^64 as hi/lo numbers) exactly to a slot. */
-function setInteger(cpu: Cpu, slot: number, neg: boolean, hi: number, lo: number): void {
-  const sign = neg ? 0x8000 : 0;
+/**
+ * Writes m · 2^k with the sign bit `sign` (0 or 0x8000) exactly to a slot: m a nonnegative integer
+ * below 2^64 as its hi/lo 32-bit halves, normalized here; the result must be in the normal range.
+ */
+function setScaled(cpu: Cpu, slot: number, sign: number, hi: number, lo: number, k: number): void {
   if (hi === 0 && lo === 0) {
     setReg(cpu, slot, sign, 0, 0);
     return;
   }
-  let n = hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
+  let n = hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo); // m's leading bit at 63 − n
   let h = hi;
-  let l = lo;
-  const exp = 16383 + 63 - n;
+  let l = lo >>> 0;
+  const exp = 16383 + 63 - n + k;
   if (n >= 32) {
     h = l; l = 0; n -= 32;
   }
@@ -41,6 +43,11 @@ function setInteger(cpu: Cpu, slot: number, neg: boolean, hi: number, lo: number
     l = (l << n) >>> 0;
   }
   setReg(cpu, slot, sign | exp, h | 0, l | 0);
+}
+
+/** Writes ±m (m a nonnegative integer below 2^64 as hi/lo numbers) exactly to a slot. */
+function setInteger(cpu: Cpu, slot: number, neg: boolean, hi: number, lo: number): void {
+  setScaled(cpu, slot, neg ? 0x8000 : 0, hi, lo, 0);
 }
 
 // ------------------------------------------------------------------------------- loads
@@ -77,18 +84,7 @@ export function loadF64(cpu: Cpu, slot: number, lo: number, hi: number): boolean
       return false;
     }
     // |x| = frac · 2^-1074 with frac below 2^52.
-    let n = fhi !== 0 ? Math.clz32(fhi) : 32 + Math.clz32(lo); // frac's leading bit at 63 − n
-    let h = fhi;
-    let l = lo >>> 0;
-    const exp = 16383 + 63 - n - 1074;
-    if (n >= 32) {
-      h = l; l = 0; n -= 32;
-    }
-    if (n > 0) {
-      h = ((h << n) | (l >>> (32 - n))) >>> 0;
-      l = (l << n) >>> 0;
-    }
-    setReg(cpu, slot, sign | exp, h | 0, l | 0);
+    setScaled(cpu, slot, sign, fhi, lo, -1074);
     return true;
   }
   const sig = (0x80000000 | (fhi << 11) | (lo >>> 21)) | 0;

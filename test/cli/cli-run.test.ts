@@ -7,22 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import type { CliIo } from '../../src/cli/main.ts';
+import { captureIo } from './cli-io.ts';
 import { buildImage, EXPECTED_DIR, listTests } from '../system/images.ts';
-
-function io(): { io: CliIo; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '';
-  let e = '';
-  stdout.on('data', (b: Buffer) => (o += b.toString()));
-  stderr.on('data', (b: Buffer) => (e += b.toString()));
-  const stdin = new PassThrough();
-  return { io: { stdin, stdout, stderr }, out: () => o, err: () => e };
-}
 
 describe('wasmvisor run', () => {
   it('boots a multiboot image, shows its debug-console output and returns its exit code', async () => {
@@ -31,7 +19,7 @@ describe('wasmvisor run', () => {
     const image = buildImage(t!);
     const expected = readFileSync(`${EXPECTED_DIR}/msr-cpuid.txt`, 'utf8');
     const status = Number(/^exit (\d+)$/m.exec(expected)![1]);
-    const c = io();
+    const c = captureIo();
     const code = await main(['run', '-kernel', image, '-m', '32M', '--accel', 'interp', '--stats'], c.io);
     expect(code).toBe(status);
     const body = expected.replace(/^exit \d+\n?$/m, '').trim();
@@ -41,7 +29,7 @@ describe('wasmvisor run', () => {
   });
 
   it('rejects a file that is not a kernel with a one-line message and exit code 2', async () => {
-    const c = io();
+    const c = captureIo();
     const code = await main(['run', '--kernel', new URL(import.meta.url).pathname], c.io);
     expect(code).toBe(2);
     expect(c.err()).toMatch(/^wasmvisor: not a bzImage: missing HdrS magic/m);
@@ -49,10 +37,10 @@ describe('wasmvisor run', () => {
   });
 
   it('reports a missing file and a usage error with exit code 2', async () => {
-    const a = io();
+    const a = captureIo();
     expect(await main(['run', '--kernel', '/nonexistent/k'], a.io)).toBe(2);
     expect(a.err()).toMatch(/cannot read kernel '\/nonexistent\/k': no such file/);
-    const b = io();
+    const b = captureIo();
     expect(await main(['run', '--frobnicate'], b.io)).toBe(2);
   });
 
@@ -71,7 +59,7 @@ describe('wasmvisor run', () => {
         [['--kernel', kernel, '--initrd', '/dev/urandom'], /cannot read initrd '\/dev\/urandom': a character device/],
       ];
       for (const [argv, message] of cases) {
-        const c = io();
+        const c = captureIo();
         expect(await main(['run', ...argv], c.io)).toBe(2);
         expect(c.err()).toMatch(message);
       }
@@ -82,7 +70,7 @@ describe('wasmvisor run', () => {
 
   it('exits 70 (host error) when the default guest cannot be built', async () => {
     for (const argv of [['run'], ['build-guest']]) {
-      const c = io();
+      const c = captureIo();
       c.io.buildGuest = () => Promise.reject(new Error('apt-get: not found'));
       expect(await main(argv, c.io)).toBe(70);
       expect(c.err()).toMatch(/wasmvisor: cannot build the default guest: apt-get: not found\n$/);
@@ -95,7 +83,7 @@ describe('wasmvisor run', () => {
       const big = join(dir, 'big');
       // Sparse: 3 MiB of holes, more than -m 2M.
       execFileSync('truncate', ['-s', '3M', big]);
-      const c = io();
+      const c = captureIo();
       expect(await main(['run', '--kernel', big, '-m', '2M'], c.io)).toBe(2);
       expect(c.err()).toMatch(/3145728 bytes is more than the guest's RAM \(2097152 bytes\)/);
     } finally {

@@ -6,10 +6,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import type { CliIo } from '../../src/cli/main.ts';
+import { captureIo } from './cli-io.ts';
 import { EXIT_CODES, Machine } from '../../src/index.ts';
 import type { MachineExit } from '../../src/index.ts';
 import { readFileSync } from 'node:fs';
@@ -17,18 +16,8 @@ import { guestImage } from './guests.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-function io(): { io: CliIo; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '';
-  let e = '';
-  stdout.on('data', (b: Buffer) => (o += b.toString()));
-  stderr.on('data', (b: Buffer) => (e += b.toString()));
-  return { io: { stdin: new PassThrough(), stdout, stderr }, out: () => o, err: () => e };
-}
-
 async function cli(image: string, ...extra: string[]): Promise<{ code: number; out: string; err: string }> {
-  const c = io();
+  const c = captureIo();
   const code = await main(['run', '-kernel', guestImage(image), '-m', '32M', '--accel', 'interp', ...extra], c.io);
   return { code, out: c.out(), err: c.err() };
 }
