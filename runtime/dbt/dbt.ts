@@ -43,7 +43,7 @@ import { makeSharedHelpers, runInsn } from './helpers.ts';
 import type { DbtPending, SharedHelpers } from './helpers.ts';
 
 /** Default tier-up threshold: executions of a block before its region is translated. */
-export const DEFAULT_THRESHOLD = 1000;
+export const DEFAULT_THRESHOLD = 300;
 /** Translations whose inputs are remembered (`recentTranslations`). */
 const MAX_RECENT = 64;
 /** Most warm blocks remembered per page as extra entries of its next region. */
