@@ -324,7 +324,7 @@ export const EXIT_EXCEPTION = 0x100;
 /**
  * Direct entry from region to region (no return to the run loop). Each region is in the shared
  * function table (WASM_TABLE_NAME) at its slot; a region enters another by tail-calling
- * WASM_JUMP_NAME(slot, entry), which tail-calls through the table (see WASM_HELPER_TABLE). The
+ * WASM_JUMP_NAME(slot, entry), which tail-calls through the table (see WASM_HUB_NAME). The
  * jump cache, JUMP_CACHE_ENTRIES entries of four i32 at JUMP_CACHE indexed by
  * `jumpCacheIndex(eip)`, maps an EIP to a region entry:
  * `[eip, tlb, mode | blockLength << 8, slot << 16 | entry]`. It is valid while the soft-TLB
@@ -377,7 +377,7 @@ export interface HelperSpec {
 }
 
 /**
- * The fixed helper table: what compiled code calls through WASM_HELPER_TABLE. A helper reports a
+ * The fixed helper table: what compiled code calls through WASM_HUB_NAME. A helper reports a
  * guest fault by throwing; the region's catch_all stores its state (see EXIT_PENDING). Three
  * signatures occur, (i32)->i32, (i32,i32)->i32 and (i32,i32,i32)->i32. The runtime implements it
  * with `HelperImpls`, so a helper missing there is a type error.
@@ -425,9 +425,9 @@ export const HELPERS = {
 
 export type HelperName = keyof typeof HELPERS;
 
-/** Each helper's index in WASM_HELPER_TABLE (the order of HELPERS). */
+/** Each helper's index `k` for WASM_HUB_NAME (the order of HELPERS). */
 export const HELPER_INDEX = Object.fromEntries(Object.keys(HELPERS).map((name, k) => [name, k])) as Readonly<Record<HelperName, number>>;
-/** The index of WASM_JUMP_NAME in WASM_HELPER_TABLE, after the helpers. */
+/** The index `k` of WASM_JUMP_NAME for WASM_HUB_NAME, after the helpers. */
 export const JUMP_INDEX = Object.keys(HELPERS).length;
 
 type JsParams<P extends readonly unknown[]> = { [K in keyof P]: number };
@@ -441,19 +441,20 @@ export type HelperImpls = {
 export const WASM_IMPORT_MODULE = 'vm';
 export const WASM_MEMORY_NAME = 'mem';
 /**
- * Region modules import only the shared memory and one table, WASM_HELPER_TABLE: the helpers
- * of HELPERS in their order (HELPER_INDEX), then WASM_JUMP_NAME at JUMP_INDEX. They call a helper
- * by `call_indirect` with a constant index, and enter another region by `return_call_indirect`
- * of `jump(slot, entry)`, which tail-calls the region in slot `slot` of WASM_TABLE_NAME (see
- * JUMP_CACHE). Both tables live in the hub module (translator/wasm/backend.ts `hubModule`),
- * instantiated once per translator tier, which alone imports the JS helpers; the runtime enters
- * regions from JS through the same exported `jump`. Measured in Node 20
- * (V8 11), runtime/README.md: every function-import signature costs a region module ~100-200 us
- * of compile (V8 makes its import wrappers per module), and every instance that imports a table
- * which is later written pays at instantiation and at each table.set in proportion to the
- * table's size and the number of such instances (~1 ms per module with a few thousand live).
- * The helper table is written once, before any region module exists.
+ * Region modules import only the shared memory and one function, WASM_HUB_NAME:
+ * `hub(k, a, b, c)` tail-calls helper k of HELPERS (HELPER_INDEX) with its own arity of a, b, c,
+ * or, for k = JUMP_INDEX, WASM_JUMP_NAME(slot = a, entry = b), which tail-calls the region in
+ * slot `slot` of WASM_TABLE_NAME (see JUMP_CACHE). The hub module (translator/wasm/backend.ts
+ * `hubModule`), instantiated once per translator tier, alone imports the JS helpers and owns the
+ * region table; the runtime enters regions from JS through its exported `jump`. Measured in
+ * Node 20 (V8 11), runtime/README.md and translator/README.md "Costs": every function-import
+ * signature costs a region module ~100-200 us of compile (V8 makes its import wrappers per
+ * module); every instance that imports a table which is later written pays at instantiation and
+ * at each table.set in proportion to the table's size and the number of such instances; and a
+ * module that imports any table is never freed (RSS grew ~17 KB per module for ever; 40 000
+ * force-translated modules ran out of Wasm code space). One function import of one signature
+ * has none of these problems past its compile cost.
  */
 export const WASM_TABLE_NAME = 'regions';
-export const WASM_HELPER_TABLE = 'helpers';
+export const WASM_HUB_NAME = 'hub';
 export const WASM_JUMP_NAME = 'jump';

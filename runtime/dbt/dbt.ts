@@ -1,6 +1,6 @@
 /**
  * The translator tier: decides when code is hot, has it translated (translator/translate.ts),
- * instantiates the modules against the shared memory and the helper table, keeps the compiled
+ * instantiates the modules against the shared memory and the hub's helpers, keeps the compiled
  * regions in a cache with a memory budget, and runs them for the run loop.
  *
  * Cache: regions are keyed by physical page and mode (MODE_* bits: everything that changes
@@ -18,7 +18,7 @@
 import {
   BUDGET, DBT_CHAINS, DBT_INLINE, DBT_INLINE_MAX, DBT_INSN, DBT_NCTL, DBT_REGION, EFLAGS, EIP, EXIT_AFTER, EXIT_EXCEPTION, EXIT_PENDING, EXIT_REQUEST,
   F_RF, F_TF, INHIBIT_IRQ, JUMP_CACHE, JUMP_CACHE_ENTRIES, MODE_CS32, MODE_FLAT, RAM_OFFSET, SEG_CS, TLB_VALID,
-  WASM_HELPER_TABLE, WASM_IMPORT_MODULE, WASM_JUMP_NAME, WASM_MEMORY_NAME, WASM_TABLE_NAME, jumpCacheIndex,
+  WASM_HUB_NAME, WASM_IMPORT_MODULE, WASM_JUMP_NAME, WASM_MEMORY_NAME, WASM_TABLE_NAME, jumpCacheIndex,
 } from '../../translator/abi.ts';
 import type { HelperImpls } from '../../translator/abi.ts';
 import type { Insn } from '../../translator/decoder/insn.ts';
@@ -240,8 +240,8 @@ export class Dbt implements DbtPending {
   private table: WebAssembly.Table = PLACEHOLDER_TABLE;
   /** The hub's `jump(slot, entry)` (abi.ts WASM_JUMP_NAME): how JS enters a region that has a slot. */
   private jumpFn: (slot: number, entry: number) => number = () => 0;
-  /** The hub's helper table (abi.ts WASM_HELPER_TABLE), imported by every region module. */
-  private helperTable: WebAssembly.Table = PLACEHOLDER_TABLE;
+  /** The hub's `hub(k, a, b, c)` (abi.ts WASM_HUB_NAME), the one function every region module imports. */
+  private hubFn: WebAssembly.ImportValue = null as unknown as WebAssembly.ImportValue;
   /** The region that run() entered from JS (regions without a table slot are entered only so). */
   private entered: CompiledRegion | null = null;
   private readonly slots: (CompiledRegion | null)[] = [null];
@@ -327,7 +327,7 @@ export class Dbt implements DbtPending {
         const hub = new WebAssembly.Module(b.hubModule(INITIAL_TABLE_SLOTS) as Uint8Array<ArrayBuffer>);
         const exports = new WebAssembly.Instance(hub, { [WASM_IMPORT_MODULE]: impls }).exports;
         this.table = exports[WASM_TABLE_NAME] as WebAssembly.Table;
-        this.helperTable = exports[WASM_HELPER_TABLE] as WebAssembly.Table;
+        this.hubFn = exports[WASM_HUB_NAME] as WebAssembly.ImportValue;
         this.jumpFn = exports[WASM_JUMP_NAME] as (slot: number, entry: number) => number;
         this.backend = b;
       }, (e: unknown) => { this.loadError = e; throw e; });
@@ -724,9 +724,9 @@ export class Dbt implements DbtPending {
     }
   }
 
-  /** What every region module imports (abi.ts WASM_HELPER_TABLE). */
+  /** What every region module imports (abi.ts WASM_HUB_NAME). */
   private imports(): WebAssembly.ModuleImports {
-    return { [WASM_MEMORY_NAME]: this.cpu.mem.memory, [WASM_HELPER_TABLE]: this.helperTable };
+    return { [WASM_MEMORY_NAME]: this.cpu.mem.memory, [WASM_HUB_NAME]: this.hubFn };
   }
 
   // ------------------------------------------------------------------ the region cache

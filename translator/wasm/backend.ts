@@ -8,13 +8,13 @@
  * (design.md §5) and a VM that only interprets should never pay it. The load is asynchronous
  * because the binaryen package is an ES module with top-level await.
  *
- * Every region module imports the shared memory and the hub's helper table (translator/abi.ts
- * WASM_HELPER_TABLE: the fixed helpers, and `jump`, through which regions tail-call each other) under
+ * Every region module imports the shared memory and the hub's one function (translator/abi.ts
+ * WASM_HUB_NAME: the fixed helpers, and `jump`, through which regions tail-call each other) under
  * WASM_IMPORT_MODULE; it is built with tail calls, bulk memory, sign extension and (legacy,
  * try/catch_all) exception handling enabled: all available in Node 20 without flags.
  */
 import type binaryenNs from 'binaryen';
-import { HELPERS, HELPER_INDEX, JUMP_INDEX, WASM_HELPER_TABLE, WASM_IMPORT_MODULE, WASM_JUMP_NAME, WASM_MEMORY_NAME, WASM_TABLE_NAME } from '../abi.ts';
+import { HELPERS, HELPER_INDEX, JUMP_INDEX, WASM_HUB_NAME, WASM_IMPORT_MODULE, WASM_JUMP_NAME, WASM_MEMORY_NAME, WASM_TABLE_NAME } from '../abi.ts';
 import type { HelperName } from '../abi.ts';
 
 type Binaryen = typeof binaryenNs;
@@ -189,14 +189,13 @@ export class ModuleBuilder {
    * (a region's signature: one i32 in, one i32 out); its result is this function's result.
    */
   tailCallRegion(slot: Expr, entry: Expr): Expr {
-    const b = this.b;
-    return this.m.return_call_indirect(WASM_HELPER_TABLE, this.i32.const(JUMP_INDEX), [slot, entry], b.createType([b.i32, b.i32]), b.i32);
+    return this.m.return_call(WASM_HUB_NAME, [this.i32.const(JUMP_INDEX), slot, entry, this.i32.const(0)], this.b.i32);
   }
   /** Calls a helper of the fixed table (translator/abi.ts). */
   call(helper: HelperName, args: readonly Expr[]): Expr {
     if (args.length !== HELPERS[helper].params.length) throw new Error(`helper ${helper}: wrong arity`);
-    const b = this.b;
-    return this.m.call_indirect(WASM_HELPER_TABLE, this.i32.const(HELPER_INDEX[helper]), args, b.createType(args.map(() => b.i32)), b.i32);
+    const zero = this.i32.const(0);
+    return this.m.call(WASM_HUB_NAME, [this.i32.const(HELPER_INDEX[helper]), args[0] ?? zero, args[1] ?? zero, args[2] ?? zero], this.b.i32);
   }
   memoryCopy(dest: Expr, src: Expr, size: Expr): Expr { return this.m.memory.copy(dest, src, size); }
   memoryFill(dest: Expr, value: Expr, size: Expr): Expr { return this.m.memory.fill(dest, value, size); }
@@ -281,16 +280,16 @@ export class WasmBackend {
     m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.BulkMemory | b.Features.BulkMemoryOpt | b.Features.SignExt |
       b.Features.MutableGlobals | b.Features.ExceptionHandling);
     m.addMemoryImport('0', WASM_IMPORT_MODULE, WASM_MEMORY_NAME);
-    m.addTableImport(WASM_HELPER_TABLE, WASM_IMPORT_MODULE, WASM_HELPER_TABLE);
+    m.addFunctionImport(WASM_HUB_NAME, WASM_IMPORT_MODULE, WASM_HUB_NAME, b.createType([b.i32, b.i32, b.i32, b.i32]), b.i32);
     return m;
   }
 
   /**
-   * The hub module (abi.ts WASM_HELPER_TABLE): imports the JS helpers of HELPERS, and defines and
+   * The hub module (abi.ts WASM_HUB_NAME): imports the JS helpers of HELPERS, and defines and
    * exports the region table (`initialSlots`, growable), `jump(slot, entry)`, which tail-calls
-   * the region in `slot` (regions call it through the helper table, the runtime directly), and
-   * the helper table (the helpers, then `jump`). Instantiated once per
-   * translator tier.
+   * the region in `slot` (regions reach it through `hub`, the runtime directly), and
+   * `hub(k, a, b, c)`, which tail-calls helper k (then `jump`) with its own arity. Instantiated
+   * once per translator tier.
    */
   hubModule(initialSlots: number): Uint8Array {
     const b = this.b;
@@ -307,10 +306,19 @@ export class WasmBackend {
       m.addFunction(WASM_JUMP_NAME, b.createType([b.i32, b.i32]), b.i32, [], body);
       m.addFunctionExport(WASM_JUMP_NAME, WASM_JUMP_NAME);
       const entries = [...names, WASM_JUMP_NAME];
-      if (entries.length !== JUMP_INDEX + 1) throw new Error('translator: helper table out of order');
-      m.addTable(WASM_HELPER_TABLE, entries.length, entries.length);
-      m.addActiveElementSegment(WASM_HELPER_TABLE, 'helper-entries', entries, m.i32.const(0));
-      m.addTableExport(WASM_HELPER_TABLE, WASM_HELPER_TABLE);
+      if (entries.length !== JUMP_INDEX + 1) throw new Error('translator: hub entries out of order');
+      // hub(k, a, b, c): a br_table on k to a tail call of entry k with its own arity.
+      const arg = (n: number): number => m.local.get(n, b.i32);
+      const labels = entries.map((_, k) => `e${k}`);
+      let body2: number = m.block(labels[0], [m.switch(labels, labels[0], arg(0))]);
+      for (let k = 0; k < entries.length; k++) {
+        const name = entries[k];
+        const arity = name === WASM_JUMP_NAME ? 2 : HELPERS[name as HelperName].params.length;
+        const call = m.return_call(name, [arg(1), arg(2), arg(3)].slice(0, arity), b.i32);
+        body2 = k + 1 < entries.length ? m.block(labels[k + 1], [body2, call]) : m.block(null, [body2, call], b.i32);
+      }
+      m.addFunction(WASM_HUB_NAME, b.createType([b.i32, b.i32, b.i32, b.i32]), b.i32, [], body2);
+      m.addFunctionExport(WASM_HUB_NAME, WASM_HUB_NAME);
       if (!m.validate()) throw new Error('translator: invalid hub module');
       return m.emitBinary();
     } finally {

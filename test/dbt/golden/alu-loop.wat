@@ -9,10 +9,10 @@
 ;; 0000100f  hlt
 
 (module
- (type $0 (func (param i32) (result i32)))
- (type $1 (func (param i32 i32) (result i32)))
+ (type $0 (func (param i32 i32 i32 i32) (result i32)))
+ (type $1 (func (param i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
- (import "vm" "helpers" (table $helpers 0 funcref))
+ (import "vm" "hub" (func $hub (param i32 i32 i32 i32) (result i32)))
  (export "r0" (func $r0))
  (func $r0 (param $0 i32) (result i32)
   (local $1 i32)
@@ -417,7 +417,8 @@
            (i32.const 1)
           )
          )
-         (return_call_indirect (type $1)
+         (return_call $hub
+          (i32.const 16)
           (i32.shr_u
            (local.get $26)
            (i32.const 16)
@@ -426,7 +427,7 @@
            (local.get $26)
            (i32.const 65535)
           )
-          (i32.const 16)
+          (i32.const 0)
          )
         )
        )
@@ -440,8 +441,10 @@
       (local.set $19
        (try $stubGuard (result i32)
         (do
-         (call_indirect (type $0)
+         (call $hub
+          (i32.const 0)
           (local.get $19)
+          (i32.const 0)
           (i32.const 0)
          )
         )
@@ -576,7 +579,8 @@
              (i32.const 1)
             )
            )
-           (return_call_indirect (type $1)
+           (return_call $hub
+            (i32.const 16)
             (i32.shr_u
              (local.get $25)
              (i32.const 16)
@@ -585,7 +589,7 @@
              (local.get $25)
              (i32.const 65535)
             )
-            (i32.const 16)
+            (i32.const 0)
            )
           )
          )

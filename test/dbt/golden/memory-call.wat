@@ -10,11 +10,12 @@
 ;; 00001017  ret
 
 (module
- (type $0 (func (param i32 i32) (result i32)))
+ (type $0 (func (param i32 i32 i32 i32) (result i32)))
  (type $1 (func (param i32 i32 i32) (result i32)))
- (type $2 (func (param i32) (result i32)))
+ (type $2 (func (param i32 i32) (result i32)))
+ (type $3 (func (param i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
- (import "vm" "helpers" (table $helpers 0 funcref))
+ (import "vm" "hub" (func $hub (param i32 i32 i32 i32) (result i32)))
  (export "r0" (func $r0))
  (func $st32 (param $0 i32) (param $1 i32) (param $2 i32) (result i32)
   (local $3 i32)
@@ -61,11 +62,11 @@
     (i32.const 0)
    )
    (else
-    (call_indirect (type $1)
+    (call $hub
+     (i32.const 8)
      (local.get $0)
      (local.get $1)
      (local.get $2)
-     (i32.const 8)
     )
    )
   )
@@ -113,10 +114,11 @@
     )
    )
    (else
-    (call_indirect (type $0)
+    (call $hub
+     (i32.const 5)
      (local.get $0)
      (local.get $1)
-     (i32.const 5)
+     (i32.const 0)
     )
    )
   )
@@ -618,7 +620,8 @@
            (i32.const 1)
           )
          )
-         (return_call_indirect (type $0)
+         (return_call $hub
+          (i32.const 16)
           (i32.shr_u
            (local.get $26)
            (i32.const 16)
@@ -627,7 +630,7 @@
            (local.get $26)
            (i32.const 65535)
           )
-          (i32.const 16)
+          (i32.const 0)
          )
         )
        )
@@ -641,8 +644,10 @@
       (local.set $19
        (try $stubGuard (result i32)
         (do
-         (call_indirect (type $2)
+         (call $hub
+          (i32.const 0)
           (local.get $19)
+          (i32.const 0)
           (i32.const 0)
          )
         )
@@ -777,7 +782,8 @@
              (i32.const 1)
             )
            )
-           (return_call_indirect (type $0)
+           (return_call $hub
+            (i32.const 16)
             (i32.shr_u
              (local.get $24)
              (i32.const 16)
@@ -786,7 +792,7 @@
              (local.get $24)
              (i32.const 65535)
             )
-            (i32.const 16)
+            (i32.const 0)
            )
           )
          )

@@ -7,11 +7,10 @@
 ;; 00001009  hlt
 
 (module
- (type $0 (func (param i32 i32 i32) (result i32)))
+ (type $0 (func (param i32 i32 i32 i32) (result i32)))
  (type $1 (func (param i32) (result i32)))
- (type $2 (func (param i32 i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
- (import "vm" "helpers" (table $helpers 0 funcref))
+ (import "vm" "hub" (func $hub (param i32 i32 i32 i32) (result i32)))
  (export "r0" (func $r0))
  (func $r0 (param $0 i32) (result i32)
   (local $1 i32)
@@ -190,11 +189,11 @@
                        )
                       )
                       (then
-                       (call_indirect (type $0)
+                       (call $hub
+                        (i32.const 10)
                         (i32.const 3)
                         (local.get $24)
                         (i32.const 2)
-                        (i32.const 10)
                        )
                       )
                       (else
@@ -246,10 +245,11 @@
                       )
                      )
                      (else
-                      (call_indirect (type $2)
+                      (call $hub
+                       (i32.const 4)
                        (local.get $25)
                        (i32.const 0)
-                       (i32.const 4)
+                       (i32.const 0)
                       )
                      )
                     )
@@ -293,11 +293,11 @@
                     )
                    )
                    (then
-                    (call_indirect (type $0)
+                    (call $hub
+                     (i32.const 11)
                      (i32.const 3)
                      (local.get $26)
                      (i32.const 18)
-                     (i32.const 11)
                     )
                    )
                    (else
@@ -349,11 +349,11 @@
                    )
                    (else
                     (drop
-                     (call_indirect (type $0)
+                     (call $hub
+                      (i32.const 9)
                       (local.get $25)
                       (i32.const 2)
                       (i32.const 8)
-                      (i32.const 9)
                      )
                     )
                     (i32.const -1)
@@ -367,10 +367,11 @@
                     (i32.const -1)
                    )
                    (then
-                    (call_indirect (type $2)
+                    (call $hub
+                     (i32.const 4)
                      (local.get $25)
                      (i32.const 8)
-                     (i32.const 4)
+                     (i32.const 0)
                     )
                    )
                    (else
@@ -402,11 +403,11 @@
                   )
                   (then
                    (if
-                    (call_indirect (type $0)
+                    (call $hub
+                     (i32.const 7)
                      (local.get $25)
                      (local.get $30)
                      (i32.const 8)
-                     (i32.const 7)
                     )
                     (then
                      (local.set $22
@@ -637,8 +638,10 @@
       (local.set $19
        (try $stubGuard (result i32)
         (do
-         (call_indirect (type $1)
+         (call $hub
+          (i32.const 0)
           (local.get $19)
+          (i32.const 0)
           (i32.const 0)
          )
         )

@@ -5,11 +5,12 @@
 ;; 00001007  hlt
 
 (module
- (type $0 (func (param i32 i32) (result i32)))
- (type $1 (func (param i32 i32 i32) (result i32)))
- (type $2 (func (param i32) (result i32)))
+ (type $0 (func (param i32 i32 i32 i32) (result i32)))
+ (type $1 (func (param i32 i32) (result i32)))
+ (type $2 (func (param i32 i32 i32) (result i32)))
+ (type $3 (func (param i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
- (import "vm" "helpers" (table $helpers 0 funcref))
+ (import "vm" "hub" (func $hub (param i32 i32 i32 i32) (result i32)))
  (export "r0" (func $r0))
  (func $ld32 (param $0 i32) (param $1 i32) (result i32)
   (local $2 i32)
@@ -54,10 +55,11 @@
     )
    )
    (else
-    (call_indirect (type $0)
+    (call $hub
+     (i32.const 5)
      (local.get $0)
      (local.get $1)
-     (i32.const 5)
+     (i32.const 0)
     )
    )
   )
@@ -107,11 +109,11 @@
     (i32.const 0)
    )
    (else
-    (call_indirect (type $1)
+    (call $hub
+     (i32.const 8)
      (local.get $0)
      (local.get $1)
      (local.get $2)
-     (i32.const 8)
     )
    )
   )
@@ -812,7 +814,8 @@
            (i32.const 1)
           )
          )
-         (return_call_indirect (type $0)
+         (return_call $hub
+          (i32.const 16)
           (i32.shr_u
            (local.get $29)
            (i32.const 16)
@@ -821,7 +824,7 @@
            (local.get $29)
            (i32.const 65535)
           )
-          (i32.const 16)
+          (i32.const 0)
          )
         )
        )
@@ -835,8 +838,10 @@
       (local.set $19
        (try $stubGuard (result i32)
         (do
-         (call_indirect (type $2)
+         (call $hub
+          (i32.const 0)
           (local.get $19)
+          (i32.const 0)
           (i32.const 0)
          )
         )
@@ -971,7 +976,8 @@
              (i32.const 1)
             )
            )
-           (return_call_indirect (type $0)
+           (return_call $hub
+            (i32.const 16)
             (i32.shr_u
              (local.get $30)
              (i32.const 16)
@@ -980,7 +986,7 @@
              (local.get $30)
              (i32.const 65535)
             )
-            (i32.const 16)
+            (i32.const 0)
            )
           )
          )

@@ -10,11 +10,12 @@
 ;; 0000100a  hlt
 
 (module
- (type $0 (func (param i32 i32 i32) (result i32)))
- (type $1 (func (param i32 i32) (result i32)))
- (type $2 (func (param i32) (result i32)))
+ (type $0 (func (param i32 i32 i32 i32) (result i32)))
+ (type $1 (func (param i32 i32 i32) (result i32)))
+ (type $2 (func (param i32 i32) (result i32)))
+ (type $3 (func (param i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
- (import "vm" "helpers" (table $helpers 0 funcref))
+ (import "vm" "hub" (func $hub (param i32 i32 i32 i32) (result i32)))
  (export "r0" (func $r0))
  (func $st32 (param $0 i32) (param $1 i32) (param $2 i32) (result i32)
   (local $3 i32)
@@ -61,11 +62,11 @@
     (i32.const 0)
    )
    (else
-    (call_indirect (type $0)
+    (call $hub
+     (i32.const 8)
      (local.get $0)
      (local.get $1)
      (local.get $2)
-     (i32.const 8)
     )
    )
   )
@@ -113,10 +114,11 @@
     )
    )
    (else
-    (call_indirect (type $1)
+    (call $hub
+     (i32.const 5)
      (local.get $0)
      (local.get $1)
-     (i32.const 5)
+     (i32.const 0)
     )
    )
   )
@@ -279,9 +281,11 @@
                         (i32.const 0)
                         (local.get $13)
                        )
-                       (call_indirect (type $2)
-                        (i32.const 0)
+                       (call $hub
                         (i32.const 2)
+                        (i32.const 0)
+                        (i32.const 0)
+                        (i32.const 0)
                        )
                       )
                      )
@@ -476,11 +480,11 @@
                    )
                   )
                   (local.set $26
-                   (call_indirect (type $0)
+                   (call $hub
+                    (i32.const 13)
                     (i32.const 49)
                     (i32.const 128)
                     (i32.const 0)
-                    (i32.const 13)
                    )
                   )
                   (local.set $1
@@ -556,14 +560,14 @@
                   )
                  )
                  (drop
-                  (call_indirect (type $0)
+                  (call $hub
+                   (i32.const 13)
                    (i32.const 89)
                    (i32.const 128)
                    (i32.and
                     (local.get $1)
                     (i32.const 255)
                    )
-                   (i32.const 13)
                   )
                  )
                  (i32.store offset=688
@@ -828,7 +832,8 @@
            (i32.const 1)
           )
          )
-         (return_call_indirect (type $1)
+         (return_call $hub
+          (i32.const 16)
           (i32.shr_u
            (local.get $25)
            (i32.const 16)
@@ -837,7 +842,7 @@
            (local.get $25)
            (i32.const 65535)
           )
-          (i32.const 16)
+          (i32.const 0)
          )
         )
        )
@@ -851,8 +856,10 @@
       (local.set $19
        (try $stubGuard (result i32)
         (do
-         (call_indirect (type $2)
+         (call $hub
+          (i32.const 0)
           (local.get $19)
+          (i32.const 0)
           (i32.const 0)
          )
         )
@@ -987,7 +994,8 @@
              (i32.const 1)
             )
            )
-           (return_call_indirect (type $1)
+           (return_call $hub
+            (i32.const 16)
             (i32.shr_u
              (local.get $26)
              (i32.const 16)
@@ -996,7 +1004,7 @@
              (local.get $26)
              (i32.const 65535)
             )
-            (i32.const 16)
+            (i32.const 0)
            )
           )
          )
