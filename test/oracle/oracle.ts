@@ -8,6 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { TABLE } from '../../translator/isa/table.ts';
 import type { Row } from '../../translator/isa/types.ts';
 import { dispatchProblems } from '../../runtime/dispatch.ts';
@@ -145,6 +147,23 @@ export function notCompared(row: Row, cpl: number, kind: ReferenceKind): string 
   return exclusionReason(row, cpl, kind) ?? sdmExclusion(row, kind);
 }
 
+let gc: (() => void) | null = null;
+
+/**
+ * A full garbage collection after each batch of the translator engine. Force-translated cases
+ * make a Wasm module per block, tens of thousands per run, and V8 gives a dead module's code
+ * space back only when a GC collects it, which the oracle's small JS heap rarely triggers: the
+ * full `--engine dbt` run died with "Commit wasm code space ... out of memory". The function is
+ * V8's `gc`, exposed for this process once.
+ */
+function fullGc(): void {
+  if (gc === null) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+}
+
 export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
   const t0 = performance.now();
   const x87 = opts.x87 === undefined ? await loadX87Plugin() : opts.x87 ?? undefined;
@@ -210,6 +229,7 @@ export async function runOracle(opts: OracleOptions): Promise<OracleReport> {
     report.timing.vmMs += performance.now() - t;
     queue = [];
     queued = 0;
+    if (opts.engine === 'dbt') fullGc();
   };
 
   for (const row of selectRows(opts.rows)) {
