@@ -302,22 +302,23 @@ export class WasmBackend {
       }
       m.addTable(WASM_TABLE_NAME, initialSlots, 0xffffffff);
       m.addTableExport(WASM_TABLE_NAME, WASM_TABLE_NAME);
-      const body = m.return_call_indirect(WASM_TABLE_NAME, m.local.get(0, b.i32), [m.local.get(1, b.i32)], b.createType([b.i32]), b.i32);
-      m.addFunction(WASM_JUMP_NAME, b.createType([b.i32, b.i32]), b.i32, [], body);
+      const jumpBody = m.return_call_indirect(WASM_TABLE_NAME, m.local.get(0, b.i32), [m.local.get(1, b.i32)], b.createType([b.i32]), b.i32);
+      m.addFunction(WASM_JUMP_NAME, b.createType([b.i32, b.i32]), b.i32, [], jumpBody);
       m.addFunctionExport(WASM_JUMP_NAME, WASM_JUMP_NAME);
       const entries = [...names, WASM_JUMP_NAME];
       if (entries.length !== JUMP_INDEX + 1) throw new Error('translator: hub entries out of order');
-      // hub(k, a, b, c): a br_table on k to a tail call of entry k with its own arity.
+      // hub(k, a, b, c): a br_table on k to a tail call of entry k with its own arity (k is
+      // always an emitter's constant; the default target is never taken).
       const arg = (n: number): number => m.local.get(n, b.i32);
       const labels = entries.map((_, k) => `e${k}`);
-      let body2: number = m.block(labels[0], [m.switch(labels, labels[0], arg(0))]);
+      let hubBody: number = m.block(labels[0], [m.switch(labels, labels[0], arg(0))]);
       for (let k = 0; k < entries.length; k++) {
         const name = entries[k];
         const arity = name === WASM_JUMP_NAME ? 2 : HELPERS[name as HelperName].params.length;
         const call = m.return_call(name, [arg(1), arg(2), arg(3)].slice(0, arity), b.i32);
-        body2 = k + 1 < entries.length ? m.block(labels[k + 1], [body2, call]) : m.block(null, [body2, call], b.i32);
+        hubBody = k + 1 < entries.length ? m.block(labels[k + 1], [hubBody, call]) : m.block(null, [hubBody, call], b.i32);
       }
-      m.addFunction(WASM_HUB_NAME, b.createType([b.i32, b.i32, b.i32, b.i32]), b.i32, [], body2);
+      m.addFunction(WASM_HUB_NAME, b.createType([b.i32, b.i32, b.i32, b.i32]), b.i32, [], hubBody);
       m.addFunctionExport(WASM_HUB_NAME, WASM_HUB_NAME);
       if (!m.validate()) throw new Error('translator: invalid hub module');
       return m.emitBinary();
