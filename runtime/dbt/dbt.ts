@@ -188,7 +188,7 @@ interface PendingRegion {
   readonly t0: number;
 }
 
-/** Slots of the region table when the dispatcher is made (it doubles as regions fill it). */
+/** Slots of the region table when the hub is made (it doubles as regions fill it). */
 const INITIAL_TABLE_SLOTS = 256;
 /** The region table before the translator is loaded (no region can be installed then). */
 const PLACEHOLDER_TABLE = new WebAssembly.Table({ element: 'anyfunc', initial: 0 });
@@ -666,8 +666,8 @@ export class Dbt implements DbtPending {
     if (this.asyncCompile) {
       // The entries wait as COMPILING (interpreted, not translated again) until `install`.
       for (const eip of code.entries.keys()) {
-        const blk = this.cache.lookup(physPage + ((eip - eipBase) & 0xfff), mode);
-        if (blk && blk.eip === eip && blk.compiled === null) blk.compiled = COMPILING;
+        const blk = this.entryBlock(job, eip);
+        if (blk && blk.compiled === null) blk.compiled = COMPILING;
       }
       this.compiling++;
       this.stats.translateMs += performance.now() - t0;
@@ -701,8 +701,8 @@ export class Dbt implements DbtPending {
     this.insert(region);
     // Attach the region's entries to the decoded blocks that already exist.
     for (const [eip, seg] of code.entries) {
-      const blk = this.cache.lookup(job.physPage + ((eip - job.eipBase) & 0xfff), job.mode);
-      if (blk && blk.eip === eip && (blk.compiled === null || blk.compiled === COMPILING)) blk.compiled = { region, seg };
+      const blk = this.entryBlock(job, eip);
+      if (blk && (blk.compiled === null || blk.compiled === COMPILING)) blk.compiled = { region, seg };
     }
     const st = this.stats;
     st.regions++;
@@ -719,9 +719,15 @@ export class Dbt implements DbtPending {
   private abandon(job: PendingRegion): void {
     if (job.slot) this.freeSlots.push(job.slot);
     for (const eip of job.code.entries.keys()) {
-      const blk = this.cache.lookup(job.physPage + ((eip - job.eipBase) & 0xfff), job.mode);
-      if (blk && blk.eip === eip && blk.compiled === COMPILING) blk.compiled = null;
+      const blk = this.entryBlock(job, eip);
+      if (blk && blk.compiled === COMPILING) blk.compiled = null;
     }
+  }
+
+  /** The code cache's current block at entry `eip` of a translated region, if it has one. */
+  private entryBlock(job: PendingRegion, eip: number): Block | null {
+    const blk = this.cache.lookup(job.physPage + ((eip - job.eipBase) & 0xfff), job.mode);
+    return blk && blk.eip === eip ? blk : null;
   }
 
   /** What every region module imports (abi.ts WASM_HUB_NAME). */
