@@ -36,6 +36,24 @@ export const EMPTY_BUS: IoBus = {
   mmioWrite: () => {},
 };
 
+/**
+ * The CPU's local APIC as the core sees it (runtime/devices/local-apic.ts): the IA32_APIC_BASE
+ * MSR, the CPUID.APIC bit it controls, and its 4 KiB register page, which memory accesses reach
+ * before the machine's bus.
+ */
+export interface CpuApic {
+  /** IA32_APIC_BASE (the low dword; the high dword is 0). */
+  readonly baseMsr: number;
+  /** WRMSR to IA32_APIC_BASE; raises #GP(0) for reserved bits. */
+  writeBaseMsr(eax: number, edx: number): void;
+  /** The APIC is enabled in IA32_APIC_BASE (CPUID.01H:EDX.APIC reports this). */
+  readonly enabled: boolean;
+  /** True if physical address `phys` is in the register page (enabled, at its base). */
+  claims(phys: number): boolean;
+  read(phys: number, size: 1 | 2 | 4): number;
+  write(phys: number, size: 1 | 2 | 4, value: number): void;
+}
+
 /** Access kinds for address translation. */
 export const ACC_READ = 0;
 export const ACC_WRITE = 1;
@@ -72,6 +90,13 @@ export class Cpu {
   readonly tlb: Int32Array;
 
   io: IoBus = EMPTY_BUS;
+  /** The local APIC, if the machine has one (none: CPUID reports no APIC, its MSR raises #GP). */
+  apic: CpuApic | null = null;
+  /**
+   * The A20 mask applied to every physical address (vmm/paging.ts): all ones with the A20 gate
+   * open, bit 20 clear with it closed (addresses wrap at 1 MiB as on an 8086). `setA20` changes it.
+   */
+  a20Mask = -1;
   /** Slow-path translation (paging walk or identity); set by the VMM. */
   translate: TranslateFn;
   /** Called after a guest write to a physical page that holds cached code. */
@@ -253,6 +278,30 @@ export class Cpu {
     this.refreshMode();
   }
 
+  /** Opens or closes the A20 gate (the machine's port 92h and 8042 output port drive it). */
+  setA20(open: boolean): void {
+    const mask = open ? -1 : ~0x100000;
+    if (mask === this.a20Mask) return;
+    this.a20Mask = mask;
+    // Every TLB entry (and what keys on one: the fetch cache, translated code's jump cache) may
+    // now map to another physical page.
+    this.flushTlb(false);
+  }
+
+  /** A read of a non-RAM physical address: the local APIC's page, else the machine's bus. */
+  mmioRead(phys: number, size: 1 | 2 | 4): number {
+    const apic = this.apic;
+    if (apic !== null && apic.claims(phys)) return apic.read(phys, size);
+    return this.io.mmioRead(phys, size);
+  }
+
+  /** A write to a non-RAM physical address: the local APIC's page, else the machine's bus. */
+  mmioWrite(phys: number, size: 1 | 2 | 4, value: number): void {
+    const apic = this.apic;
+    if (apic !== null && apic.claims(phys)) apic.write(phys, size, value);
+    else this.io.mmioWrite(phys, size, value);
+  }
+
   // ------------------------------------------------------------------------- segmentation
   /** Linear address of `seg:off` for a read of `n` bytes, after the limit and rights checks. */
   linRead(seg: number, off: number, n: number): number {
@@ -360,7 +409,7 @@ export class Cpu {
       return n === 4 ? v | 0 : v;
     }
     const h = this.translate(this, lin, ACC_READ);
-    if (h < 0) return this.io.mmioRead(this.lastPhys, n);
+    if (h < 0) return this.mmioRead(this.lastPhys, n);
     if (n === 1) return this.u8[h];
     if (n === 2) return this.dv.getUint16(h, true);
     return this.dv.getInt32(h, true);
@@ -376,7 +425,7 @@ export class Cpu {
     }
     const h = this.translateWrite(lin);
     if (h < 0) {
-      this.io.mmioWrite(this.lastPhys, n, n === 4 ? v | 0 : v & (n === 1 ? 0xff : 0xffff));
+      this.mmioWrite(this.lastPhys, n, n === 4 ? v | 0 : v & (n === 1 ? 0xff : 0xffff));
       return;
     }
     if (n === 1) this.u8[h] = v;

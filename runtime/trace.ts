@@ -9,11 +9,12 @@
  *   int      each interrupt and exception delivered (vector, kind, error code, CS:EIP), nested
  *            ones included
  *   exits    each VMM exit, with the reason its table row declares and CS:EIP
+ *   post     each POST code written to port 0x80 (a BIOS's progress; Linux's I/O delays too)
  *
  * Off by default, and then free: every point that traces tests one field that is null (the Vm
  * installs its plain hooks), and the translator asks for the text form only when out_asm is on.
  */
-export const TRACE_ITEMS = ['in_asm', 'out_asm', 'exec', 'int', 'exits'] as const;
+export const TRACE_ITEMS = ['in_asm', 'out_asm', 'exec', 'int', 'exits', 'post'] as const;
 export type TraceItem = (typeof TRACE_ITEMS)[number];
 
 /** What to trace, and where each line goes. */
@@ -51,6 +52,7 @@ export class Tracer {
   readonly exec: boolean;
   readonly int: boolean;
   readonly exits: boolean;
+  readonly post: boolean;
   private readonly write: (line: string) => void;
 
   constructor(opts: TraceOptions) {
@@ -60,11 +62,17 @@ export class Tracer {
     this.exec = on.has('exec');
     this.int = on.has('int');
     this.exits = on.has('exits');
+    this.post = on.has('post');
     this.write = opts.write;
   }
 
   line(text: string): void {
     this.write(text);
+  }
+
+  /** `post`: a POST code written to port 0x80. */
+  postCode(code: number): void {
+    this.write(`post 0x${hex(code, 2)}`);
   }
 
   /** `exec`: a block at CS:EIP (physical address), run by `how`. */

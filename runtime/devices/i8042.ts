@@ -10,7 +10,8 @@
  * empty keyboard (ACK 0xFA, BAT 0xAA, ID 0xAB 0x83 — 0xAB 0x41 when the controller translates to
  * scan code set 1, as the 8042's translation table maps 0x83 to 0x41), and the reset and A20
  * lines of the output port: command 0xFE (pulse bit 0) or writing bit 0 = 0 with 0xD1 resets
- * the machine (`onReset`). A20 is recorded only: the VM does not wrap addresses at 1 MiB.
+ * the machine (`onReset`); a change of the A20 bit calls `onA20` (the machine ORs it with port
+ * 92h's gate).
  * Writes to the auxiliary device (0xD4) get the "no device" answer: 0xFE with the timeout bit.
  *
  * The input buffer is never full (commands complete at once). Replies wait in a queue and move
@@ -80,6 +81,8 @@ export class I8042 {
   readonly ports: PortDevice = bytePorts((p) => this.read8(p), (p, v) => this.write8(p, v));
   /** The controller pulsed the CPU reset line. */
   onReset: () => void = () => {};
+  /** The output port's A20 bit changed. */
+  onA20: () => void = () => {};
 
   constructor(private readonly irq: IrqSink) {
     const ram = new Array<number>(32).fill(0);
@@ -94,6 +97,12 @@ export class I8042 {
   /** The A20 gate as the output port sets it. */
   get a20(): boolean {
     return (this.state.outputPort & 0x02) !== 0;
+  }
+
+  private setOutputPort(v: number): void {
+    const changed = (v ^ this.state.outputPort) & 0x02;
+    this.state.outputPort = v;
+    if (changed) this.onA20();
   }
 
   private get ctr(): number {
@@ -166,10 +175,10 @@ export class I8042 {
         this.reply((st.outputPort & 0xcf) | (st.obFull && !st.obByte.aux ? 0x10 : 0) | (st.obFull && st.obByte.aux ? 0x20 : 0));
         break;
       case 0xdd: // A20 off / on (commands of some controllers)
-        st.outputPort &= ~0x02;
+        this.setOutputPort(st.outputPort & ~0x02);
         break;
       case 0xdf:
-        st.outputPort |= 0x02;
+        this.setOutputPort(st.outputPort | 0x02);
         break;
       case 0xe0: // read test inputs
         this.reply(0x00);
@@ -189,7 +198,7 @@ export class I8042 {
     }
     switch (cmd) {
       case 0xd1: // write output port
-        st.outputPort = v;
+        this.setOutputPort(v);
         if (!(v & 0x01)) this.onReset();
         break;
       case 0xd2: // write the keyboard output buffer (as if the keyboard sent it)

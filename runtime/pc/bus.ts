@@ -1,9 +1,10 @@
 /**
  * The PC's I/O bus: a 64 Ki-entry port table routing each port to the device that decodes it.
  * Unassigned ports behave like an ISA bus with nothing answering — reads return all ones,
- * writes vanish — and are counted per port for diagnostics (`unassigned`). There is no
- * memory-mapped I/O on this machine (no local APIC, I/O APIC or HPET): MMIO reads return all
- * ones and writes are ignored, also counted.
+ * writes vanish — and are counted per port for diagnostics (`unassigned`). The only memory
+ * beyond RAM on the bus is a firmware ROM (`mapRom`: `-bios`), read-only; the local APIC's page
+ * is the CPU's own (cpu.ts mmioRead), and there is no I/O APIC or HPET. Other MMIO reads return
+ * all ones and writes are ignored, also counted.
  *
  * A multi-byte access goes to the device that owns its first port, which splits it as the
  * hardware would (byte-register devices use devices/io.ts's bytePorts).
@@ -25,6 +26,14 @@ export interface UnassignedAccesses {
 export class PcBus implements IoBus {
   private readonly table: (PortDevice | undefined)[] = new Array(65536);
   readonly unassigned: UnassignedAccesses = { byPort: new Map(), total: 0 };
+  private rom: Uint8Array | null = null;
+  private romBase = 0;
+
+  /** Maps `image` read-only at physical address `base` (beyond RAM); writes there are ignored. */
+  mapRom(base: number, image: Uint8Array): void {
+    this.rom = image;
+    this.romBase = base >>> 0;
+  }
 
   /** Routes ports `first` .. `first + count - 1` to `dev`. Throws if one is already taken. */
   map(first: number, count: number, dev: PortDevice): void {
@@ -48,11 +57,22 @@ export class PcBus implements IoBus {
   }
 
   mmioRead(phys: number, size: 1 | 2 | 4): number {
+    const rom = this.rom;
+    if (rom !== null) {
+      const at = (phys >>> 0) - this.romBase;
+      if (at >= 0 && at + size <= rom.length) {
+        let v = 0;
+        for (let k = 0; k < size; k++) v |= rom[at + k] << (8 * k);
+        return size === 4 ? v | 0 : v;
+      }
+    }
     this.count(`mmio read 0x${(phys & ~0xfff).toString(16)}`);
     return ones(size);
   }
 
   mmioWrite(phys: number): void {
+    const at = (phys >>> 0) - this.romBase;
+    if (this.rom !== null && at >= 0 && at < this.rom.length) return; // ROM
     this.count(`mmio write 0x${(phys & ~0xfff).toString(16)}`);
   }
 

@@ -1,6 +1,8 @@
 /**
  * The PC machine: a Vm plus the devices a Linux guest needs, wired as on an i440FX/PIIX3 board,
- * and the Linux boot protocol loader in place of a BIOS.
+ * and either a firmware image (`bios`, QEMU's `-bios`) run from the reset vector, or the Linux
+ * boot protocol / multiboot loader in place of a BIOS, with the state a BIOS leaves
+ * (bios-state.ts).
  *
  *   ports 0x20/0xA0, 0x4D0  DualPic  (the Vm's interrupt source; INT wakes the run loop)
  *   ports 0x40–0x43, 0x61   Pit      (IRQ0; channel 2 + port 0x61 for TSC calibration)
@@ -11,12 +13,18 @@
  *                           the default guest reads console size changes from it), output dropped
  *   ports 0xCF8–0xCFF       PciHost  (i440FX + PIIX3; 0xCF9 resets)
  *   ports 0x80, 0x92        SystemPorts (POST, fast A20/reset)
+ *   FEE00000h (relocatable) LocalApic (the CPU's; in front of the 8259A pair, LINT0 its virtual wire)
  *   ports 0xE9, 0xF4–0xF7   DebugPorts (QEMU's debug console and isa-debug-exit)
  *   ports 0x600–0x60B       AcpiPm   (PM1a event/control blocks, PM timer: ACPI power-off)
  *   port 0x505              PvPanic  (QEMU's pvpanic: the guest reports its kernel panics)
  * and, for a Linux kernel, the ACPI tables that describe the last two (acpi-tables.ts).
- * No local APIC: our CPUID reports none, so Linux keeps the 8259A PICs ("APIC: Keep in PIC
- * mode(8259)"), as QEMU `-cpu pentium2,-apic` shows (runtime/pc/reference-boot.md).
+ * A20 is open when port 92h's gate or the 8042's output-port gate is (the two are ORed, as on
+ * PIIX chipsets; QEMU lets the last write win): closed, physical addresses wrap at 1 MiB.
+ *
+ * With `bios`, the image is mapped read-only just below 4 GiB and its last 128 KiB (or all of a
+ * smaller one) are copied to RAM at 0xE0000–0xFFFFF (below 1 MiB RAM stands in for the shadowed
+ * ROM, so writes there stick), and the CPU starts at F000:FFF0 in its reset state (EDX = the
+ * processor signature).
  *
  * Time: every device reads one Clock (host real time by default). The machine runs the CPU in
  * slices (`step`): after each slice it brings the timers up to date, which raises IRQ0/IRQ8
@@ -32,11 +40,12 @@
  * ends, per `onReset`), writes to isa-debug-exit (exit code `(v << 1) | 1`), or `stop()` is
  * called.
  */
-import { EFLAGS, F_IF } from '../../translator/abi.ts';
+import { EFLAGS, F_IF, R_EDX } from '../../translator/abi.ts';
 import { HostClock } from '../devices/clock.ts';
 import type { Clock } from '../devices/clock.ts';
 import { AcpiPm, PM_BASE, PM_PORTS } from '../devices/acpi-pm.ts';
 import { I8042 } from '../devices/i8042.ts';
+import { LocalApic } from '../devices/local-apic.ts';
 import { PciHost } from '../devices/pci.ts';
 import { DualPic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
@@ -46,15 +55,19 @@ import { DebugPorts } from '../devices/debug-ports.ts';
 import { PVPANIC_CRASH_LOADED, PVPANIC_PANICKED, PVPANIC_PORT, PvPanic } from '../devices/pvpanic.ts';
 import { Uart16550 } from '../devices/uart.ts';
 import { MachineHalt } from '../fault.ts';
+import { ImageError } from '../loaders/image-error.ts';
+import { CPU_SIGNATURE } from '../vmm/cpuid.ts';
 import { setWallClock } from '../vmm/msr.ts';
 import { loadLinux } from '../loaders/linux.ts';
 import { imageFormat } from '../loaders/format.ts';
 import { loadMultiboot } from '../loaders/multiboot.ts';
+import { EBDA_ADDR } from '../loaders/linux.ts';
 import type { LinuxLayout } from '../loaders/linux.ts';
 import { Vm } from '../vm.ts';
 import type { Engine } from '../vm.ts';
 import type { TraceOptions } from '../trace.ts';
 import { ACPI_TABLES_ADDR, buildAcpiTables } from './acpi-tables.ts';
+import { writeBiosState } from './bios-state.ts';
 import { PcBus } from './bus.ts';
 import { PanicWatch } from './panic-watch.ts';
 
@@ -62,7 +75,12 @@ export interface PcMachineOptions {
   /** Guest RAM in bytes: a multiple of 4 KiB between 2 MiB and 1792 MiB. Default 128 MiB. */
   memory?: number;
   /** The kernel: a Linux bzImage, or a multiboot v1 image (as `qemu -kernel` accepts). */
-  kernel: Uint8Array;
+  kernel?: Uint8Array;
+  /**
+   * A firmware image (QEMU's `-bios`): a multiple of 64 KiB, at most 16 MiB; the machine starts
+   * at its reset vector instead of loading `kernel` (which must then be absent).
+   */
+  bios?: Uint8Array;
   /** An initial ramdisk for Linux. */
   initrd?: Uint8Array;
   /** The kernel command line. */
@@ -138,12 +156,17 @@ export interface PcDevices {
   system: SystemPorts;
   pm: AcpiPm;
   pvpanic: PvPanic;
+  apic: LocalApic;
 }
 
 /** The PC's guest RAM: the default, and the least a PC accepts (Linux needs more anyway). */
 export const PC_DEFAULT_MEMORY = 128 << 20;
 export const PC_MIN_MEMORY = 2 << 20;
 const DEFAULT_SLICE = 50_000;
+/** `bios` images: a multiple of this, at most BIOS_MAX; the last ISA_BIOS_MAX bytes also below 1 MiB. */
+const BIOS_ALIGN = 64 << 10;
+const BIOS_MAX = 16 << 20;
+const ISA_BIOS_MAX = 128 << 10;
 /** Longest sleep of an idle `run` before it looks at the clock again. */
 const MAX_IDLE_MS = 50;
 /** `run` yields to the host event loop at least this often (ms), so input and signals get in. */
@@ -196,6 +219,13 @@ export class PcMachine {
 
   /** Builds the machine and loads the kernel. Throws ImageError for an unusable image. */
   constructor(opts: PcMachineOptions) {
+    if (opts.bios !== undefined) {
+      if (opts.kernel !== undefined) throw new ImageError('a kernel cannot be loaded together with a BIOS image (no firmware interface to pass it)');
+      const n = opts.bios.length;
+      if (n === 0 || n % BIOS_ALIGN !== 0 || n > BIOS_MAX) throw new ImageError(`BIOS image must be a non-empty multiple of 64 KiB, at most 16 MiB (got ${n} bytes)`);
+    } else if (opts.kernel === undefined) {
+      throw new ImageError('no kernel and no BIOS image given');
+    }
     this.opts = opts;
     this.memory = opts.memory ?? PC_DEFAULT_MEMORY;
     this.clock = opts.clock ?? new HostClock();
@@ -233,6 +263,7 @@ export class PcMachine {
     const system = new SystemPorts();
     const pm = new AcpiPm(this.clock);
     const pvpanic = new PvPanic();
+    const apic = new LocalApic(this.clock, pic);
     bus.map(0x20, 2, pic.ports);
     bus.map(0xa0, 2, pic.ports);
     bus.map(0x4d0, 2, pic.ports);
@@ -251,6 +282,14 @@ export class PcMachine {
     debug.mapOn(bus);
 
     pic.onInterrupt = () => this.vm.notifyInterrupt();
+    apic.onInterrupt = () => this.vm.notifyInterrupt();
+    const cpu = this.vm.cpu;
+    const a20 = (): void => cpu.setA20(system.a20 || kbc.a20);
+    system.onA20 = a20;
+    kbc.onA20 = a20;
+    a20();
+    const tracer = this.vm.tracer;
+    if (tracer?.post) system.onPost = (code) => tracer.postCode(code);
     com1.onTransmit = (b) => this.serialOut.push(b);
     com1.txReady = () => !this.serialFull;
     debug.onOutput = (b) => this.debugOut.push(b);
@@ -274,18 +313,36 @@ export class PcMachine {
     // kvmclock's wall-clock time (vmm/msr.ts) is the RTC's, to the nanosecond.
     setWallClock(this.vm.cpu, () => rtc.state.baseSeconds * 1000 + (this.clock.now() - rtc.state.baseNs) / 1e6);
 
-    this.devs = { bus, pic, pit, rtc, com1, com2, kbc, pci, system, pm, pvpanic };
-    this.vm.cpu.io = bus;
+    this.devs = { bus, pic, pit, rtc, com1, com2, kbc, pci, system, pm, pvpanic, apic };
+    cpu.io = bus;
+    cpu.apic = apic;
+    // The local APIC takes interrupts first; the 8259A's come through its LINT0 (ExtINT).
     this.vm.irq = {
-      hasInterrupt: () => pic.hasInterrupt(),
+      hasInterrupt: () => apic.hasInterrupt(),
       acknowledge: () => {
-        const vector = pic.acknowledge();
+        const vector = apic.acknowledge();
         pit.update();
         return vector;
       },
     };
-    this.bootIcount = this.vm.cpu.icount;
-    const k = this.opts.kernel;
+    this.bootIcount = cpu.icount;
+    const bios = this.opts.bios;
+    if (bios) {
+      // QEMU's -bios: the image just below 4 GiB, its last 128 KiB also below 1 MiB.
+      bus.mapRom(-bios.length >>> 0, bios);
+      this.vm.resetReal();
+      const low = bios.subarray(Math.max(0, bios.length - ISA_BIOS_MAX));
+      this.vm.writePhys(0x100000 - low.length, low);
+      cpu.s[R_EDX] = CPU_SIGNATURE;
+      this.layoutValue = null;
+      return;
+    }
+    const k = this.opts.kernel!;
+    const wallClockMs = rtc.state.baseSeconds * 1000 + (this.clock.now() - rtc.state.baseNs) / 1e6;
+    const biosState = (lowMemoryEnd: number): void => {
+      writeBiosState(this.vm, { lowMemoryEnd, wallClockMs, out: (port, v) => bus.portOut(port, 1, v) });
+      apic.setBiosState();
+    };
     // Like `qemu -kernel`: a bzImage boots by the Linux boot protocol, anything else with a
     // multiboot v1 header by multiboot (the initrd, if any, becomes its one module).
     if (imageFormat(k) === 'multiboot') {
@@ -293,6 +350,7 @@ export class PcMachine {
         ...(this.opts.cmdline !== undefined ? { cmdline: this.opts.cmdline } : {}),
         ...(this.opts.initrd ? { modules: [{ data: this.opts.initrd }] } : {}),
       });
+      biosState(0xa0000); // the multiboot information reports 640 KiB of lower memory
       this.layoutValue = null;
       return;
     }
@@ -303,6 +361,7 @@ export class PcMachine {
     });
     // Where a BIOS would have left them (e820-reserved; the loader zeroed the area).
     this.vm.writePhys(ACPI_TABLES_ADDR, buildAcpiTables(ACPI_TABLES_ADDR).bytes);
+    biosState(EBDA_ADDR);
   }
 
   /** Ends the current instruction's slice at once (called from device callbacks). */
@@ -354,11 +413,12 @@ export class PcMachine {
   updateDevices(): void {
     this.devs.pit.update();
     this.devs.rtc.update();
+    this.devs.apic.update();
   }
 
   /** Nanoseconds from now until the next timer interrupt, or Infinity. */
   nextEventNs(): number {
-    const next = Math.min(this.devs.pit.nextEventNs(), this.devs.rtc.nextEventNs());
+    const next = Math.min(this.devs.pit.nextEventNs(), this.devs.rtc.nextEventNs(), this.devs.apic.nextEventNs());
     return Math.max(0, next - this.clock.now());
   }
 
@@ -431,7 +491,7 @@ export class PcMachine {
       case 'halted': {
         // No NMI source on this machine: with IF = 0 nothing can wake the CPU.
         if (!(vm.cpu.s[EFLAGS >> 2] & F_IF)) return { reason: 'halt', executed, detail: 'the CPU halted with interrupts disabled' };
-        if (this.devs.pic.hasInterrupt()) return { reason: 'budget', executed };
+        if (this.devs.apic.hasInterrupt()) return { reason: 'budget', executed };
         return { reason: 'idle', executed, idleNs: this.nextEventNs() };
       }
       case 'exit':

@@ -7,13 +7,14 @@
  *   PSE  4 MiB pages            TSC  RDTSC, CR4.TSD
  *   MSR  RDMSR/WRMSR            CX8  CMPXCHG8B
  *   SEP  SYSENTER/SYSEXIT       PGE  global pages
- *   CMOV CMOVcc/FCMOVcc/FCOMI
+ *   CMOV CMOVcc/FCMOVcc/FCOMI   APIC on-chip local APIC, when the machine has one and
+ *                               IA32_APIC_BASE enables it (runtime/devices/local-apic.ts)
  *
  * and, in ECX, the hypervisor bit (31), with KVM's leaves 0x4000_0000 (signature "KVMKVMKVM")
  * and 0x4000_0001 (features: kvmclock, CLOCKSOURCE2 and its stable bit, nothing else): the guest's
  * timekeeping uses kvmclock (vmm/msr.ts; runtime/README.md, timekeeping, says why).
  *
- * Not reported: VME, PVI, MCE/MCA, APIC, MTRR, PAT, PSE-36, PAE, MMX, FXSR, SSE, CLFLUSH. The
+ * Not reported: VME, PVI, MCE/MCA, MTRR, PAT, PSE-36, PAE, MMX, FXSR, SSE, CLFLUSH. The
  * stepping matters: Linux ignores SEP on family 6 below model 3 stepping 3.
  *
  * Leaves: 0 (maximum basic leaf 1 and the vendor string), 1 (signature and features) and the two
@@ -35,6 +36,7 @@ export const FEAT_PSE = 1 << 3;
 export const FEAT_TSC = 1 << 4;
 export const FEAT_MSR = 1 << 5;
 export const FEAT_CX8 = 1 << 8;
+export const FEAT_APIC = 1 << 9;
 export const FEAT_SEP = 1 << 11;
 export const FEAT_PGE = 1 << 13;
 export const FEAT_CMOV = 1 << 15;
@@ -61,12 +63,15 @@ export const KVM_FEATURE_CLOCKSOURCE2 = 1 << 3;
 export const KVM_FEATURE_CLOCKSOURCE_STABLE_BIT = 1 << 24;
 const KVM_SIGNATURE = [0x4b4d564b, 0x564b4d56, 0x0000004d]; // "KVMK", "VMKV", "M\0\0\0"
 
-/** The four result registers of CPUID for input EAX = `leaf` (ECX is not used by these leaves). */
-export function cpuid(leaf: number): { eax: number; ebx: number; ecx: number; edx: number } {
+/**
+ * The four result registers of CPUID for input EAX = `leaf` (ECX is not used by these leaves);
+ * `apic`: the processor's local APIC is present and enabled (CPUID.01H:EDX.APIC).
+ */
+export function cpuid(leaf: number, apic = false): { eax: number; ebx: number; ecx: number; edx: number } {
   const l = leaf >>> 0;
   if (l === 0) return { eax: CPUID_MAX_LEAF, ebx: VENDOR_EBX, ecx: VENDOR_ECX, edx: VENDOR_EDX };
   if (l === HV_BASE) return { eax: HV_MAX_LEAF, ebx: KVM_SIGNATURE[0], ecx: KVM_SIGNATURE[1], edx: KVM_SIGNATURE[2] };
   if (l === HV_MAX_LEAF) return { eax: KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT, ebx: 0, ecx: 0, edx: 0 };
   // Leaf 1, and every other input above the maximum.
-  return { eax: CPU_SIGNATURE, ebx: 0, ecx: CPU_FEATURES_ECX, edx: CPU_FEATURES_EDX };
+  return { eax: CPU_SIGNATURE, ebx: 0, ecx: CPU_FEATURES_ECX, edx: CPU_FEATURES_EDX | (apic ? FEAT_APIC : 0) };
 }

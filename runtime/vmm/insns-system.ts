@@ -119,7 +119,7 @@ function rdpmc(cpu: Cpu): void {
 }
 
 function cpuidInsn(cpu: Cpu): void {
-  const r = cpuid(cpu.s[R_EAX]);
+  const r = cpuid(cpu.s[R_EAX], cpu.apic?.enabled ?? false);
   cpu.s[R_EAX] = r.eax;
   cpu.s[R_EBX] = r.ebx;
   cpu.s[R_ECX] = r.ecx;

@@ -5,6 +5,8 @@
  * Implemented MSRs:
  *   0x010  IA32_TIME_STAMP_COUNTER  read: the TSC; write: as on the P6 family only the low 32
  *          bits are written and the high 32 bits are cleared (SDM 17.17).
+ *   0x01B  IA32_APIC_BASE           the local APIC's base and enable bits, when the machine has one
+ *          (cpu.apic; runtime/devices/local-apic.ts), else #GP as on a CPU without an APIC.
  *   0x017  IA32_PLATFORM_ID         read-only, reads 0. Linux's microcode loader reads it
  *          without an exception fixup on family 6 model >= 5.
  *   0x08B  IA32_BIOS_SIGN_ID        microcode revision: reads 0, writes are accepted (Linux writes
@@ -15,7 +17,7 @@
  *          accepted and ignored: branch tracing and last-branch records are not implemented.
  *   0x4B564D00 MSR_KVM_WALL_CLOCK_NEW / 0x4B564D01 MSR_KVM_SYSTEM_TIME_NEW: kvmclock (below),
  *          which CPUID's hypervisor leaves announce; read back as written.
- * Every other index raises #GP(0): no APIC (IA32_APIC_BASE), no MTRRs, no PAT, no machine check,
+ * Every other index raises #GP(0): no MTRRs, no PAT, no machine check,
  * no performance counters, matching CPUID. Linux probes the optional ones (FEAT_CTL,
  * MISC_FEATURES_ENABLES, the P6 event selectors) with rdmsr_safe, which tolerates the #GP.
  *
@@ -29,6 +31,7 @@ import { fault } from '../fault.ts';
 
 export const MSR_IA32_TSC = 0x10;
 export const MSR_IA32_PLATFORM_ID = 0x17;
+export const MSR_IA32_APIC_BASE = 0x1b;
 export const MSR_IA32_BIOS_SIGN_ID = 0x8b;
 export const MSR_IA32_SYSENTER_CS = 0x174;
 export const MSR_IA32_SYSENTER_ESP = 0x175;
@@ -143,6 +146,7 @@ export function readMsr(cpu: Cpu, index: number): [number, number] {
       return [(t % TWO32) | 0, Math.floor(t / TWO32) | 0];
     }
     case MSR_IA32_PLATFORM_ID: return [0, 0];
+    case MSR_IA32_APIC_BASE: return cpu.apic ? [cpu.apic.baseMsr, 0] : fault(EX_GP, 0);
     case MSR_IA32_BIOS_SIGN_ID: return [0, 0];
     case MSR_IA32_SYSENTER_CS: return [s[MSR_SYSENTER_CS >> 2], 0];
     case MSR_IA32_SYSENTER_ESP: return [s[MSR_SYSENTER_ESP >> 2], 0];
@@ -159,6 +163,10 @@ export function writeMsr(cpu: Cpu, index: number, eax: number, edx: number): voi
   const s = cpu.s;
   switch (index >>> 0) {
     case MSR_IA32_TSC: writeTsc(cpu, eax >>> 0); return;
+    case MSR_IA32_APIC_BASE:
+      if (!cpu.apic) fault(EX_GP, 0);
+      cpu.apic.writeBaseMsr(eax, edx);
+      return;
     case MSR_IA32_BIOS_SIGN_ID: return;
     case MSR_IA32_SYSENTER_CS: s[MSR_SYSENTER_CS >> 2] = eax; return;
     case MSR_IA32_SYSENTER_ESP: s[MSR_SYSENTER_ESP >> 2] = eax; return;

@@ -77,7 +77,7 @@ const I_CPL = CPL >> 2;
 
 function readPhys32(cpu: Cpu, phys: number): number {
   if (phys >>> 0 < cpu.mem.ramSize - 3) return cpu.i32[(RAM_OFFSET + phys) >>> 2];
-  return cpu.io.mmioRead(phys >>> 0, 4);
+  return cpu.mmioRead(phys >>> 0, 4);
 }
 
 function writePhys32(cpu: Cpu, phys: number, v: number): void {
@@ -85,7 +85,7 @@ function writePhys32(cpu: Cpu, phys: number, v: number): void {
     cpu.i32[(RAM_OFFSET + phys) >>> 2] = v;
     if (cpu.codePages[phys >>> 12]) cpu.onCodeWrite(phys);
   } else {
-    cpu.io.mmioWrite(phys >>> 0, 4, v);
+    cpu.mmioWrite(phys >>> 0, 4, v);
   }
 }
 
@@ -101,12 +101,13 @@ export function translateLinear(cpu: Cpu, lin: number, access: number): number {
   let large = false;
   if (s[I_CR0] >= 0) {
     // Paging off (CR0.PG is bit 31: the sign bit).
-    phys = lin >>> 0;
+    phys = (lin & cpu.a20Mask) >>> 0;
   } else {
     const write = (access & ACC_WRITE) !== 0;
     const user = s[I_CPL] === 3 && (access & ACC_SUPERVISOR) === 0;
     const cr4 = s[I_CR4];
-    const pdeAddr = (s[I_CR3] & ~0xfff) + ((lin >>> 22) << 2);
+    const a20 = cpu.a20Mask;
+    const pdeAddr = ((s[I_CR3] & ~0xfff) + ((lin >>> 22) << 2)) & a20;
     let pde = readPhys32(cpu, pdeAddr);
     if (!(pde & PTE_P)) pageFault(cpu, lin, 0, write, user);
     let perms: number;
@@ -123,7 +124,7 @@ export function translateLinear(cpu: Cpu, lin: number, access: number): number {
       flags = pde & PTE_D ? 0 : TLB_RO_USER | TLB_RO_SUP;
     } else {
       if (!(pde & PTE_A)) writePhys32(cpu, pdeAddr, (pde |= PTE_A));
-      const pteAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
+      const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) & a20;
       let pte = readPhys32(cpu, pteAddr);
       if (!(pte & PTE_P)) pageFault(cpu, lin, 0, write, user);
       perms = pde & pte;
@@ -140,7 +141,7 @@ export function translateLinear(cpu: Cpu, lin: number, access: number): number {
       if (s[I_CR0] & CR0_WP) flags |= TLB_RO_SUP;
     }
     if (global && cr4 & CR4_PGE) flags |= TLB_GLOBAL;
-    phys = (phys | (lin & 0xfff)) >>> 0;
+    phys = ((phys | (lin & 0xfff)) & a20) >>> 0;
   }
   if (phys < cpu.mem.ramSize) {
     // An implicit supervisor access must not leave an entry that a CPL-3 access could use.
@@ -182,7 +183,7 @@ export function readSys(cpu: Cpu, lin: number, n: 1 | 2 | 4): number {
     return n === 4 ? v | 0 : v;
   }
   const h = translateLinear(cpu, lin, ACC_READ | ACC_SUPERVISOR);
-  if (h < 0) return cpu.io.mmioRead(cpu.lastPhys, n);
+  if (h < 0) return cpu.mmioRead(cpu.lastPhys, n);
   return n === 1 ? cpu.u8[h] : n === 2 ? cpu.dv.getUint16(h, true) : cpu.dv.getInt32(h, true);
 }
 
@@ -202,7 +203,7 @@ export function writeSys(cpu: Cpu, lin: number, n: 1 | 2 | 4, v: number): void {
   }
   const h = translateLinear(cpu, lin, ACC_WRITE | ACC_SUPERVISOR);
   if (h < 0) {
-    cpu.io.mmioWrite(cpu.lastPhys, n, n === 4 ? v | 0 : v & (n === 1 ? 0xff : 0xffff));
+    cpu.mmioWrite(cpu.lastPhys, n, n === 4 ? v | 0 : v & (n === 1 ? 0xff : 0xffff));
     return;
   }
   if (n === 1) cpu.u8[h] = v;

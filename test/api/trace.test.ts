@@ -55,7 +55,7 @@ describe('trace items', () => {
   it('writes nothing when off, and rejects unknown items', async () => {
     expect(await traced([])).toEqual(['']);
     await expect(Program.create({ image: CODE, trace: { items: ['bogus' as TraceItem], write: () => {} } })).rejects.toThrow(/unknown trace item 'bogus'/);
-    expect(TRACE_ITEMS).toEqual(['in_asm', 'out_asm', 'exec', 'int', 'exits']);
+    expect(TRACE_ITEMS).toEqual(['in_asm', 'out_asm', 'exec', 'int', 'exits', 'post']);
   });
 });
 
