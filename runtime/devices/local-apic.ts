@@ -354,7 +354,7 @@ export class LocalApic implements CpuApic, InterruptSource {
       return v;
     }
     if (this.pic !== null && this.extIntOpen() && this.pic.hasInterrupt()) return this.pic.acknowledge();
-    return st.svr & 0xff; // the request went away: the spurious vector
+    return (st.svr | 0x0f) & 0xff; // the request went away: the spurious vector (P6: bits 3:0 are 1)
   }
 
   /** Accepts a fixed interrupt: IRR (and TMR for level-triggered), or an illegal-vector error. */
