@@ -43,6 +43,11 @@ export class PcBus implements IoBus {
     }
   }
 
+  /** Unroutes ports `first` .. `first + count - 1` that are routed to `dev` (a PCI BAR moving). */
+  unmap(first: number, count: number, dev: PortDevice): void {
+    for (let p = first; p < first + count; p++) if (this.table[p] === dev) this.table[p] = undefined;
+  }
+
   portIn(port: number, size: 1 | 2 | 4): number {
     const dev = this.table[port];
     if (dev) return dev.portIn(port, size);

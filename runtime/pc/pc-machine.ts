@@ -70,6 +70,9 @@ import { ACPI_TABLES_ADDR, buildAcpiTables } from './acpi-tables.ts';
 import { writeBiosState } from './bios-state.ts';
 import { PcBus } from './bus.ts';
 import { PanicWatch } from './panic-watch.ts';
+import { attachDisks, checkDisks } from './storage.ts';
+import type { PcDisk, PcStorage } from './storage.ts';
+import type { DmaMemory } from '../devices/dma.ts';
 
 export interface PcMachineOptions {
   /** Guest RAM in bytes: a multiple of 4 KiB between 2 MiB and 1792 MiB. Default 128 MiB. */
@@ -115,6 +118,8 @@ export interface PcMachineOptions {
    * see TRACE_ITEMS) and a function receiving each line. Off by default, at no cost.
    */
   trace?: TraceOptions;
+  /** Disks (runtime/pc/storage.ts): open block backends and their interfaces; they outlive reboots. */
+  disks?: PcDisk[];
 }
 
 /**
@@ -157,6 +162,8 @@ export interface PcDevices {
   pm: AcpiPm;
   pvpanic: PvPanic;
   apic: LocalApic;
+  /** The disk controllers (storage.ts). */
+  storage: PcStorage;
 }
 
 /** The PC's guest RAM: the default, and the least a PC accepts (Linux needs more anyway). */
@@ -227,6 +234,7 @@ export class PcMachine {
       throw new ImageError('no kernel and no BIOS image given');
     }
     this.opts = opts;
+    checkDisks(opts.disks ?? []);
     this.memory = opts.memory ?? PC_DEFAULT_MEMORY;
     this.clock = opts.clock ?? new HostClock();
     this.vm = new Vm({
@@ -313,7 +321,8 @@ export class PcMachine {
     // kvmclock's wall-clock time (vmm/msr.ts) is the RTC's, to the nanosecond.
     setWallClock(this.vm.cpu, () => rtc.state.baseSeconds * 1000 + (this.clock.now() - rtc.state.baseNs) / 1e6);
 
-    this.devs = { bus, pic, pit, rtc, com1, com2, kbc, pci, system, pm, pvpanic, apic };
+    const storage = attachDisks(this.opts.disks ?? [], { pci, io: bus, pic, mem: this.dma });
+    this.devs = { bus, pic, pit, rtc, com1, com2, kbc, pci, system, pm, pvpanic, apic, storage };
     cpu.io = bus;
     cpu.apic = apic;
     // The local APIC takes interrupts first; the 8259A's come through its LINT0 (ExtINT).
@@ -368,6 +377,29 @@ export class PcMachine {
   private halt(e: PendingEvent): never {
     this.pending = e;
     throw new MachineHalt(e.reason === 'reset' ? 'shutdown' : 'exit', e.detail);
+  }
+
+  /** Guest RAM for the disk controllers' DMA: writes there drop translated code in the pages. */
+  private get dma(): DmaMemory {
+    const vm = this.vm;
+    return (this.dmaMemory ??= {
+      ram: vm.mem.ram(),
+      written: (addr, length) => {
+        for (let p = addr >>> 12; p <= (addr + length - 1) >>> 12; p++) vm.cache.invalidatePage(p << 12);
+      },
+    });
+  }
+
+  private dmaMemory: DmaMemory | null = null;
+
+  /** Makes every disk write so far durable (the backends' flush). */
+  flushDisks(): void {
+    for (const d of this.opts.disks ?? []) d.backend.flush();
+  }
+
+  /** Flushes and closes the disks' backends (the machine must not run afterwards). */
+  closeDisks(): void {
+    for (const d of this.opts.disks ?? []) d.backend.close();
   }
 
   /** Resets the whole machine: new devices, the kernel reloaded, the CPU at its entry point. */

@@ -42,10 +42,26 @@ export const DEFAULT_CMDLINE = 'console=ttyS0 quiet cryptomgr.notests=1 noisapnp
 export const TTY_SIZE_VAR = 'WASMVISOR_TTY';
 
 /** Version of the manifest format and of the initramfs recipe; bump it to force rebuilds. */
-export const MANIFEST_FORMAT = 4;
+export const MANIFEST_FORMAT = 5;
 
-/** The kernel modules the initramfs carries (from the kernel package), in load order. */
-export const GUEST_MODULES = ['drivers/misc/pvpanic/pvpanic.ko', 'drivers/misc/pvpanic/pvpanic-mmio.ko'];
+/**
+ * The kernel modules the initramfs carries, from the kernel package: these and, before each,
+ * the modules it depends on (its `depends=` modinfo field), loaded by /init in that order.
+ */
+export const GUEST_MODULES = [
+  // pvpanic reports a kernel panic to the VM (ACPI device QEMU0001), which ends the run.
+  'drivers/misc/pvpanic/pvpanic.ko',
+  'drivers/misc/pvpanic/pvpanic-mmio.ko',
+  // Disks: virtio-blk over PCI (/dev/vda); the PIIX IDE controller through libata and the SCSI
+  // disk driver (/dev/sda); ext4, whose checksums need crc32c from the crypto API (a soft
+  // dependency, not in `depends=`).
+  'drivers/virtio/virtio_pci.ko',
+  'drivers/block/virtio_blk.ko',
+  'drivers/ata/ata_piix.ko',
+  'drivers/scsi/sd_mod.ko',
+  'crypto/crc32c_generic.ko',
+  'fs/ext4/ext4.ko',
+];
 
 const KERNEL_FILE = 'vmlinuz';
 const INITRD_FILE = 'initrd.img';
@@ -151,7 +167,7 @@ function imagesOf(dir: string, m: GuestManifest): GuestImages {
  * busybox init (PID 1), which runs /etc/inittab: the console shell, and `poweroff`, `reboot` and
  * `halt` (busybox's applets signal PID 1) with an orderly shutdown.
  */
-export function initScript(installApplets: boolean): string {
+export function initScript(installApplets: boolean, modules: readonly string[]): string {
   return [
     '#!/bin/sh',
     '# wasmvisor default guest: mount the kernel file systems, load the drivers, start busybox init.',
@@ -161,8 +177,7 @@ export function initScript(installApplets: boolean): string {
     ...(installApplets ? ['/bin/busybox --install -s'] : []),
     'mount -t sysfs sysfs /sys',
     'mount -t devtmpfs devtmpfs /dev',
-    // pvpanic reports a kernel panic to the VM (ACPI device QEMU0001), which ends the run.
-    ...GUEST_MODULES.map((m) => `insmod /lib/modules/${m.split('/').pop()!} 2>/dev/null`),
+    ...modules.map((m) => `insmod /lib/modules/${m} 2>/dev/null`),
     'exec /bin/busybox init',
     '',
   ].join('\n');
@@ -228,7 +243,7 @@ export function initramfsEntries(busybox: Uint8Array, applets: readonly string[]
   for (const m of modules) entries.push({ kind: 'file', path: `lib/modules/${m.name}`, data: m.data, mode: 0o644 });
   entries.push({ kind: 'file', path: 'etc/inittab', data: new TextEncoder().encode(inittab()), mode: 0o644 });
   entries.push({ kind: 'file', path: 'etc/console-shell', data: new TextEncoder().encode(consoleShellScript()), mode: 0o755 });
-  entries.push({ kind: 'file', path: 'init', data: new TextEncoder().encode(initScript(applets.length === 0)), mode: 0o755 });
+  entries.push({ kind: 'file', path: 'init', data: new TextEncoder().encode(initScript(applets.length === 0, modules.map((m) => m.name))), mode: 0o755 });
   return entries;
 }
 
@@ -330,11 +345,7 @@ export async function buildGuest(opts: BuildGuestOptions = {}): Promise<GuestIma
     const busyboxPath = join(broot, 'bin', 'busybox');
     const busybox = readFileSync(busyboxPath);
     const version = vmlinuz[0].slice('vmlinuz-'.length);
-    const modules = GUEST_MODULES.map((m) => {
-      const path = join(kroot, 'lib', 'modules', version, 'kernel', m);
-      if (!existsSync(path)) throw new Error(`${kernelPkg} has no ${m} (looked for ${path})`);
-      return { name: m.split('/').pop()!, data: new Uint8Array(readFileSync(path)) };
-    });
+    const modules = moduleClosure(join(kroot, 'lib', 'modules', version, 'kernel'), GUEST_MODULES, kernelPkg);
 
     // 5. The applet list: ask the binary itself when the host can run i386 code, else /init
     //    installs the links at boot.
@@ -370,6 +381,52 @@ export async function buildGuest(opts: BuildGuestOptions = {}): Promise<GuestIma
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The name a module goes by in `depends=` (file name without .ko, dashes as underscores). */
+const moduleName = (file: string): string => file.replace(/\.ko$/, '').replace(/-/g, '_');
+
+/** The modules a .ko file's modinfo says it depends on (its NUL-separated `depends=` string). */
+export function moduleDepends(ko: Uint8Array): string[] {
+  const text = Buffer.from(ko.buffer, ko.byteOffset, ko.byteLength).toString('latin1');
+  const at = text.indexOf('\0depends=');
+  if (at < 0) return [];
+  const end = text.indexOf('\0', at + 1);
+  return text.slice(at + '\0depends='.length, end < 0 ? undefined : end).split(',').filter(Boolean).map(moduleName);
+}
+
+/**
+ * `wanted` (paths under the kernel package's module tree `root`) with their dependencies, each
+ * module after the ones it depends on.
+ */
+export function moduleClosure(root: string, wanted: readonly string[], pkg: string): { name: string; data: Uint8Array }[] {
+  const index = new Map<string, string>();
+  const walk = (dir: string, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name), rel ? `${rel}/${e.name}` : e.name);
+      else if (e.name.endsWith('.ko')) index.set(moduleName(e.name), rel ? `${rel}/${e.name}` : e.name);
+    }
+  };
+  if (existsSync(root)) walk(root, '');
+  const out: { name: string; data: Uint8Array }[] = [];
+  const done = new Set<string>();
+  const visit = (rel: string, chain: string[]): void => {
+    const name = moduleName(rel.split('/').pop()!);
+    if (done.has(name)) return;
+    if (chain.includes(name)) throw new Error(`${pkg}: module dependency loop: ${[...chain, name].join(' -> ')}`);
+    const path = join(root, rel);
+    if (!existsSync(path)) throw new Error(`${pkg} has no ${rel} (looked for ${path})`);
+    const data = new Uint8Array(readFileSync(path));
+    for (const dep of moduleDepends(data)) {
+      const depRel = index.get(dep);
+      if (!depRel) throw new Error(`${pkg}: ${rel} depends on ${dep}, which the package does not have`);
+      visit(depRel, [...chain, name]);
+    }
+    done.add(name);
+    out.push({ name: rel.split('/').pop()!, data });
+  };
+  for (const w of wanted) visit(w, []);
+  return out;
 }
 
 /** Removes work directories (`.work-<pid>-*`) left by builds whose process is gone (killed). */

@@ -8,11 +8,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GuestImages } from '../../../src/guest/build.ts';
-import { buildGuest, defaultCacheDir, GUEST_MARKER, initramfsEntries, initScript, MANIFEST_FORMAT, verifyGuest } from '../../../src/guest/build.ts';
+import { buildGuest, defaultCacheDir, GUEST_MARKER, GUEST_MODULES, initramfsEntries, initScript, MANIFEST_FORMAT, verifyGuest } from '../../../src/guest/build.ts';
 import { writeCpio } from '../../../src/guest/cpio.ts';
 import { main } from '../../../src/guest/cli.ts';
 
@@ -87,11 +87,11 @@ describe('initramfs', () => {
     const text = (name: string): string => new TextDecoder().decode(byName.get(name)!.data);
     const init = text('init');
     expect(byName.get('init')!.mode).toBe(0o100755);
-    expect(init).toBe(initScript(false));
+    expect(init).toBe(initScript(false, ['pvpanic.ko', 'pvpanic-mmio.ko']));
     expect(init).toContain('mount -t devtmpfs devtmpfs /dev');
     // pvpanic core first: pvpanic-mmio uses its symbols.
     expect(init).toMatch(/insmod \/lib\/modules\/pvpanic\.ko .*\ninsmod \/lib\/modules\/pvpanic-mmio\.ko .*\nexec \/bin\/busybox init\n$/);
-    expect(initScript(true)).toContain('/bin/busybox --install -s');
+    expect(initScript(true, [])).toContain('/bin/busybox --install -s');
     // busybox init starts the console shell in its own session, with default signal dispositions;
     // cttyhack gives it the console as controlling terminal (Ctrl-C, Ctrl-Z, fg).
     expect(text('etc/inittab')).toContain('::once:/bin/cttyhack /bin/sh /etc/console-shell\n');
@@ -106,7 +106,11 @@ describe('initramfs', () => {
   it.skipIf(!existsSync(cached))('is what the cached guest build contains', () => {
     const members = parseCpio(gunzipSync(readFileSync(cached)));
     const names = new Set(members.map((m) => m.name));
-    for (const n of ['init', 'bin/busybox', 'bin/sh', 'dev/console', 'bin/mount', 'sbin/init', 'bin/cttyhack', 'bin/stty', 'sbin/insmod', 'sbin/poweroff', 'etc/inittab', 'lib/modules/pvpanic-mmio.ko']) {
+    // The applet links are made at build time only where the host could run the i386 busybox
+    // (else /init makes them at boot: the manifest records 0 applets).
+    const applets = verifyGuest(defaultCacheDir())?.initrd.applets ?? 0;
+    const links = applets > 0 ? ['bin/mount', 'sbin/init', 'bin/cttyhack', 'bin/stty', 'sbin/insmod', 'sbin/poweroff'] : [];
+    for (const n of ['init', 'bin/busybox', 'bin/sh', 'dev/console', ...links, 'etc/inittab', 'lib/modules/pvpanic-mmio.ko', 'lib/modules/virtio_blk.ko', 'lib/modules/ata_piix.ko', 'lib/modules/sd_mod.ko', 'lib/modules/ext4.ko']) {
       expect(names.has(n), n).toBe(true);
     }
     expect(verifyGuest(defaultCacheDir())).not.toBeNull();
@@ -153,9 +157,15 @@ function fakeHost(opts: { foreign?: string; uid?: number } = {}) {
       if (args[1].includes('linux-image')) {
         mkdirSync(join(dest, 'boot'), { recursive: true });
         writeFileSync(join(dest, 'boot', 'vmlinuz-6.1.0-99-686'), 'KERNEL');
-        const mods = join(dest, 'lib', 'modules', '6.1.0-99-686', 'kernel', 'drivers', 'misc', 'pvpanic');
-        mkdirSync(mods, { recursive: true });
-        for (const m of ['pvpanic.ko', 'pvpanic-mmio.ko']) writeFileSync(join(mods, m), `MODULE ${m}`);
+        // Each wanted module, with a modinfo `depends=` string as the real ones have; two of
+        // the dependencies (one spelled with a dash, as modinfo spells t10-pi) are only there.
+        const mods = join(dest, 'lib', 'modules', '6.1.0-99-686', 'kernel');
+        const depends: Record<string, string> = { 'pvpanic-mmio.ko': 'pvpanic', 'virtio_blk.ko': 'virtio', 'sd_mod.ko': 'scsi_mod,t10-pi', 'ext4.ko': 'crc16' };
+        for (const m of [...GUEST_MODULES, 'drivers/virtio/virtio.ko', 'drivers/scsi/scsi_mod.ko', 'block/t10-pi.ko', 'lib/crc16.ko', 'net/unused.ko']) {
+          const file = m.split('/').pop()!;
+          mkdirSync(join(mods, dirname(m)), { recursive: true });
+          writeFileSync(join(mods, m), `MODULE ${file}\0license=GPL\0depends=${depends[file] ?? ''}\0`);
+        }
       } else {
         mkdirSync(join(dest, 'bin'), { recursive: true });
         writeFileSync(join(dest, 'bin', 'busybox'), 'BUSYBOX');
@@ -189,7 +199,12 @@ describe('buildGuest', () => {
     expect(readFileSync(g.kernel, 'utf8')).toBe('KERNEL');
     const members = parseCpio(gunzipSync(readFileSync(g.initrd)));
     expect(members.filter((m) => m.mode >> 12 === 0o12).map((m) => m.name)).toEqual(['bin/ls', 'bin/sh', 'sbin/init', 'usr/bin/env']);
-    expect(new TextDecoder().decode(members.find((m) => m.name === 'lib/modules/pvpanic-mmio.ko')!.data)).toBe('MODULE pvpanic-mmio.ko');
+    expect(new TextDecoder().decode(members.find((m) => m.name === 'lib/modules/pvpanic-mmio.ko')!.data)).toMatch(/^MODULE pvpanic-mmio\.ko\0/);
+    // The wanted modules and their dependencies, each after what it depends on; nothing else.
+    const init = new TextDecoder().decode(members.find((m) => m.name === 'init')!.data);
+    expect([...init.matchAll(/insmod \/lib\/modules\/(\S+)/g)].map((m) => m[1])).toEqual([
+      'pvpanic.ko', 'pvpanic-mmio.ko', 'virtio_pci.ko', 'virtio.ko', 'virtio_blk.ko', 'ata_piix.ko', 'scsi_mod.ko', 't10-pi.ko', 'sd_mod.ko', 'crc32c_generic.ko', 'crc16.ko', 'ext4.ko',
+    ]);
     expect(g.manifest).toMatchObject({
       format: MANIFEST_FORMAT,
       kernel: { file: 'vmlinuz', size: 6, sourcePath: 'boot/vmlinuz-6.1.0-99-686', from: { package: 'linux-image-6.1.0-99-686:i386', version: '1.2-3' } },
