@@ -16,7 +16,7 @@ export type { Engine } from '../runtime/vm.ts';
 /** Options of {@link Machine.create}: the PC's own, less those the Machine sets itself. */
 export type MachineOptions = Pick<
   PcMachineOptions,
-  'memory' | 'kernel' | 'initrd' | 'cmdline' | 'engine' | 'forceTranslate' | 'onReset' | 'trace' | 'consolePanic'
+  'memory' | 'kernel' | 'bios' | 'initrd' | 'cmdline' | 'engine' | 'forceTranslate' | 'onReset' | 'trace' | 'consolePanic'
 >;
 
 /**
@@ -99,9 +99,13 @@ const WAIT_WINDOW = 1 << 20;
 
 function validate(opts: MachineOptions): void {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('Machine.create: options object required');
-  const known = new Set(['memory', 'kernel', 'initrd', 'cmdline', 'engine', 'forceTranslate', 'onReset', 'trace', 'consolePanic']);
+  const known = new Set(['memory', 'kernel', 'bios', 'initrd', 'cmdline', 'engine', 'forceTranslate', 'onReset', 'trace', 'consolePanic']);
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new TypeError(`Machine.create: unknown option '${k}'`);
-  if (!(opts.kernel instanceof Uint8Array)) throw new TypeError('Machine.create: `kernel` must be a Uint8Array');
+  if (opts.bios !== undefined) {
+    if (!(opts.bios instanceof Uint8Array)) throw new TypeError('Machine.create: `bios` must be a Uint8Array');
+    const other = (['kernel', 'initrd', 'cmdline'] as const).filter((k) => opts[k] !== undefined);
+    if (other.length) throw new TypeError(`Machine.create: \`bios\` runs the firmware from the reset vector and excludes ${other.map((k) => `\`${k}\``).join(', ')}`);
+  } else if (!(opts.kernel instanceof Uint8Array)) throw new TypeError('Machine.create: `kernel` must be a Uint8Array');
   if (opts.initrd !== undefined && !(opts.initrd instanceof Uint8Array)) throw new TypeError('Machine.create: `initrd` must be a Uint8Array');
   if (opts.cmdline !== undefined && typeof opts.cmdline !== 'string') throw new TypeError('Machine.create: `cmdline` must be a string');
   if (opts.engine !== undefined && !ENGINES.includes(opts.engine)) throw new TypeError(`Machine.create: engine must be ${ENGINES.map((e) => `'${e}'`).join(' or ')}`);
@@ -164,7 +168,7 @@ export class Machine {
     let self: Machine | null = null;
     const pc = new PcMachine({
       memory: opts.memory ?? PC_DEFAULT_MEMORY,
-      kernel: opts.kernel,
+      ...(opts.bios ? { bios: opts.bios } : { kernel: opts.kernel }),
       ...(opts.initrd ? { initrd: opts.initrd } : {}),
       ...(opts.cmdline !== undefined ? { cmdline: opts.cmdline } : {}),
       engine,

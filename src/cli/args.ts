@@ -16,6 +16,8 @@ import type { Engine } from '../../runtime/vm.ts';
 export interface RunArgs {
   command: 'run';
   kernel?: string;
+  /** `--bios FILE` (QEMU's `-bios`): a firmware image run from the reset vector instead of a kernel. */
+  bios?: string;
   initrd?: string;
   append?: string;
   /** Guest RAM in bytes. */
@@ -55,6 +57,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { names: ['--kernel', '-kernel'], value: 'FILE', help: 'kernel image: a Linux bzImage or a multiboot v1 image' },
   { names: ['--initrd', '-initrd'], value: 'FILE', help: 'initial ramdisk (Linux)' },
   { names: ['--append', '-append'], value: 'CMDLINE', help: 'kernel command line' },
+  { names: ['--bios', '-bios'], value: 'FILE', help: 'firmware image (a multiple of 64 KiB) mapped below 4 GiB and at 0xE0000-0xFFFFF, run from F000:FFF0 instead of a kernel' },
   { names: ['-m', '--memory'], value: 'SIZE', help: 'guest RAM, e.g. 128M or 1G (default 128M)' },
   { names: ['--accel', '-accel'], value: 'dbt|interp', help: 'execution engine: the binary translator (default) or the interpreter' },
   { names: ['--force-translate'], help: 'translate every block on first execution (testing aid)' },
@@ -104,6 +107,7 @@ function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 
     }
     switch (spec.names[0]) {
       case '--kernel': out.kernel = value; break;
+      case '--bios': out.bios = value; break;
       case '--initrd': out.initrd = value; break;
       case '--append': out.append = value; break;
       case '-m': out.memory = parseMemory(value); break;
@@ -143,6 +147,7 @@ function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 
     }
   }
   if (out.traceFile !== undefined && out.trace === undefined) throw new UsageError('-D needs -d');
+  if (out.bios !== undefined && out.kernel !== undefined) throw new UsageError('--bios and --kernel exclude each other: the firmware runs from the reset vector');
   if (out.initrd !== undefined && out.kernel === undefined) throw new UsageError('--initrd needs --kernel');
   if (out.append !== undefined && out.kernel === undefined) throw new UsageError('--append needs --kernel');
   return out;

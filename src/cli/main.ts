@@ -52,6 +52,9 @@ function fileKind(st: Stats): string {
  * non-blocking (a FIFO with no writer cannot hang the open) and checked through its descriptor
  * before a byte is read, so /dev/zero, FIFOs and directories are refused at once.
  */
+/** The largest `--bios` image (PcMachine's limit). */
+const BIOS_LIMIT = 16 << 20;
+
 export async function readImage(kind: string, path: string, limit: number): Promise<Uint8Array> {
   let fh;
   try {
@@ -109,7 +112,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
   let kernelPath = args.kernel;
   let initrdPath = args.initrd;
   let cmdline = args.append;
-  if (kernelPath === undefined) {
+  if (kernelPath === undefined && args.bios === undefined) {
     say(io, 'no --kernel given: booting the default Debian 12 i386 guest');
     let g: GuestImages;
     try {
@@ -125,13 +128,14 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     if (io.stdout.isTTY && rows && columns) cmdline += ` ${TTY_SIZE_VAR}=${rows}x${columns}`;
     say(io, `guest ready (shell marker: "${GUEST_MARKER}")`);
   }
-  const kernel = await readImage('kernel', kernelPath, args.memory);
+  const kernel = kernelPath !== undefined ? await readImage('kernel', kernelPath, args.memory) : undefined;
+  const bios = args.bios !== undefined ? await readImage('BIOS image', args.bios, BIOS_LIMIT) : undefined;
   const initrd = initrdPath !== undefined ? await readImage('initrd', initrdPath, args.memory) : undefined;
 
   const traceOut = args.trace ? (args.traceFile !== undefined ? createWriteStream(args.traceFile) : io.stderr) : null;
   const machine = await Machine.create({
     memory: args.memory,
-    kernel,
+    ...(bios ? { bios } : { kernel }),
     ...(initrd ? { initrd } : {}),
     ...(cmdline !== undefined ? { cmdline } : {}),
     engine: args.accel,
