@@ -10,6 +10,8 @@ import { ramSizeProblem } from '../runtime/memory.ts';
 import { ENGINES } from '../runtime/vm.ts';
 import { checkTrace } from '../runtime/trace.ts';
 import type { PcMachineOptions, PcRunResult } from '../runtime/pc/pc-machine.ts';
+import { checkDrives, openDisks } from './drives.ts';
+import type { DriveSpec } from './drives.ts';
 
 export type { Engine } from '../runtime/vm.ts';
 
@@ -17,7 +19,13 @@ export type { Engine } from '../runtime/vm.ts';
 export type MachineOptions = Pick<
   PcMachineOptions,
   'memory' | 'kernel' | 'bios' | 'initrd' | 'cmdline' | 'engine' | 'forceTranslate' | 'onReset' | 'trace' | 'consolePanic'
->;
+> & {
+  /**
+   * Disks: image files (raw or qcow2), each on virtio-blk (`/dev/vda`, … the default) or IDE
+   * (`/dev/sda`, …), optionally read-only or with its writes kept in memory (`snapshot`).
+   */
+  drives?: DriveSpec[];
+};
 
 /**
  * Process exit codes, one per way a run can end: {@link MachineExit.exitCode} and the CLI's
@@ -100,7 +108,9 @@ const WAIT_WINDOW = 1 << 20;
 function validate(opts: MachineOptions): void {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('Machine.create: options object required');
   const known = new Set(['memory', 'kernel', 'bios', 'initrd', 'cmdline', 'engine', 'forceTranslate', 'onReset', 'trace', 'consolePanic']);
+  known.add('drives');
   for (const k of Object.keys(opts)) if (!known.has(k)) throw new TypeError(`Machine.create: unknown option '${k}'`);
+  if (opts.drives !== undefined) checkDrives('Machine.create', opts.drives);
   if (opts.bios !== undefined) {
     if (!(opts.bios instanceof Uint8Array)) throw new TypeError('Machine.create: `bios` must be a Uint8Array');
     const other = (['kernel', 'initrd', 'cmdline'] as const).filter((k) => opts[k] !== undefined);
@@ -171,6 +181,7 @@ export class Machine {
       ...(opts.bios ? { bios: opts.bios } : { kernel: opts.kernel }),
       ...(opts.initrd ? { initrd: opts.initrd } : {}),
       ...(opts.cmdline !== undefined ? { cmdline: opts.cmdline } : {}),
+      ...(opts.drives?.length ? { disks: openDisks(opts.drives) } : {}),
       engine,
       forceTranslate: opts.forceTranslate ?? false,
       onReset: opts.onReset ?? 'reboot',
@@ -323,6 +334,8 @@ export class Machine {
   private finish(e: MachineExit): void {
     if (this.exitInfo) return;
     this.exitInfo = e;
+    // Every write the guest saw completed becomes durable, and the image files are released.
+    this.pc.closeDisks();
     this.out.end();
     (this.debugConsole as PassThrough).end();
     this.rejectWaiters();

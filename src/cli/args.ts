@@ -12,6 +12,8 @@ import { ENGINES, isEngine } from '../../runtime/vm.ts';
 import { parseTraceItems, TRACE_ITEMS } from '../../runtime/trace.ts';
 import type { TraceItem } from '../../runtime/trace.ts';
 import type { Engine } from '../../runtime/vm.ts';
+import type { DriveSpec } from '../../runtime/block/drive.ts';
+import { parseDriveOption } from './drive-args.ts';
 
 export interface RunArgs {
   command: 'run';
@@ -31,6 +33,8 @@ export interface RunArgs {
   exitOn?: RegExp;
   /** Accepted for QEMU compatibility; the console is always the terminal. */
   nographic: boolean;
+  /** Disks (`-drive`, `-hda`; `-snapshot` sets snapshot on each). */
+  drives: DriveSpec[];
   /** Trace items (-d) and the file they go to (-D; default standard error). */
   trace?: TraceItem[];
   traceFile?: string;
@@ -59,6 +63,9 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { names: ['--append', '-append'], value: 'CMDLINE', help: 'kernel command line' },
   { names: ['--bios', '-bios'], value: 'FILE', help: 'firmware image (a multiple of 64 KiB) mapped below 4 GiB and at 0xE0000-0xFFFFF, run from F000:FFF0 instead of a kernel' },
   { names: ['-m', '--memory'], value: 'SIZE', help: 'guest RAM, e.g. 128M or 1G (default 128M)' },
+  { names: ['-drive', '--drive'], value: 'SPEC', help: 'a disk: file=F[,format=raw|qcow2][,if=virtio|ide][,readonly=on][,snapshot=on] (format probed if absent; if=virtio is /dev/vda…, if=ide /dev/sda…)' },
+  { names: ['-hda', '--hda'], value: 'FILE', help: 'the first IDE disk (as -drive file=FILE,if=ide)' },
+  { names: ['-snapshot', '--snapshot'], help: 'writes to every disk stay in memory (snapshot=on): the image files are not written' },
   { names: ['--accel', '-accel'], value: 'dbt|interp', help: 'execution engine: the binary translator (default) or the interpreter' },
   { names: ['--force-translate'], help: 'translate every block on first execution (testing aid)' },
   { names: ['--stats'], help: 'print execution statistics on exit' },
@@ -86,7 +93,8 @@ export function parseMemory(text: string): number {
 }
 
 function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 'run' } {
-  const out: RunArgs = { command: 'run', memory: PC_DEFAULT_MEMORY, accel: 'dbt', forceTranslate: false, stats: false, timeout: 0, nographic: false, noReboot: false };
+  const out: RunArgs = { command: 'run', memory: PC_DEFAULT_MEMORY, accel: 'dbt', forceTranslate: false, stats: false, timeout: 0, nographic: false, noReboot: false, drives: [] };
+  let snapshotAll = false;
   for (let k = 0; k < argv.length; k++) {
     let arg = argv[k];
     let inline: string | undefined;
@@ -107,6 +115,15 @@ function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 
     }
     switch (spec.names[0]) {
       case '--kernel': out.kernel = value; break;
+      case '-drive':
+        try {
+          out.drives.push(parseDriveOption(value));
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        break;
+      case '-hda': out.drives.push({ file: value, if: 'ide' }); break;
+      case '-snapshot': snapshotAll = true; break;
       case '--bios': out.bios = value; break;
       case '--initrd': out.initrd = value; break;
       case '--append': out.append = value; break;
@@ -147,6 +164,7 @@ function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 
     }
   }
   if (out.traceFile !== undefined && out.trace === undefined) throw new UsageError('-D needs -d');
+  if (snapshotAll) for (const d of out.drives) d.snapshot = true;
   if (out.bios !== undefined && out.kernel !== undefined) throw new UsageError('--bios and --kernel exclude each other: the firmware runs from the reset vector');
   if (out.initrd !== undefined && out.kernel === undefined) throw new UsageError('--initrd needs --kernel');
   if (out.append !== undefined && out.kernel === undefined) throw new UsageError('--append needs --kernel');

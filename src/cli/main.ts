@@ -140,6 +140,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     ...(cmdline !== undefined ? { cmdline } : {}),
     engine: args.accel,
     forceTranslate: args.forceTranslate,
+    ...(args.drives.length ? { drives: args.drives } : {}),
     // As QEMU: a guest reset reboots the guest, unless -no-reboot.
     onReset: args.noReboot ? 'stop' : 'reboot',
     ...(traceOut ? { trace: { items: args.trace ?? [], write: (line: string) => traceOut.write(`${line}\n`) } } : {}),
