@@ -204,12 +204,21 @@ export class Vm {
     s[FPU_CW >> 2] = 0x37f; // as after FNINIT
     s[FPU_TAG >> 2] = 0xffff;
     this.cpu.halted = false;
+    this.discardCaches();
+    this.cpu.refreshMode();
+  }
+
+  /**
+   * Drops everything derived from guest memory and the mode — the soft TLB, the fetch cache,
+   * decoded blocks, coverage and translations — so that state written behind the VM's back (a
+   * reset, a restored snapshot) is seen afresh; they refill as the guest runs.
+   */
+  discardCaches(): void {
     this.fcStale = true;
     this.cpu.flushTlb(false);
     this.dbt?.clear();
     this.coverage.clear();
     this.cache.clear();
-    this.cpu.refreshMode();
   }
 
   /**

@@ -5,7 +5,8 @@
  * builder, and the trace options both take; see README.md for embedding examples.
  */
 export { EXIT_CODES, Machine } from './machine.ts';
-export type { Engine, ExitReason, MachineExit, MachineOptions, MachineStats, WaitOptions } from './machine.ts';
+export type { Engine, ExitReason, MachineExit, MachineOptions, MachineStats, RestoreOptions, WaitOptions } from './machine.ts';
+export { SnapshotError } from '../runtime/snapshot/container.ts';
 export { ImageError } from '../runtime/loaders/image-error.ts';
 export { buildGuest, defaultCacheDir, DEFAULT_CMDLINE, GUEST_MARKER } from './guest/build.ts';
 export type { BuildGuestOptions, GuestImages } from './guest/build.ts';

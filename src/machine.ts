@@ -12,6 +12,7 @@ import { checkTrace } from '../runtime/trace.ts';
 import type { PcMachineOptions, PcRunResult } from '../runtime/pc/pc-machine.ts';
 import { checkDrives, openDisks } from './drives.ts';
 import type { DriveSpec } from './drives.ts';
+import { restorePc, savePc, snapshotInfo } from '../runtime/snapshot/pc-snapshot.ts';
 
 export type { Engine } from '../runtime/vm.ts';
 
@@ -26,6 +27,12 @@ export type MachineOptions = Pick<
    */
   drives?: DriveSpec[];
 };
+
+/**
+ * Options of {@link Machine.restore}: how to run the restored machine. Memory, kernel, initrd
+ * and command line come from the snapshot; the engine defaults to the one it was taken on.
+ */
+export type RestoreOptions = Pick<PcMachineOptions, 'engine' | 'forceTranslate' | 'onReset' | 'trace' | 'consolePanic'>;
 
 /**
  * Process exit codes, one per way a run can end: {@link MachineExit.exitCode} and the CLI's
@@ -126,6 +133,22 @@ function validate(opts: MachineOptions): void {
   if (problem) throw new RangeError(`Machine.create: memory ${problem}`);
 }
 
+function validateRestore(bytes: Uint8Array, opts: RestoreOptions): void {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('Machine.restore: the snapshot must be a Uint8Array');
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('Machine.restore: options must be an object');
+  const known = new Set(['engine', 'forceTranslate', 'onReset', 'trace', 'consolePanic']);
+  for (const k of Object.keys(opts)) {
+    if (!known.has(k)) {
+      const fromSnapshot = ['memory', 'kernel', 'initrd', 'cmdline'].includes(k) ? ` (the snapshot holds the ${k})` : '';
+      throw new TypeError(`Machine.restore: unknown option '${k}'${fromSnapshot}`);
+    }
+  }
+  if (opts.engine !== undefined && !ENGINES.includes(opts.engine)) throw new TypeError(`Machine.restore: engine must be ${ENGINES.map((e) => `'${e}'`).join(' or ')}`);
+  if (opts.onReset !== undefined && opts.onReset !== 'reboot' && opts.onReset !== 'stop') throw new TypeError(`Machine.restore: onReset must be 'reboot' or 'stop'`);
+  if (opts.trace !== undefined) checkTrace('Machine.restore', opts.trace);
+  if (opts.consolePanic !== undefined && typeof opts.consolePanic !== 'boolean') throw new TypeError('Machine.restore: `consolePanic` must be a boolean');
+}
+
 /**
  * A virtual PC running a Linux guest.
  *
@@ -175,8 +198,8 @@ export class Machine {
   static async create(opts: MachineOptions): Promise<Machine> {
     validate(opts);
     const engine = opts.engine ?? 'dbt';
-    let self: Machine | null = null;
-    const pc = new PcMachine({
+    return Machine.around((hooks) => new PcMachine({
+      ...hooks,
       memory: opts.memory ?? PC_DEFAULT_MEMORY,
       ...(opts.bios ? { bios: opts.bios } : { kernel: opts.kernel }),
       ...(opts.initrd ? { initrd: opts.initrd } : {}),
@@ -187,6 +210,32 @@ export class Machine {
       onReset: opts.onReset ?? 'reboot',
       ...(opts.trace ? { trace: opts.trace } : {}),
       ...(opts.consolePanic !== undefined ? { consolePanic: opts.consolePanic } : {}),
+    }));
+  }
+
+  /**
+   * A machine in the state a snapshot ({@link saveState}) recorded, not running yet: `start()`
+   * continues the guest where it was (its console output so far is not replayed). Rejects with
+   * a `SnapshotError` for a truncated, corrupt or mismatched snapshot (nothing ran), and with a
+   * TypeError for bad options.
+   */
+  static async restore(bytes: Uint8Array, opts: RestoreOptions = {}): Promise<Machine> {
+    validateRestore(bytes, opts);
+    const engine = opts.engine ?? snapshotInfo(bytes).engine;
+    return Machine.around((hooks) => restorePc(bytes, {
+      ...hooks,
+      engine,
+      forceTranslate: opts.forceTranslate ?? false,
+      onReset: opts.onReset ?? 'reboot',
+      ...(opts.trace ? { trace: opts.trace } : {}),
+      ...(opts.consolePanic !== undefined ? { consolePanic: opts.consolePanic } : {}),
+    }));
+  }
+
+  /** A Machine around the PC `make` builds with the Machine's output hooks. */
+  private static async around(make: (hooks: Pick<PcMachineOptions, 'onSerialOutput' | 'onDebugOutput'>) => PcMachine): Promise<Machine> {
+    let self: Machine | null = null;
+    const pc = make({
       // Backpressure: a full stream (nobody reading) holds the guest's output back.
       onSerialOutput: (bytes) => self?.onOutput(bytes),
       onDebugOutput: (bytes) => self?.onDebugOutput(bytes),
@@ -195,6 +244,17 @@ export class Machine {
     await pc.vm.prepare();
     self = new Machine(pc);
     return self;
+  }
+
+  /**
+   * A snapshot of the whole machine — CPU, RAM (all-zero pages skipped, the rest compressed),
+   * devices, the kernel and initrd it booted — as the bytes of a snapshot file, for
+   * {@link Machine.restore} (here or in another process) or `wasmvisor run --restore FILE`.
+   * Works while the machine runs (the state is taken between two slices of guest instructions,
+   * then compressed while the guest goes on) and after it stopped. Format: runtime/README.md.
+   */
+  async saveState(): Promise<Uint8Array> {
+    return savePc(this.pc);
   }
 
   /** Starts the guest running in the background; resolves once it is running. */

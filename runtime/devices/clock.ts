@@ -14,12 +14,15 @@ export interface Clock {
   now(): number;
 }
 
-/** Real time from the host's monotonic clock, with its origin at construction. */
+/**
+ * Real time from the host's monotonic clock, reading `startNs` at construction (0 for a new
+ * machine; a restored snapshot's time, so the machine's clock goes on from there).
+ */
 export class HostClock implements Clock {
   private readonly originMs: number;
 
-  constructor() {
-    this.originMs = performance.now();
+  constructor(startNs = 0) {
+    this.originMs = performance.now() - startNs / 1e6;
   }
 
   now(): number {

@@ -18,12 +18,29 @@ const END = /---\[ end Kernel panic - not syncing/;
 /** Console text kept to match lines split across output chunks. */
 const TAIL = 4096;
 
+/** What a PanicWatch remembers (a snapshot saves it). */
+export interface PanicWatchState {
+  text: string;
+  reason: string | null;
+  ended: boolean;
+}
+
 export class PanicWatch {
   private text = '';
   /** The panic's reason once its first line was seen, else null. */
   reason: string | null = null;
   /** The end line was seen. */
   ended = false;
+
+  get state(): PanicWatchState {
+    return { text: this.text, reason: this.reason, ended: this.ended };
+  }
+
+  set state(st: PanicWatchState) {
+    this.text = st.text;
+    this.reason = st.reason;
+    this.ended = st.ended;
+  }
 
   /** Feeds console output. */
   feed(bytes: Uint8Array): void {

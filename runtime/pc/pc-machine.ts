@@ -57,7 +57,7 @@ import { Uart16550 } from '../devices/uart.ts';
 import { MachineHalt } from '../fault.ts';
 import { ImageError } from '../loaders/image-error.ts';
 import { CPU_SIGNATURE } from '../vmm/cpuid.ts';
-import { setWallClock } from '../vmm/msr.ts';
+import { setTscSource, setWallClock } from '../vmm/msr.ts';
 import { loadLinux } from '../loaders/linux.ts';
 import { imageFormat } from '../loaders/format.ts';
 import { loadMultiboot } from '../loaders/multiboot.ts';
@@ -73,6 +73,7 @@ import { PanicWatch } from './panic-watch.ts';
 import { attachDisks, checkDisks } from './storage.ts';
 import type { PcDisk, PcStorage } from './storage.ts';
 import type { DmaMemory } from '../devices/dma.ts';
+import type { PanicWatchState } from './panic-watch.ts';
 
 export interface PcMachineOptions {
   /** Guest RAM in bytes: a multiple of 4 KiB between 2 MiB and 1792 MiB. Default 128 MiB. */
@@ -194,6 +195,21 @@ const PANIC_GRACE_MS = 500;
  */
 const HELD_OUTPUT_LIMIT = 4096;
 
+/**
+ * The machine's own state beyond the CPU, RAM and devices, as a snapshot saves it
+ * (runtime/snapshot/pc-snapshot.ts): reset count, the panic in progress, output held back for
+ * a full receiver.
+ */
+export interface PcHostState {
+  resets: number;
+  bootIcount: number;
+  crashLoaded: number;
+  panic: { how: string; atNs: number } | null;
+  panicWatch: PanicWatchState;
+  serialOut: number[];
+  debugOut: number[];
+}
+
 /** A guest request that ends the current slice (thrown as MachineHalt from device code). */
 type PendingEvent = { reason: 'reset' | 'exit' | 'poweroff'; detail: string; exitCode?: number };
 
@@ -245,7 +261,34 @@ export class PcMachine {
       // run() returns to the event loop between slices, so region modules compile in the background.
       dbt: { asyncCompile: true },
     });
+    // The TSC counts the machine clock, as the timers do (and a snapshot restores both).
+    setTscSource(this.vm.cpu, () => this.clock.now());
     this.boot();
+  }
+
+  /** What was booted (and what a reboot boots again): firmware or kernel, initrd, command line. */
+  get bootImages(): { bios: Uint8Array | null; kernel: Uint8Array | null; initrd: Uint8Array | null; cmdline: string | null } {
+    const o = this.opts;
+    return { bios: o.bios ?? null, kernel: o.kernel ?? null, initrd: o.initrd ?? null, cmdline: o.cmdline ?? null };
+  }
+
+  /** The machine's own state for a snapshot (copies; see PcHostState). */
+  get hostState(): PcHostState {
+    return {
+      resets: this.resets, bootIcount: this.bootIcount, crashLoaded: this.crashLoaded,
+      panic: this.panic ? { ...this.panic } : null, panicWatch: this.panicWatch.state,
+      serialOut: [...this.serialOut], debugOut: [...this.debugOut],
+    };
+  }
+
+  set hostState(h: PcHostState) {
+    this.resets = h.resets;
+    this.bootIcount = h.bootIcount;
+    this.crashLoaded = h.crashLoaded;
+    this.panic = h.panic ? { ...h.panic } : null;
+    this.panicWatch.state = h.panicWatch;
+    this.serialOut = [...h.serialOut];
+    this.debugOut = [...h.debugOut];
   }
 
   /** The devices (replaced on reboot). */

@@ -22,7 +22,8 @@
  * MISC_FEATURES_ENABLES, the P6 event selectors) with rdmsr_safe, which tolerates the #GP.
  *
  * The TSC runs from the host's monotonic clock at a nominal 1 GHz (one tick per host
- * nanosecond), plus the offset in state TSC_OFFSET that WRMSR(0x10) adjusts. It is therefore
+ * nanosecond) — on the PC from the machine clock (setTscSource), which follows the host's —
+ * plus the offset in state TSC_OFFSET that WRMSR(0x10) adjusts. It is therefore
  * monotonic and independent of the execution engine's speed.
  */
 import { EX_GP, MSR_SYSENTER_CS, MSR_SYSENTER_EIP, MSR_SYSENTER_ESP, RAM_OFFSET, TSC_OFFSET } from '../../translator/abi.ts';
@@ -52,16 +53,33 @@ function hostTicks(): number {
   return Math.floor(performance.now() * TSC_TICKS_PER_MS);
 }
 
+/**
+ * The nanosecond clock a CPU's TSC counts (the PC's machine clock, runtime/devices/clock.ts, so
+ * that the TSC, the timers and a snapshot's restored time agree, and a ManualClock makes RDTSC
+ * deterministic); a CPU without one counts host ticks.
+ */
+const tscSources = new WeakMap<Cpu, () => number>();
+
+/** Makes the CPU's TSC count `nowNs` (one tick per nanosecond) instead of the host's clock. */
+export function setTscSource(cpu: Cpu, nowNs: () => number): void {
+  tscSources.set(cpu, nowNs);
+}
+
+function ticks(cpu: Cpu): number {
+  const src = tscSources.get(cpu);
+  return src ? Math.floor(src()) : hostTicks();
+}
+
 /** The guest's time-stamp counter as a non-negative integer-valued double. */
 export function readTsc(cpu: Cpu): number {
-  return hostTicks() + cpu.f64[I_TSC_OFFSET];
+  return ticks(cpu) + cpu.f64[I_TSC_OFFSET];
 }
 
 /** Sets the TSC so that it reads `value` now and keeps counting from there. */
 export function writeTsc(cpu: Cpu, value: number): void {
   const pv = kvmclockOf(cpu);
   const before = pv.systemMsr & 1 ? kvmclockNs(cpu, pv) : 0;
-  cpu.f64[I_TSC_OFFSET] = value - hostTicks();
+  cpu.f64[I_TSC_OFFSET] = value - ticks(cpu);
   // kvmclock goes on from where it was: a new TSC origin, the same system time.
   if (pv.systemMsr & 1) publishTimeInfo(cpu, pv, value, before);
 }
@@ -97,6 +115,18 @@ function kvmclockOf(cpu: Cpu): KvmClock {
     kvmclocks.set(cpu, pv);
   }
   return pv;
+}
+
+/** kvmclock's registers and published record, as a snapshot saves them (runtime/snapshot). */
+export type KvmClockState = Omit<KvmClock, 'wallClockMs'>;
+
+export function kvmclockState(cpu: Cpu): KvmClockState {
+  const { systemMsr, wallMsr, tscTimestamp, systemTime } = kvmclockOf(cpu);
+  return { systemMsr, wallMsr, tscTimestamp, systemTime };
+}
+
+export function setKvmclockState(cpu: Cpu, st: KvmClockState): void {
+  Object.assign(kvmclockOf(cpu), { systemMsr: st.systemMsr, wallMsr: st.wallMsr, tscTimestamp: st.tscTimestamp, systemTime: st.systemTime });
 }
 
 /** Where the guest's wall-clock time comes from for kvmclock (the PC passes its RTC). */

@@ -40,6 +40,10 @@ export interface RunArgs {
   traceFile?: string;
   /** `-no-reboot`: a guest reset ends the run (exit code 100) instead of rebooting the guest. */
   noReboot: boolean;
+  /** `--restore FILE`: continue the machine a snapshot file recorded instead of booting. */
+  restore?: string;
+  /** `--snapshot-file FILE`: where Ctrl-A s writes snapshots (default: a new timestamped file). */
+  snapshotFile?: string;
 }
 
 export type CliArgs =
@@ -73,6 +77,8 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { names: ['-D'], value: 'FILE', help: 'write the trace to FILE (default: standard error)' },
   { names: ['--timeout'], value: 'SEC', help: 'stop the guest after SEC seconds (exit code 124)' },
   { names: ['--exit-on'], value: 'REGEX', help: 'stop (exit code 0) as soon as the console output matches REGEX' },
+  { names: ['--restore'], value: 'FILE', help: 'continue from a snapshot file (Ctrl-A s) instead of booting; the snapshot holds RAM size, kernel, initrd and command line' },
+  { names: ['--snapshot-file'], value: 'FILE', help: 'where Ctrl-A s writes a snapshot (default: wasmvisor-YYYYMMDD-HHMMSS.snap in the current directory)' },
   { names: ['-no-reboot', '--no-reboot'], help: 'a guest reset or triple fault ends the run (exit code 100) instead of rebooting' },
   { names: ['-nographic', '--nographic'], help: 'accepted for QEMU compatibility (the serial console is always the terminal)' },
   { names: ['-h', '--help'], help: 'show this help' },
@@ -95,6 +101,8 @@ export function parseMemory(text: string): number {
 function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 'run' } {
   const out: RunArgs = { command: 'run', memory: PC_DEFAULT_MEMORY, accel: 'dbt', forceTranslate: false, stats: false, timeout: 0, nographic: false, noReboot: false, drives: [] };
   let snapshotAll = false;
+  /** Options given, by their first name (--restore excludes those that say what to boot). */
+  const seen = new Set<string>();
   for (let k = 0; k < argv.length; k++) {
     let arg = argv[k];
     let inline: string | undefined;
@@ -113,7 +121,10 @@ function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 
     } else if (inline !== undefined) {
       throw new UsageError(`option '${arg}' takes no value`);
     }
+    seen.add(spec.names[0]);
     switch (spec.names[0]) {
+      case '--restore': out.restore = value; break;
+      case '--snapshot-file': out.snapshotFile = value; break;
       case '--kernel': out.kernel = value; break;
       case '-drive':
         try {
@@ -165,6 +176,11 @@ function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 
   }
   if (out.traceFile !== undefined && out.trace === undefined) throw new UsageError('-D needs -d');
   if (snapshotAll) for (const d of out.drives) d.snapshot = true;
+  if (out.restore !== undefined) {
+    // (-drive, -hda: snapshots do not carry disks yet; runtime/README.md "Snapshots".)
+    const clash = ['--kernel', '--bios', '--initrd', '--append', '-m', '-drive', '-hda'].filter((n) => seen.has(n));
+    if (clash.length) throw new UsageError(`--restore cannot be combined with ${clash.join(', ')}: the snapshot holds the machine's RAM size, firmware or kernel, initrd and command line`);
+  }
   if (out.bios !== undefined && out.kernel !== undefined) throw new UsageError('--bios and --kernel exclude each other: the firmware runs from the reset vector');
   if (out.initrd !== undefined && out.kernel === undefined) throw new UsageError('--initrd needs --kernel');
   if (out.append !== undefined && out.kernel === undefined) throw new UsageError('--append needs --kernel');
@@ -196,7 +212,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
 export const EXIT_CODE_TABLE = `Exit status:
   0          the guest powered off (ACPI S5), or Ctrl-A x, or --exit-on matched
   1, 3, 5 …  the guest wrote v to isa-debug-exit (port 0xF4): (v << 1) | 1, as QEMU
-  2          bad command line or unusable input file (nothing ran)
+  2          bad command line, unusable input file, or a snapshot (--restore) that is
+             truncated, corrupt or made for another build (nothing ran)
   70         host error (internal error, the default guest could not be built)
   100        the guest reset the machine or triple-faulted, with -no-reboot
              (without it the machine resets and boots again, as QEMU)
@@ -220,8 +237,9 @@ Debian 12 i386 guest (building it first if needed).
 Options:
 ${opts}
 
-Console keys: Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A s prints statistics, Ctrl-A a sends
-Ctrl-A to the guest; everything else (Ctrl-C, Ctrl-Z) goes to the guest.
+Console keys: Ctrl-A x quits, Ctrl-A h shows help, Ctrl-A s saves a snapshot of the machine
+(--snapshot-file; continue it later with --restore FILE), Ctrl-A i prints statistics, Ctrl-A a
+sends Ctrl-A to the guest; everything else (Ctrl-C, Ctrl-Z) goes to the guest.
 
 ${EXIT_CODE_TABLE}`;
   if (topic === 'run') return run;

@@ -1,17 +1,19 @@
 /**
  * The console escape layer between the user's terminal and the guest's serial port, with QEMU's
- * keys: Ctrl-A x quits, Ctrl-A h prints help, Ctrl-A a sends a literal Ctrl-A, Ctrl-A s prints
- * statistics. Everything else (Ctrl-C included) goes to the guest unchanged.
+ * keys: Ctrl-A x quits, Ctrl-A h prints help, Ctrl-A a sends a literal Ctrl-A, Ctrl-A s saves a
+ * snapshot of the machine (QEMU's "save"), and ours: Ctrl-A i prints statistics. Everything
+ * else (Ctrl-C included) goes to the guest unchanged.
  */
 
 export const CTRL_A = 0x01;
 
-export type EscapeAction = 'quit' | 'help' | 'stats';
+export type EscapeAction = 'quit' | 'help' | 'stats' | 'snapshot';
 
 export const ESCAPE_HELP = [
   'C-a h    print this help',
   'C-a x    exit the emulator',
-  'C-a s    print execution statistics',
+  'C-a s    save a snapshot of the machine (continue it with --restore FILE)',
+  'C-a i    print execution statistics',
   'C-a a    send C-a to the guest',
 ].join('\r\n');
 
@@ -30,7 +32,8 @@ export class EscapeFilter {
         switch (b) {
           case 0x78: case 0x58: onAction('quit'); break; // x
           case 0x68: case 0x48: case 0x3f: onAction('help'); break; // h, ?
-          case 0x73: case 0x53: onAction('stats'); break; // s
+          case 0x73: case 0x53: onAction('snapshot'); break; // s
+          case 0x69: case 0x49: onAction('stats'); break; // i
           case 0x61: case CTRL_A: toGuest(Uint8Array.of(CTRL_A)); break; // a
           default: break; // unknown escapes are swallowed, as in QEMU
         }

@@ -5,14 +5,15 @@
  * and a terminal restored on every exit path. All I/O is injected (CliIo) so tests can drive it.
  */
 import { constants as fsConstants, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { buildGuest, GUEST_MARKER, TTY_SIZE_VAR } from '../guest/build.ts';
 import type { BuildGuestOptions, GuestImages } from '../guest/build.ts';
 import { ImageError } from '../../runtime/loaders/image-error.ts';
+import { SnapshotError } from '../../runtime/snapshot/container.ts';
 import { EXIT_CODES, Machine } from '../machine.ts';
-import type { MachineExit, MachineStats } from '../machine.ts';
+import type { MachineExit, MachineOptions, MachineStats } from '../machine.ts';
 import { helpText, parseArgs, UsageError } from './args.ts';
 import type { RunArgs } from './args.ts';
 import { ESCAPE_HELP, EscapeFilter } from './escape.ts';
@@ -108,7 +109,48 @@ export function formatStats(s: MachineStats): string {
   return lines.join('\n');
 }
 
+/** Largest snapshot file `--restore` reads (a snapshot holds at most the RAM plus the boot images). */
+const SNAPSHOT_LIMIT = 0x7fffffff;
+
+/** Ctrl-A s without --snapshot-file: a new file per snapshot, named by the local time. */
+function defaultSnapshotName(now = new Date()): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `wasmvisor-${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}.snap`;
+}
+
+/** Writes a snapshot to `path` through a temporary file, so a crash never leaves half a snapshot there. */
+async function writeSnapshot(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+}
+
 async function run(args: RunArgs, io: CliIo): Promise<number> {
+  const traceOut = args.trace ? (args.traceFile !== undefined ? createWriteStream(args.traceFile) : io.stderr) : null;
+  const trace = traceOut ? { trace: { items: args.trace ?? [], write: (line: string) => traceOut.write(`${line}\n`) } } : {};
+  let machine: Machine;
+  if (args.restore !== undefined) {
+    const bytes = await readImage('snapshot', args.restore, SNAPSHOT_LIMIT);
+    machine = await Machine.restore(bytes, {
+      engine: args.accel,
+      forceTranslate: args.forceTranslate,
+      onReset: args.noReboot ? 'stop' : 'reboot',
+      ...trace,
+    });
+    say(io, `restored the snapshot '${args.restore}'`);
+  } else {
+    machine = await boot(args, io, trace);
+  }
+  return attach(machine, args, io, traceOut);
+}
+
+/** A new machine with the kernel of the command line, or the default guest. */
+async function boot(args: RunArgs, io: CliIo, trace: Pick<MachineOptions, 'trace'>): Promise<Machine> {
   let kernelPath = args.kernel;
   let initrdPath = args.initrd;
   let cmdline = args.append;
@@ -132,8 +174,7 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
   const bios = args.bios !== undefined ? await readImage('BIOS image', args.bios, BIOS_LIMIT) : undefined;
   const initrd = initrdPath !== undefined ? await readImage('initrd', initrdPath, args.memory) : undefined;
 
-  const traceOut = args.trace ? (args.traceFile !== undefined ? createWriteStream(args.traceFile) : io.stderr) : null;
-  const machine = await Machine.create({
+  return Machine.create({
     memory: args.memory,
     ...(bios ? { bios } : { kernel }),
     ...(initrd ? { initrd } : {}),
@@ -143,9 +184,12 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
     ...(args.drives.length ? { drives: args.drives } : {}),
     // As QEMU: a guest reset reboots the guest, unless -no-reboot.
     onReset: args.noReboot ? 'stop' : 'reboot',
-    ...(traceOut ? { trace: { items: args.trace ?? [], write: (line: string) => traceOut.write(`${line}\n`) } } : {}),
+    ...trace,
   });
+}
 
+/** Runs `machine` on the terminal until it ends; resolves with the exit code. */
+async function attach(machine: Machine, args: RunArgs, io: CliIo, traceOut: Writable | null): Promise<number> {
   const tty = io.stdin.isTTY === true && typeof io.stdin.setRawMode === 'function';
   let restored = false;
   const restore = (): void => {
@@ -180,6 +224,12 @@ async function run(args: RunArgs, io: CliIo): Promise<number> {
         abandon();
       } else if (action === 'help') {
         io.stderr.write(`\r\n${ESCAPE_HELP}\r\n`);
+      } else if (action === 'snapshot') {
+        const path = args.snapshotFile ?? defaultSnapshotName();
+        machine.saveState().then((bytes) => writeSnapshot(path, bytes).then(() => bytes.length)).then(
+          (size) => io.stderr.write(`\r\nwasmvisor: snapshot saved to ${path} (${size} bytes); continue it with: wasmvisor run --restore ${path}\r\n`),
+          (e: unknown) => io.stderr.write(`\r\nwasmvisor: cannot save a snapshot to ${path}: ${e instanceof Error ? e.message : String(e)}\r\n`),
+        );
       } else {
         io.stderr.write('\r\n' + formatStats(machine.stats()).replace(/\n/g, '\r\n') + '\r\n');
       }
@@ -300,7 +350,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     // Expected failures carry a message for the user; print it, not a stack.
     say(io, e instanceof Error ? e.message : String(e));
     // A bad command line or an unusable image: nothing ran.
-    if (e instanceof UsageError || e instanceof ImageError) return EXIT_CODES.usage;
+    if (e instanceof UsageError || e instanceof ImageError || e instanceof SnapshotError) return EXIT_CODES.usage;
     return EXIT_CODES.hostError;
   }
 }

@@ -43,6 +43,12 @@ describe('CLI arguments', () => {
     expect(parseArgs(['run', '-kernel', 'k', '-no-reboot'])).toMatchObject({ noReboot: true });
     expect(parseArgs(['run', '-kernel', 'k', '--no-reboot'])).toMatchObject({ noReboot: true });
   });
+  it('takes --restore and --snapshot-file, and refuses --restore with what the snapshot holds', () => {
+    expect(parseArgs(['run', '--restore', 's.snap', '--accel', 'interp'])).toMatchObject({ restore: 's.snap', accel: 'interp' });
+    expect(parseArgs(['run', '--snapshot-file=x.snap'])).toMatchObject({ snapshotFile: 'x.snap' });
+    expect(() => parseArgs(['run', '--restore', 's.snap', '-m', '64M'])).toThrow(/--restore cannot be combined with -m/);
+    expect(() => parseArgs(['run', '--restore', 's.snap', '--kernel', 'k', '--append', 'x'])).toThrow(/--kernel, --append/);
+  });
   it('maps -accel tcg to the translator and parses the run flags', () => {
     expect(parseArgs(['run', '-accel', 'tcg', '--stats', '--timeout', '2.5', '--exit-on', 'login:'])).toMatchObject({ accel: 'dbt', stats: true, timeout: 2.5 });
   });
@@ -59,9 +65,9 @@ describe('console escape filter', () => {
   it('passes ordinary bytes and Ctrl-C through', () => {
     expect(run([[0x61, 0x03, 0x0d]])).toEqual({ guest: [0x61, 0x03, 0x0d], actions: [] });
   });
-  it('handles Ctrl-A x, h, s and a, also split across reads', () => {
+  it('handles Ctrl-A x, h, s, i and a, also split across reads', () => {
     expect(run([[0x41, 0x01], [0x78, 0x42]])).toEqual({ guest: [0x41, 0x42], actions: ['quit'] });
-    expect(run([[0x01, 0x68, 0x01, 0x73]])).toEqual({ guest: [], actions: ['help', 'stats'] });
+    expect(run([[0x01, 0x68, 0x01, 0x73, 0x01], [0x69]])).toEqual({ guest: [], actions: ['help', 'snapshot', 'stats'] });
     expect(run([[0x01, 0x61]])).toEqual({ guest: [0x01], actions: [] });
   });
 });

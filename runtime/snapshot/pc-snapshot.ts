@@ -1,0 +1,279 @@
+/**
+ * Snapshots of the whole PC (runtime/pc): what a file holds, how it is taken from a running
+ * machine and how a new machine is made from it. The container (container.ts) gives names,
+ * checksums and compression; this file decides the sections:
+ *
+ *   config        JSON: machine configuration (memory size, the engine it ran on, command
+ *                 line, image sizes), the machine clock's time, the CPU-state layout's
+ *                 fingerprint, the device list (SnapshotConfig)
+ *   cpu.state     the CPU state block of the shared memory, verbatim (translator/abi.ts: all
+ *                 registers, segment caches, control/debug registers, descriptor tables, x87,
+ *                 SYSENTER MSRs, TSC offset, lazy flags, interrupt shadow and pending-interrupt
+ *                 words)
+ *   cpu           JSON: the CPU's JS-side state (instruction count, HLT state, event count) and
+ *                 kvmclock's MSRs
+ *   ram           deflate: a bitmap of the non-zero 4 KiB pages, then those pages
+ *   boot.bios, boot.kernel, boot.initrd   deflate: the images the machine booted (those it
+ *                 had), so that a guest reset after a restore boots the same again
+ *   pc            JSON: the machine's own state (pc-machine.ts PcHostState)
+ *   dev:<name>    each device's state (devices.ts PC_DEVICES)
+ *
+ * Not saved, because they are rebuilt as the guest runs: the soft TLB, the code cache, the
+ * translator's regions and jump cache, execution statistics (except the instruction count).
+ * A snapshot is taken between slices (the run loop yields to the event loop only there), so no
+ * instruction is half done; everything is copied synchronously before compression starts, so
+ * the machine may run on while the file is compressed.
+ */
+import * as abi from '../../translator/abi.ts';
+import { SEG_GS, STATE_SIZE } from '../../translator/abi.ts';
+import { crc32 } from 'node:zlib';
+import { HostClock } from '../devices/clock.ts';
+import { PcMachine } from '../pc/pc-machine.ts';
+import type { PcHostState, PcMachineOptions } from '../pc/pc-machine.ts';
+import { ENGINES } from '../vm.ts';
+import type { Engine } from '../vm.ts';
+import { kvmclockState, setKvmclockState } from '../vmm/msr.ts';
+import { jsonOf, jsonSection, readContainer, section, SnapshotError, writeContainer, writeContainerSync } from './container.ts';
+import type { SectionInput, Sections } from './container.ts';
+import { PC_DEVICES } from './devices.ts';
+
+const PAGE = 4096;
+const BOOT_IMAGES = ['bios', 'kernel', 'initrd'] as const;
+type BootImage = (typeof BOOT_IMAGES)[number];
+
+/** The `config` section. */
+export interface SnapshotConfig {
+  machine: 'pc';
+  /** Guest RAM in bytes. */
+  memory: number;
+  /** The engine the machine ran on (a restore may choose another: translations are not saved). */
+  engine: Engine;
+  cmdline: string | null;
+  /** Sizes of the boot images (null: not given). */
+  images: Record<BootImage, number | null>;
+  /** The machine clock's time when the snapshot was taken (ns). */
+  clockNs: number;
+  /** Instructions executed since the machine was created. */
+  instructions: number;
+  /** Fingerprint of the CPU state block's layout (abiFingerprint). */
+  stateLayout: number;
+  /** Device sections, in order. */
+  devices: string[];
+  /** When it was taken (host wall-clock time, ISO 8601; informational). */
+  savedAt: string;
+}
+
+/**
+ * A CRC-32 of every numeric constant of translator/abi.ts with its name: offsets and sizes of
+ * the CPU state block. A build whose layout differs refuses the snapshot instead of loading
+ * registers into the wrong fields.
+ */
+export function abiFingerprint(): number {
+  const text = Object.entries(abi).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k}=${v as number}`).sort().join(';');
+  return crc32(text);
+}
+
+/** Copies the machine's complete state into sections (synchronous: the machine must not run meanwhile). */
+export function capturePc(pc: PcMachine): SectionInput[] {
+  // Disk controllers and their backends' overlays are not in PC_DEVICES yet: refuse rather
+  // than write a snapshot that would restore without its disks.
+  if (Object.values(pc.devices.storage).some((list: unknown[]) => list.length > 0)) {
+    throw new Error('snapshots of a machine with disks are not supported yet (the disk controllers and overlays are not saved)');
+  }
+  const vm = pc.vm;
+  const cpu = vm.cpu;
+  const boot = pc.bootImages;
+  const config: SnapshotConfig = {
+    machine: 'pc',
+    memory: pc.memory,
+    engine: vm.engine,
+    cmdline: boot.cmdline,
+    images: { bios: boot.bios?.length ?? null, kernel: boot.kernel?.length ?? null, initrd: boot.initrd?.length ?? null },
+    clockNs: pc.clock.now(),
+    instructions: cpu.icount,
+    stateLayout: abiFingerprint(),
+    devices: PC_DEVICES.map((d) => d.name),
+    savedAt: new Date().toISOString(),
+  };
+  const sections: SectionInput[] = [
+    jsonSection('config', config),
+    { name: 'cpu.state', data: vm.mem.u8.slice(0, STATE_SIZE), compress: false },
+    jsonSection('cpu', { icount: cpu.icount, halted: cpu.halted, events: cpu.events, kvmclock: kvmclockState(cpu) }),
+    { name: 'ram', data: packRam(vm.mem.ram()), compress: true },
+  ];
+  for (const k of BOOT_IMAGES) {
+    const image = boot[k];
+    if (image) sections.push({ name: `boot.${k}`, data: image.slice(), compress: true });
+  }
+  sections.push(jsonSection('pc', pc.hostState));
+  for (const d of PC_DEVICES) sections.push({ name: `dev:${d.name}`, data: d.save(pc.devices), compress: false });
+  return sections;
+}
+
+/** Takes a snapshot of the machine: the bytes of a snapshot file. */
+export async function savePc(pc: PcMachine): Promise<Uint8Array> {
+  return writeContainer(capturePc(pc));
+}
+
+/** The same, synchronously. */
+export function savePcSync(pc: PcMachine): Uint8Array {
+  return writeContainerSync(capturePc(pc));
+}
+
+/**
+ * RAM without its all-zero pages: a bitmap (bit p set: page p follows), then the pages that
+ * are set, in order.
+ */
+export function packRam(ram: Uint8Array): Uint8Array {
+  const pages = ram.length / PAGE;
+  const words = new Int32Array(ram.buffer, ram.byteOffset, ram.length >> 2);
+  const bitmap = new Uint8Array(Math.ceil(pages / 8));
+  let used = 0;
+  for (let p = 0; p < pages; p++) {
+    const end = (p + 1) * (PAGE >> 2);
+    for (let w = p * (PAGE >> 2); w < end; w++) {
+      if (words[w] !== 0) {
+        bitmap[p >> 3] |= 1 << (p & 7);
+        used++;
+        break;
+      }
+    }
+  }
+  const out = new Uint8Array(bitmap.length + used * PAGE);
+  out.set(bitmap, 0);
+  let at = bitmap.length;
+  for (let p = 0; p < pages; p++) {
+    if (bitmap[p >> 3] & (1 << (p & 7))) {
+      out.set(ram.subarray(p * PAGE, (p + 1) * PAGE), at);
+      at += PAGE;
+    }
+  }
+  return out;
+}
+
+/** Writes packed RAM back: every page not in the bitmap becomes zero. */
+export function unpackRam(packed: Uint8Array, ram: Uint8Array): void {
+  const pages = ram.length / PAGE;
+  const bitmapBytes = Math.ceil(pages / 8);
+  let used = 0;
+  if (packed.length >= bitmapBytes) for (let p = 0; p < pages; p++) if (packed[p >> 3] & (1 << (p & 7))) used++;
+  if (packed.length !== bitmapBytes + used * PAGE) {
+    throw new SnapshotError(`snapshot corrupt: section 'ram' has ${packed.length} bytes, its page map needs ${bitmapBytes + used * PAGE}`);
+  }
+  ram.fill(0);
+  let at = bitmapBytes;
+  for (let p = 0; p < pages; p++) {
+    if (packed[p >> 3] & (1 << (p & 7))) {
+      ram.set(packed.subarray(at, at + PAGE), p * PAGE);
+      at += PAGE;
+    }
+  }
+}
+
+/** Options of restorePc: the PC's own, less what comes from the snapshot. */
+export type RestoreOptions = Omit<PcMachineOptions, 'memory' | 'bios' | 'kernel' | 'initrd' | 'cmdline' | 'rtcStartMs'>;
+
+/** Reads a snapshot's header: throws SnapshotError unless the whole file is sound and fits this build. */
+export function snapshotInfo(bytes: Uint8Array): SnapshotConfig {
+  return configOf(readContainer(bytes));
+}
+
+function configOf(sections: Sections): SnapshotConfig {
+  const c = jsonOf(sections, 'config') as Partial<SnapshotConfig> | null;
+  const bad = (what: string): never => {
+    throw new SnapshotError(`snapshot corrupt: config ${what}`);
+  };
+  if (typeof c !== 'object' || c === null) return bad('is not an object');
+  if (c.machine !== 'pc') bad(`is for machine '${String(c.machine)}', not a PC`);
+  if (typeof c.memory !== 'number' || c.memory <= 0 || c.memory % PAGE !== 0) bad('has no valid memory size');
+  if (typeof c.engine !== 'string' || !ENGINES.includes(c.engine)) bad('has no valid engine');
+  if (typeof c.clockNs !== 'number' || !(c.clockNs >= 0)) bad('has no valid clock time');
+  if (typeof c.stateLayout !== 'number') bad('has no CPU state layout');
+  if (!Array.isArray(c.devices)) bad('has no device list');
+  if (typeof c.images !== 'object' || c.images === null) bad('has no boot image list');
+  if (c.stateLayout !== abiFingerprint()) {
+    throw new SnapshotError('snapshot does not fit this build: it was taken by a build with a different CPU state layout (translator/abi.ts)');
+  }
+  const here = PC_DEVICES.map((d) => d.name);
+  const missing = here.filter((n) => !c.devices!.includes(n));
+  const extra = c.devices!.filter((n) => !here.includes(n));
+  if (missing.length || extra.length) {
+    throw new SnapshotError(`snapshot does not fit this machine: ${[
+      ...extra.map((n) => `device '${n}' is in the snapshot but not on this machine`),
+      ...missing.map((n) => `device '${n}' is missing from the snapshot`),
+    ].join('; ')}`);
+  }
+  return c as SnapshotConfig;
+}
+
+/**
+ * A new machine in the state the snapshot recorded: the CPU about to execute the instruction it
+ * would have executed next, the devices mid-conversation, the machine clock going on from the
+ * saved time (a HostClock starting there, unless `opts.clock` is given — it must not read
+ * earlier than the snapshot's `clockNs`). Throws SnapshotError for a truncated, corrupt or
+ * mismatched file; nothing of a failed restore survives.
+ */
+export function restorePc(bytes: Uint8Array, opts: RestoreOptions = {}): PcMachine {
+  const sections = readContainer(bytes);
+  const config = configOf(sections);
+  const images: Partial<Record<BootImage, Uint8Array>> = {};
+  for (const k of BOOT_IMAGES) {
+    const image = sections.get(`boot.${k}`);
+    if ((image?.length ?? null) !== (config.images[k] ?? null)) throw new SnapshotError(`snapshot corrupt: boot image '${k}' does not match the config`);
+    if (image) images[k] = image;
+  }
+  const clock = opts.clock ?? new HostClock(config.clockNs);
+  if (clock.now() < config.clockNs) {
+    throw new RangeError(`restore: the given clock reads ${clock.now()} ns, before the snapshot's time ${config.clockNs} ns`);
+  }
+  const pc = new PcMachine({
+    ...opts,
+    clock,
+    memory: config.memory,
+    ...images,
+    ...(config.cmdline !== null ? { cmdline: config.cmdline } : {}),
+  });
+  loadPcState(pc, sections);
+  return pc;
+}
+
+/** Puts the saved state into a machine of the same configuration (restorePc made it). */
+function loadPcState(pc: PcMachine, sections: Sections): void {
+  const vm = pc.vm;
+  const cpu = vm.cpu;
+  const state = section(sections, 'cpu.state');
+  if (state.length !== STATE_SIZE) throw new SnapshotError(`snapshot corrupt: section 'cpu.state' has ${state.length} bytes, expected ${STATE_SIZE}`);
+  const host = jsonOf(sections, 'cpu') as { icount?: unknown; halted?: unknown; events?: unknown; kvmclock?: Record<string, unknown> } | null;
+  const kv = host?.kvmclock;
+  const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  if (!host || !num(host.icount) || typeof host.halted !== 'boolean' || !num(host.events) || !kv ||
+    !num(kv.systemMsr) || !num(kv.wallMsr) || !num(kv.tscTimestamp) || !num(kv.systemTime)) {
+    throw new SnapshotError("snapshot corrupt: section 'cpu' is malformed");
+  }
+  unpackRam(section(sections, 'ram'), vm.mem.ram());
+  vm.mem.u8.set(state, 0);
+  cpu.icount = host.icount;
+  cpu.halted = host.halted;
+  cpu.events = host.events;
+  setKvmclockState(cpu, { systemMsr: kv.systemMsr, wallMsr: kv.wallMsr, tscTimestamp: kv.tscTimestamp, systemTime: kv.systemTime });
+  for (const d of PC_DEVICES) d.load(pc.devices, section(sections, `dev:${d.name}`));
+  for (const d of PC_DEVICES) d.afterLoad?.(pc.devices);
+  pc.hostState = checkHostState(jsonOf(sections, 'pc'));
+  // Nothing derived from the old memory or mode survives: TLB, decoded blocks, translations.
+  vm.discardCaches();
+  for (let seg = 0; seg <= SEG_GS; seg++) cpu.refreshSegment(seg);
+  cpu.refreshMode();
+}
+
+function checkHostState(v: unknown): PcHostState {
+  const h = v as Partial<PcHostState> | null;
+  const nums = (a: unknown): boolean => Array.isArray(a) && a.every((x) => typeof x === 'number');
+  const w = h?.panicWatch;
+  if (!h || typeof h.resets !== 'number' || typeof h.bootIcount !== 'number' || typeof h.crashLoaded !== 'number' ||
+    !(h.panic === null || (typeof h.panic === 'object' && typeof h.panic.how === 'string' && typeof h.panic.atNs === 'number')) ||
+    !w || typeof w.text !== 'string' || !(w.reason === null || typeof w.reason === 'string') || typeof w.ended !== 'boolean' ||
+    !nums(h.serialOut) || !nums(h.debugOut)) {
+    throw new SnapshotError("snapshot corrupt: section 'pc' is malformed");
+  }
+  return h as PcHostState;
+}
