@@ -6,7 +6,7 @@
  *
  *   EAX = 0x2BADB002, EBX = physical address of the multiboot information structure,
  *   CS = flat 32-bit execute/read code segment, DS/ES/FS/GS/SS = flat read/write data segments,
- *   CR0.PE = 1, CR0.PG = 0, EFLAGS.VM = 0 and IF = 0, A20 enabled (we have no A20 gate).
+ *   CR0.PE = 1, CR0.PG = 0, EFLAGS.VM = 0 and IF = 0, A20 enabled (the gate's reset state on the PC).
  *
  * The selectors (0x08 code, 0x10 data), GDTR/IDTR (base 0, limit 0) and ESP (0x80000) are ours;
  * the specification leaves them undefined and a kernel must set its own.
@@ -16,11 +16,11 @@
  * information structure, the command lines, the module list and the memory map.
  *
  * The information structure reports (flags): mem_lower/mem_upper (bit 0: 640 KiB and
- * RAM - 1 MiB, as there is no BIOS data in low memory), the command line (bit 2), the modules
- * (bit 3), a memory map (bit 6: 0..640 KiB and 1 MiB..RAM available) and the boot loader name
- * (bit 9). No boot device, symbol tables, drives, APM or video information. A header that
- * requires something we do not provide (video mode, flag 2, or any unknown bit 0–15) is refused,
- * as the specification demands.
+ * RAM - 1 MiB: the PC leaves no EBDA for a multiboot kernel, runtime/pc/bios-state.ts), the
+ * command line (bit 2), the modules (bit 3), a memory map (bit 6: 0..640 KiB and 1 MiB..RAM
+ * available) and the boot loader name (bit 9). No boot device, symbol tables, drives, APM or
+ * video information. A header that requires something we do not provide (video mode, flag 2,
+ * or any unknown bit 0–15) is refused, as the specification demands.
  */
 import { R_EAX, R_EBX } from '../../translator/abi.ts';
 import type { Vm } from '../vm.ts';
