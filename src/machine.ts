@@ -12,7 +12,7 @@ import { checkTrace } from '../runtime/trace.ts';
 import type { PcMachineOptions, PcRunResult } from '../runtime/pc/pc-machine.ts';
 import { checkDrives, openDisks } from './drives.ts';
 import type { DriveSpec } from './drives.ts';
-import { restorePc, savePc, snapshotInfo } from '../runtime/snapshot/pc-snapshot.ts';
+import { restorePc, savePc } from '../runtime/snapshot/pc-snapshot.ts';
 
 export type { Engine } from '../runtime/vm.ts';
 
@@ -221,10 +221,9 @@ export class Machine {
    */
   static async restore(bytes: Uint8Array, opts: RestoreOptions = {}): Promise<Machine> {
     validateRestore(bytes, opts);
-    const engine = opts.engine ?? snapshotInfo(bytes).engine;
     return Machine.around((hooks) => restorePc(bytes, {
       ...hooks,
-      engine,
+      ...(opts.engine ? { engine: opts.engine } : {}),
       forceTranslate: opts.forceTranslate ?? false,
       onReset: opts.onReset ?? 'reboot',
       ...(opts.trace ? { trace: opts.trace } : {}),

@@ -77,7 +77,8 @@ export function abiFingerprint(): number {
 export function capturePc(pc: PcMachine): SectionInput[] {
   // Disk controllers and their backends' overlays are not in PC_DEVICES yet: refuse rather
   // than write a snapshot that would restore without its disks.
-  if (Object.values(pc.devices.storage).some((list: unknown[]) => list.length > 0)) {
+  const storage = pc.devices.storage;
+  if (storage.virtio.length > 0 || storage.ide !== null) {
     throw new Error('snapshots of a machine with disks are not supported yet (the disk controllers and overlays are not saved)');
   }
   const vm = pc.vm;
@@ -210,7 +211,8 @@ function configOf(sections: Sections): SnapshotConfig {
  * A new machine in the state the snapshot recorded: the CPU about to execute the instruction it
  * would have executed next, the devices mid-conversation, the machine clock going on from the
  * saved time (a HostClock starting there, unless `opts.clock` is given — it must not read
- * earlier than the snapshot's `clockNs`). Throws SnapshotError for a truncated, corrupt or
+ * earlier than the snapshot's `clockNs`), on `opts.engine` or else the engine the snapshot was
+ * taken on. Throws SnapshotError for a truncated, corrupt or
  * mismatched file; nothing of a failed restore survives.
  */
 export function restorePc(bytes: Uint8Array, opts: RestoreOptions = {}): PcMachine {
@@ -228,6 +230,7 @@ export function restorePc(bytes: Uint8Array, opts: RestoreOptions = {}): PcMachi
   }
   const pc = new PcMachine({
     ...opts,
+    engine: opts.engine ?? config.engine,
     clock,
     memory: config.memory,
     ...images,

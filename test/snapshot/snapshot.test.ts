@@ -17,6 +17,7 @@ import type { SectionInput } from '../../runtime/snapshot/container.ts';
 import { loadPlain, PC_DEVICES } from '../../runtime/snapshot/devices.ts';
 import { packRam, restorePc, savePc, savePcSync, snapshotInfo, unpackRam } from '../../runtime/snapshot/pc-snapshot.ts';
 import type { Engine } from '../../runtime/vm.ts';
+import { Machine } from '../../src/machine.ts';
 import { architectural, digestOf, firstDifference, imageOf, steps, workloadKernel } from './workload.ts';
 import type { MachineImage } from './workload.ts';
 
@@ -106,6 +107,38 @@ describe('a snapshot restored in a new process', () => {
     expect(rest.stderr).toMatch(/restored the snapshot/);
     expect(rest.status).toBe(whole.status);
     expect(before + rest.stdout).toBe(whole.stdout);
+  });
+});
+
+describe('Machine.saveState and Machine.restore', () => {
+  it('snapshot a running machine; the restored one finishes with the same output and exit code', async () => {
+    const whole = await Machine.create({ kernel: workloadKernel(), memory: 32 << 20, engine: 'interp' });
+    whole.serial.output.resume();
+    await whole.start();
+    const end = await whole.exited;
+    expect(end.reason).toBe('exit');
+
+    const m = await Machine.create({ kernel: workloadKernel(), memory: 32 << 20, engine: 'interp' });
+    m.serial.output.resume();
+    await m.start();
+    await m.waitFor('....');
+    // While it runs: the state is taken at the call, so the console text up to then goes with it
+    // (the guest runs on while the snapshot is compressed).
+    const before = m.consoleText();
+    const bytes = await m.saveState();
+    await m.stop();
+    expect(before).toMatch(/^\.+$/);
+    const r = await Machine.restore(bytes);
+    r.serial.output.resume();
+    await r.start();
+    expect(await r.exited).toEqual(end);
+    expect(before + r.consoleText()).toBe(whole.consoleText());
+  });
+
+  it('rejects bad options and bad snapshots clearly', async () => {
+    await expect(Machine.restore(new Uint8Array(10))).rejects.toThrow(SnapshotError);
+    await expect(Machine.restore(new Uint8Array(10), { memory: 1 } as never)).rejects.toThrow(/unknown option 'memory' \(the snapshot holds the memory\)/);
+    await expect(Machine.restore('x' as never)).rejects.toThrow(TypeError);
   });
 });
 
