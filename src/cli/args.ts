@@ -48,7 +48,7 @@ export interface RunArgs {
 
 export type CliArgs =
   | RunArgs
-  | { command: 'build-guest'; force: boolean }
+  | { command: 'build-guest'; force: boolean; disk?: string; diskSizeMiB?: number }
   | { command: 'help'; topic?: string }
   | { command: 'version' };
 
@@ -194,10 +194,21 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   switch (cmd) {
     case 'run': return parseRun(rest);
     case 'build-guest': {
-      const force = rest.includes('--force');
-      const bad = rest.find((a) => a !== '--force');
-      if (bad) throw new UsageError(`unknown option '${bad}' for 'build-guest'`);
-      return { command: 'build-guest', force };
+      const out: CliArgs = { command: 'build-guest', force: false };
+      for (let k = 0; k < rest.length; k++) {
+        const a = rest[k];
+        if (a === '--force') out.force = true;
+        else if ((a === '--disk' || a === '--disk-size') && k + 1 < rest.length) {
+          const v = rest[++k];
+          if (a === '--disk') out.disk = v;
+          else {
+            out.diskSizeMiB = parseMemory(v) / (1 << 20);
+            if (!Number.isInteger(out.diskSizeMiB)) throw new UsageError(`--disk-size ${v}: not a whole number of MiB`);
+          }
+        } else throw new UsageError(a.startsWith('--disk') ? `option '${a}' needs a value` : `unknown option '${a}' for 'build-guest'`);
+      }
+      if (out.diskSizeMiB !== undefined && out.disk === undefined) throw new UsageError('--disk-size needs --disk');
+      return out;
     }
     case 'help': case '--help': case '-h': return { command: 'help', topic: rest[0] };
     case 'version': case '--version': case '-V': return { command: 'version' };
@@ -248,6 +259,9 @@ ${EXIT_CODE_TABLE}`;
 Commands:
   run [options]        boot a guest (see 'wasmvisor help run')
   build-guest [--force] build the default Debian guest into the cache
+    [--disk FILE [--disk-size SIZE]]  also make FILE, an ext4 root disk (busybox, 64M by
+                       default) to boot with: run -drive file=FILE,if=virtio -kernel K -initrd I
+                       -append "<the printed cmdline>" (root=/dev/vda)
   help [run]           show help
   version              show the version
 

@@ -8,6 +8,7 @@ import { constants as fsConstants, createWriteStream } from 'node:fs';
 import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import { buildRootDisk } from '../guest/root-disk.ts';
 import { buildGuest, GUEST_MARKER, TTY_SIZE_VAR } from '../guest/build.ts';
 import type { BuildGuestOptions, GuestImages } from '../guest/build.ts';
 import { ImageError } from '../../runtime/loaders/image-error.ts';
@@ -341,6 +342,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           throw new HostError(`cannot build the default guest: ${e instanceof Error ? e.message : String(e)}`);
         });
         io.stdout.write(`kernel=${g.kernel}\ninitrd=${g.initrd}\ncmdline=${g.cmdline}\n`);
+        if (args.disk !== undefined) {
+          const d = await buildRootDisk({ file: args.disk, ...(args.diskSizeMiB !== undefined ? { sizeMiB: args.diskSizeMiB } : {}), onProgress: (m) => say(io, m) }).catch((e: unknown) => {
+            throw new HostError(`cannot build the root disk: ${e instanceof Error ? e.message : String(e)}`);
+          });
+          io.stdout.write(`disk=${d.file}\ndisk-cmdline=${d.cmdline}\n`);
+        }
         return 0;
       }
       case 'run':

@@ -42,7 +42,7 @@ export const DEFAULT_CMDLINE = 'console=ttyS0 quiet cryptomgr.notests=1 noisapnp
 export const TTY_SIZE_VAR = 'WASMVISOR_TTY';
 
 /** Version of the manifest format and of the initramfs recipe; bump it to force rebuilds. */
-export const MANIFEST_FORMAT = 5;
+export const MANIFEST_FORMAT = 6;
 
 /**
  * The kernel modules the initramfs carries, from the kernel package: these and, before each,
@@ -124,7 +124,7 @@ function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function defaultExec(file: string, args: readonly string[], cwd?: string): Promise<string> {
+export function defaultExec(file: string, args: readonly string[], cwd?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, args as string[], { cwd, maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
       if (err) {
@@ -163,9 +163,12 @@ function imagesOf(dir: string, m: GuestManifest): GuestImages {
 }
 
 /**
- * The /init script: mount the kernel file systems, load the pvpanic driver, and hand over to
- * busybox init (PID 1), which runs /etc/inittab: the console shell, and `poweroff`, `reboot` and
- * `halt` (busybox's applets signal PID 1) with an orderly shutdown.
+ * The /init script: mount the kernel file systems, load the drivers, and hand over to busybox
+ * init (PID 1), which runs /etc/inittab: the console shell, and `poweroff`, `reboot` and `halt`
+ * (busybox's applets signal PID 1) with an orderly shutdown. With `root=DEVICE` on the kernel
+ * command line (a root disk: root-disk.ts) it mounts DEVICE read-write, moves /dev, /proc and
+ * /sys there and switches to it (its busybox links made on first boot when the build could not
+ * make them); if the mount fails it says so and stays in the initramfs.
  */
 export function initScript(installApplets: boolean, modules: readonly string[]): string {
   return [
@@ -178,6 +181,18 @@ export function initScript(installApplets: boolean, modules: readonly string[]):
     'mount -t sysfs sysfs /sys',
     'mount -t devtmpfs devtmpfs /dev',
     ...modules.map((m) => `insmod /lib/modules/${m} 2>/dev/null`),
+    'root=',
+    'for a in $(cat /proc/cmdline); do case "$a" in root=*) root="${a#root=}" ;; esac; done',
+    'if [ -n "$root" ]; then',
+    '  mkdir -p /newroot',
+    '  n=0; while [ ! -b "$root" ] && [ $n -lt 20 ]; do sleep 1; n=$((n+1)); done',
+    '  if mount -o rw "$root" /newroot; then',
+    '    [ -e /newroot/bin/ls ] || chroot /newroot /bin/busybox --install -s',
+    '    for d in dev proc sys; do mount --move /$d /newroot/$d; done',
+    '    exec switch_root /newroot /sbin/init',
+    '  fi',
+    '  echo "wasmvisor-guest: cannot mount the root device $root: staying in the initramfs"',
+    'fi',
     'exec /bin/busybox init',
     '',
   ].join('\n');
@@ -453,7 +468,7 @@ async function aptUpdate(exec: NonNullable<BuildGuestOptions['exec']>, progress:
   }
 }
 
-async function fetchDeb(
+export async function fetchDeb(
   exec: NonNullable<BuildGuestOptions['exec']>,
   progress: (m: string) => void,
   work: string,

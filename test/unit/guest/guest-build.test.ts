@@ -90,7 +90,11 @@ describe('initramfs', () => {
     expect(init).toBe(initScript(false, ['pvpanic.ko', 'pvpanic-mmio.ko']));
     expect(init).toContain('mount -t devtmpfs devtmpfs /dev');
     // pvpanic core first: pvpanic-mmio uses its symbols.
-    expect(init).toMatch(/insmod \/lib\/modules\/pvpanic\.ko .*\ninsmod \/lib\/modules\/pvpanic-mmio\.ko .*\nexec \/bin\/busybox init\n$/);
+    expect(init).toMatch(/insmod \/lib\/modules\/pvpanic\.ko .*\ninsmod \/lib\/modules\/pvpanic-mmio\.ko .*\n/);
+    // With root= on the command line: mount it, move the kernel file systems, switch to it.
+    expect(init).toMatch(/case "\$a" in root=\*\) root="\$\{a#root=\}"/);
+    expect(init).toMatch(/mount -o rw "\$root" \/newroot; then\n.*\n {4}for d in dev proc sys; do mount --move \/\$d \/newroot\/\$d; done\n {4}exec switch_root \/newroot \/sbin\/init\n/);
+    expect(init).toMatch(/\nexec \/bin\/busybox init\n$/);
     expect(initScript(true, [])).toContain('/bin/busybox --install -s');
     // busybox init starts the console shell in its own session, with default signal dispositions;
     // cttyhack gives it the console as controlling terminal (Ctrl-C, Ctrl-Z, fg).
