@@ -603,7 +603,7 @@ export class Dbt implements DbtPending {
     const eipBase = (b.eip - (b.phys & 0xfff)) | 0;
     const csLimit = this.cpu.segLimit(SEG_CS);
     for (const r of list) {
-      if (r.mode !== b.mode || r.eipBase !== eipBase || r.csLimit !== csLimit) continue;
+      if (r.dead || r.mode !== b.mode || r.eipBase !== eipBase || r.csLimit !== csLimit) continue;
       const seg = r.entries.get(b.eip);
       if (seg !== undefined) return { region: r, seg };
     }
@@ -747,7 +747,7 @@ export class Dbt implements DbtPending {
     r.lastUse = ++this.clock;
     this.stats.cacheBytes += r.bytes;
     this.stats.liveRegions++;
-    if (this.stats.cacheBytes > this.cacheBudget) this.evict();
+    if (this.stats.cacheBytes > this.cacheBudget) this.evict(r);
   }
 
   private drop(r: CompiledRegion): void {
@@ -761,14 +761,19 @@ export class Dbt implements DbtPending {
     this.stats.liveRegions--;
   }
 
-  /** Evicts least recently used regions until a quarter of the budget is free. */
-  private evict(): void {
+  /**
+   * Evicts least recently used regions until a quarter of the budget is free, never `keep` (the
+   * region just installed, about to be entered: a region larger than three quarters of the
+   * budget used to evict itself, and entering its emptied table slot trapped).
+   */
+  private evict(keep: CompiledRegion): void {
     const all: CompiledRegion[] = [];
     for (const list of this.byPage.values()) all.push(...list);
     all.sort((a, b) => a.lastUse - b.lastUse);
     const target = this.cacheBudget * 0.75;
     for (const r of all) {
       if (this.stats.cacheBytes <= target) break;
+      if (r === keep) continue;
       this.drop(r);
       this.stats.evictions++;
     }

@@ -49,6 +49,8 @@ import { endsSegment, inlineEmitter, isVmmInline } from './table.ts';
 
 /** Most dynamic-transfer targets compared inline (RET to a call site of the region, ...). */
 const MAX_DYNAMIC_TARGETS = 16;
+/** Rows whose target is computed: emit/control.ts compares it with the region's return sites. */
+const DYNAMIC_ROWS: ReadonlySet<string> = new Set(['ret', 'retIw', 'jmpEv', 'callEv']);
 
 /** What the runtime needs to know about an emitted region function. */
 export interface RegionCode {
@@ -105,7 +107,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   const done: number[] = [];
   let inlineCount = 0;
   const code32 = c.code32;
-  const loops = loopBlocks(blocks, code32);
+  const loops = loopBlocks(blocks, code32, dynamicTargets);
   for (const b of blocks) {
     const n = b.insns.length;
     const selfLoop = isSelfLoop(b, code32);
@@ -250,13 +252,17 @@ function chain(c: EmitCtx, cond: Expr, mode: Expr): Expr {
   return m.block(miss, [m.if(cond, hit)]);
 }
 
-function loopBlocks(blocks: readonly ScannedBlock[], code32: boolean): Set<number> {
+function loopBlocks(blocks: readonly ScannedBlock[], code32: boolean, dynamicTargets: readonly number[]): Set<number> {
   const index = new Map(blocks.map((b, k) => [b.eip, k]));
   const succ = blocks.map((b) => {
     const out: number[] = [];
-    const t = directTarget(b.insns[b.insns.length - 1], code32);
+    const last = b.insns[b.insns.length - 1];
+    const t = directTarget(last, code32);
     if (t !== null && index.has(t)) out.push(index.get(t) as number);
     if (fallsThrough(b) && index.has(b.endEip)) out.push(index.get(b.endEip) as number);
+    // RET and indirect transfers may continue at the region's return sites (emit/context.ts
+    // gotoDynamic): a function called in a loop is on the loop's cycle.
+    if (DYNAMIC_ROWS.has(TABLE[last.row].name)) for (const d of dynamicTargets) out.push(index.get(d) as number);
     return out;
   });
   // Tarjan's algorithm (iterative over at most a few hundred blocks; recursion depth is fine).
