@@ -12,7 +12,8 @@ import { checkTrace } from '../runtime/trace.ts';
 import type { PcMachineOptions, PcRunResult } from '../runtime/pc/pc-machine.ts';
 import { checkDrives, openDisks } from './drives.ts';
 import type { DriveSpec } from './drives.ts';
-import { restorePc, savePc } from '../runtime/snapshot/pc-snapshot.ts';
+import { readContainerAsync } from '../runtime/snapshot/container.ts';
+import { restoreSections, savePc } from '../runtime/snapshot/pc-snapshot.ts';
 
 export type { Engine } from '../runtime/vm.ts';
 
@@ -221,7 +222,9 @@ export class Machine {
    */
   static async restore(bytes: Uint8Array, opts: RestoreOptions = {}): Promise<Machine> {
     validateRestore(bytes, opts);
-    return Machine.around((hooks) => restorePc(bytes, {
+    // Decompressed in parallel on libuv's threads; everything is checked before a machine is built.
+    const sections = await readContainerAsync(bytes);
+    return Machine.around((hooks) => restoreSections(sections, {
       ...hooks,
       ...(opts.engine ? { engine: opts.engine } : {}),
       forceTranslate: opts.forceTranslate ?? false,

@@ -12,9 +12,10 @@
  *                 words)
  *   cpu           JSON: the CPU's JS-side state (instruction count, HLT state, event count) and
  *                 kvmclock's MSRs
- *   ram           deflate: a bitmap of the non-zero 4 KiB pages, then those pages
- *   boot.bios, boot.kernel, boot.initrd   deflate: the images the machine booted (those it
- *                 had), so that a guest reset after a restore boots the same again
+ *   boot.bios, boot.kernel, boot.initrd   the images the machine booted (those it had), so
+ *                 that a guest reset after a restore boots the same again
+ *   ram.map       deflate: a bitmap of the 4 KiB pages that are not all zero
+ *   ram.0, ram.1, …  deflate: those pages, RAM_CHUNK_PAGES per section (compressed in parallel)
  *   pc            JSON: the machine's own state (pc-machine.ts PcHostState)
  *   dev:<name>    each device's state (devices.ts PC_DEVICES)
  *
@@ -100,12 +101,15 @@ export function capturePc(pc: PcMachine): SectionInput[] {
     jsonSection('config', config),
     { name: 'cpu.state', data: vm.mem.u8.slice(0, STATE_SIZE), compress: false },
     jsonSection('cpu', { icount: cpu.icount, halted: cpu.halted, events: cpu.events, kvmclock: kvmclockState(cpu) }),
-    { name: 'ram', data: packRam(vm.mem.ram()), compress: true },
   ];
   for (const k of BOOT_IMAGES) {
     const image = boot[k];
-    if (image) sections.push({ name: `boot.${k}`, data: image.slice(), compress: true });
+    // Stored as they are: kernels and initrds are compressed already (deflate gained 0.4 %).
+    if (image) sections.push({ name: `boot.${k}`, data: image.slice(), compress: false });
   }
+  const ram = packRam(vm.mem.ram());
+  sections.push({ name: 'ram.map', data: ram.map, compress: true });
+  ram.chunks.forEach((data, k) => sections.push({ name: `ram.${k}`, data, compress: true }));
   sections.push(jsonSection('pc', pc.hostState));
   for (const d of PC_DEVICES) sections.push({ name: `dev:${d.name}`, data: d.save(pc.devices), compress: false });
   return sections;
@@ -121,52 +125,84 @@ export function savePcSync(pc: PcMachine): Uint8Array {
   return writeContainerSync(capturePc(pc));
 }
 
-/**
- * RAM without its all-zero pages: a bitmap (bit p set: page p follows), then the pages that
- * are set, in order.
- */
-export function packRam(ram: Uint8Array): Uint8Array {
+/** Pages per RAM data section: 8 MiB sections are compressed in parallel on libuv's threads. */
+export const RAM_CHUNK_PAGES = 2048;
+
+/** RAM without its all-zero pages: which pages are set, and their contents in sections. */
+export interface PackedRam {
+  /** Bit p set: page p is not all zero and is in `chunks`. */
+  map: Uint8Array;
+  /** The set pages in order, RAM_CHUNK_PAGES to a chunk (the last one shorter). */
+  chunks: Uint8Array[];
+}
+
+/** Copies RAM's non-zero pages (a copy: the machine may run on while they are compressed). */
+export function packRam(ram: Uint8Array): PackedRam {
   const pages = ram.length / PAGE;
   const words = new Int32Array(ram.buffer, ram.byteOffset, ram.length >> 2);
-  const bitmap = new Uint8Array(Math.ceil(pages / 8));
-  let used = 0;
+  const map = new Uint8Array(Math.ceil(pages / 8));
+  const set: number[] = [];
+  // (A JS loop over the words: ~20 ms for 128 MiB; Buffer.compare per page took ~200 ms.)
   for (let p = 0; p < pages; p++) {
     const end = (p + 1) * (PAGE >> 2);
     for (let w = p * (PAGE >> 2); w < end; w++) {
       if (words[w] !== 0) {
-        bitmap[p >> 3] |= 1 << (p & 7);
-        used++;
+        map[p >> 3] |= 1 << (p & 7);
+        set.push(p);
         break;
       }
     }
   }
-  const out = new Uint8Array(bitmap.length + used * PAGE);
-  out.set(bitmap, 0);
-  let at = bitmap.length;
-  for (let p = 0; p < pages; p++) {
-    if (bitmap[p >> 3] & (1 << (p & 7))) {
-      out.set(ram.subarray(p * PAGE, (p + 1) * PAGE), at);
-      at += PAGE;
+  const chunks: Uint8Array[] = [];
+  for (let k = 0; k < set.length; k += RAM_CHUNK_PAGES) {
+    const n = Math.min(RAM_CHUNK_PAGES, set.length - k);
+    const chunk = new Uint8Array(n * PAGE);
+    for (let i = 0; i < n; i++) {
+      const p = set[k + i];
+      chunk.set(ram.subarray(p * PAGE, (p + 1) * PAGE), i * PAGE);
     }
+    chunks.push(chunk);
   }
-  return out;
+  return { map, chunks };
 }
 
-/** Writes packed RAM back: every page not in the bitmap becomes zero. */
-export function unpackRam(packed: Uint8Array, ram: Uint8Array): void {
-  const pages = ram.length / PAGE;
-  const bitmapBytes = Math.ceil(pages / 8);
+/** Pages set in a RAM map of `pages` pages. */
+function countPages(map: Uint8Array, pages: number): number {
   let used = 0;
-  if (packed.length >= bitmapBytes) for (let p = 0; p < pages; p++) if (packed[p >> 3] & (1 << (p & 7))) used++;
-  if (packed.length !== bitmapBytes + used * PAGE) {
-    throw new SnapshotError(`snapshot corrupt: section 'ram' has ${packed.length} bytes, its page map needs ${bitmapBytes + used * PAGE}`);
-  }
-  ram.fill(0);
-  let at = bitmapBytes;
+  for (let p = 0; p < pages; p++) if (map[p >> 3] & (1 << (p & 7))) used++;
+  return used;
+}
+
+/** Writes packed RAM back: every page not in the map becomes zero. Throws SnapshotError if the parts do not fit. */
+export function unpackRam(packed: PackedRam, ram: Uint8Array): void {
+  const pages = ram.length / PAGE;
+  const { map, chunks } = packed;
+  if (map.length !== Math.ceil(pages / 8)) throw new SnapshotError(`snapshot corrupt: the RAM page map has ${map.length} bytes, expected ${Math.ceil(pages / 8)}`);
+  const used = countPages(map, pages);
+  const want = Math.ceil(used / RAM_CHUNK_PAGES);
+  if (chunks.length !== want) throw new SnapshotError(`snapshot corrupt: ${chunks.length} RAM sections for ${used} pages, expected ${want}`);
+  chunks.forEach((c, k) => {
+    const n = Math.min(RAM_CHUNK_PAGES, used - k * RAM_CHUNK_PAGES) * PAGE;
+    if (c.length !== n) throw new SnapshotError(`snapshot corrupt: section 'ram.${k}' has ${c.length} bytes, expected ${n}`);
+  });
+  const words = new Int32Array(ram.buffer, ram.byteOffset, ram.length >> 2);
+  let i = 0;
   for (let p = 0; p < pages; p++) {
-    if (packed[p >> 3] & (1 << (p & 7))) {
-      ram.set(packed.subarray(at, at + PAGE), p * PAGE);
-      at += PAGE;
+    if (map[p >> 3] & (1 << (p & 7))) {
+      const c = chunks[Math.floor(i / RAM_CHUNK_PAGES)];
+      const at = (i % RAM_CHUNK_PAGES) * PAGE;
+      ram.set(c.subarray(at, at + PAGE), p * PAGE);
+      i++;
+    } else {
+      // Zeroed only where needed: writing every page of a fresh memory would make the host
+      // back all of it (reading untouched pages does not).
+      const end = (p + 1) * (PAGE >> 2);
+      for (let w = p * (PAGE >> 2); w < end; w++) {
+        if (words[w] !== 0) {
+          ram.fill(0, p * PAGE, (p + 1) * PAGE);
+          break;
+        }
+      }
     }
   }
 }
@@ -216,7 +252,11 @@ function configOf(sections: Sections): SnapshotConfig {
  * mismatched file; nothing of a failed restore survives.
  */
 export function restorePc(bytes: Uint8Array, opts: RestoreOptions = {}): PcMachine {
-  const sections = readContainer(bytes);
+  return restoreSections(readContainer(bytes), opts);
+}
+
+/** restorePc from a file already read by readContainer or readContainerAsync (which decompresses in parallel). */
+export function restoreSections(sections: Sections, opts: RestoreOptions = {}): PcMachine {
   const config = configOf(sections);
   const images: Partial<Record<BootImage, Uint8Array>> = {};
   for (const k of BOOT_IMAGES) {
@@ -253,7 +293,10 @@ function loadPcState(pc: PcMachine, sections: Sections): void {
     !num(kv.systemMsr) || !num(kv.wallMsr) || !num(kv.tscTimestamp) || !num(kv.systemTime)) {
     throw new SnapshotError("snapshot corrupt: section 'cpu' is malformed");
   }
-  unpackRam(section(sections, 'ram'), vm.mem.ram());
+  const map = section(sections, 'ram.map');
+  const chunks: Uint8Array[] = [];
+  for (let k = 0; sections.has(`ram.${k}`); k++) chunks.push(sections.get(`ram.${k}`)!);
+  unpackRam({ map, chunks }, vm.mem.ram());
   vm.mem.u8.set(state, 0);
   cpu.icount = host.icount;
   cpu.halted = host.halted;
