@@ -459,6 +459,60 @@ describe('reloading a segment register with the descriptor it holds', () => {
     expect(r.d(0x20200) & 0x100).toBe(0x100);
   });
 
+  it('FS and GS take other selectors inline (data, read-only, null, a base), and leave the rest to the VMM', async () => {
+    // 0x30: read-write data at 0x20000, accessed; 0x38: read-only data, DPL 3, accessed;
+    // 0x40: readable code (ldseg); 0x48: expand-down data (ldseg); 0x50: data not yet accessed
+    // (ldseg sets the bit). The loop loads FS and GS back and forth between the kernel's and a
+    // user's selectors, as Linux does on every system call.
+    const r = await same({
+      gdt: [
+        'SEGDESC 0x20000, 0xFFFFF, 0x93, 0xC    ; 0x30',
+        'SEGDESC 0, 0xFFFFF, 0xF1, 0xC          ; 0x38',
+        'SEGDESC 0, 0xFFFFF, 0x9B, 0xC          ; 0x40',
+        'SEGDESC 0, 0x00FFF, 0x97, 0x4          ; 0x48',
+        'SEGDESC 0x30000, 0xFFFFF, 0x92, 0xC    ; 0x50',
+      ].join('\n  '),
+      body: `
+  mov ecx, 20
+  xor edx, edx
+.again:
+  mov ax, 0x30
+  mov fs, ax
+  add edx, [fs:0x100]      ; at 0x20100
+  inc dword [fs:0x104]
+  mov ax, 0x3b
+  mov gs, ax
+  add edx, [gs:0x20108]
+  push word 0
+  pop fs
+  mov bx, 3
+  mov gs, bx
+  push word 0x30
+  pop gs
+  inc dword [gs:0x10c]
+  dec ecx
+  jnz .again
+  mov ax, 0x40
+  mov fs, ax
+  mov esi, [fs:0x20100]
+  mov ax, 0x48
+  mov gs, ax
+  mov ax, 0x50
+  mov fs, ax
+  mov eax, [es:gdt + 0x50 + 4]
+  mov [0x20200], eax       ; the descriptor's high word as the load left it
+  mov ax, 0x38
+  mov fs, ax
+  mov dword [fs:0x20110], 1   ; read-only: #GP`,
+    });
+    expect(r.d(0x20104)).toBe(20);
+    expect(r.d(0x2010c)).toBe(20);
+    expect(r.d(0x20200) & 0x100).toBe(0x100);
+    expect(r.vm.exits['exception 13']).toBe(1);
+    expect(r.vm.vmmInline['mov-seg']).toBeGreaterThanOrEqual(60);
+    expect(r.vm.vmmInline['pop-seg']).toBeGreaterThanOrEqual(40);
+  });
+
   it('at CPL 3, reloading the DPL-0 data segment the kernel left in DS faults (#GP)', async () => {
     const r = await same({
       body: `

@@ -144,15 +144,20 @@ function pushSeg(seg: number) {
 const dataSeg = (seg: number): boolean => seg === SEG_DS || seg === SEG_ES || seg === SEG_FS || seg === SEG_GS;
 
 /**
- * 1 when loading `sel` into `seg` would change nothing, 0 when the VMM must do the load: the
- * register already holds `sel`, it names a GDT entry within the limit whose 8 bytes the soft TLB
- * maps (an implicit supervisor read, not across a page), the descriptor is present, accessed and
- * readable, the privilege check passes (CPL is the region's), and its base, limit and attributes
- * equal the register's cache. The kernel reloads DS and ES with the same selector on every
- * system call; anything else (a different or null selector, the LDT, a descriptor that changed,
- * a check that would fault) goes to `ldseg`.
+ * 1 when the load of `sel` into `seg` is done inline, 0 when the VMM must do it (`ldseg`).
+ *
+ * Inline: `sel` names a GDT entry within the limit whose 8 bytes the soft TLB maps (an implicit
+ * supervisor read, not across a page), the descriptor is present, accessed and readable, and the
+ * privilege check passes (CPL is the region's). Then a load that changes nothing (the register
+ * holds `sel` with the same base, limit and attributes: the kernel reloads DS and ES with the
+ * same selector on every system call) is done; and for FS and GS (`load`), which no mode bit
+ * depends on, so is a load of an expand-up data segment or of a null selector: the cache and the
+ * offset ranges are written as runtime/cpu.ts setSegment/refreshSegment would (the kernel's
+ * per-CPU FS and stack-protector GS on entry, the user's on return). Anything else (the LDT, a
+ * descriptor to mark accessed, code or expand-down segments, a check that would fault) goes to
+ * `ldseg`.
  */
-function sameDescriptor(c: EmitCtx, seg: number, sel: Expr): Expr {
+function inlineSegmentLoad(c: EmitCtx, seg: number, sel: Expr, load: boolean): Expr {
   const { m, i32 } = c;
   const z = i32.const(0);
   const done = c.label('ldsame');
@@ -162,18 +167,32 @@ function sameDescriptor(c: EmitCtx, seg: number, sel: Expr): Expr {
   const hi = c.tmp();
   const no = (cond: Expr): Expr => m.drop(m.br(done, cond, i32.const(0)));
   const at = (field: number): Expr => i32.load(field + 4 * seg, 4, z);
+  const put = (field: number, v: Expr): Expr => i32.store(field + 4 * seg, 4, z, v);
   const dpl = (): Expr => i32.and(i32.shr_u(m.get(hi), i32.const(13)), i32.const(3));
   const conforming = i32.eq(i32.and(m.get(hi), i32.const(0xc00)), i32.const(0xc00));
   const privOk = i32.or(conforming, i32.and(i32.le_u(i32.and(sel, i32.const(3)), dpl()), i32.le_u(i32.const(cplOf(c)), dpl())));
-  const base = i32.or(i32.or(i32.shr_u(m.get(lo), i32.const(16)), i32.shl(i32.and(m.get(hi), i32.const(0xff)), i32.const(16))),
+  const base = (): Expr => i32.or(i32.or(i32.shr_u(m.get(lo), i32.const(16)), i32.shl(i32.and(m.get(hi), i32.const(0xff)), i32.const(16))),
     i32.and(m.get(hi), i32.const(0xff000000 | 0)));
   const raw = (): Expr => i32.or(i32.and(m.get(lo), i32.const(0xffff)), i32.and(m.get(hi), i32.const(0xf0000)));
-  const limit = m.select(i32.and(m.get(hi), i32.const(0x800000)), i32.or(i32.shl(raw(), i32.const(12)), i32.const(0xfff)), raw());
-  const flags = i32.or(i32.and(i32.shr_u(m.get(hi), i32.const(8)), i32.const(0xf0ff)), i32.const(SEGF_USABLE | SEGF_ACCESSED));
-  return m.block(done, [
-    no(i32.ne(sel, at(SEG_SEL))),
-    no(i32.eqz(i32.and(sel, i32.const(0xfff8)))), // null (0-3) or the LDT bit checked next
-    no(i32.and(sel, i32.const(4))),
+  const limit = (): Expr => m.select(i32.and(m.get(hi), i32.const(0x800000)), i32.or(i32.shl(raw(), i32.const(12)), i32.const(0xfff)), raw());
+  const flags = (): Expr => i32.or(i32.and(i32.shr_u(m.get(hi), i32.const(8)), i32.const(0xf0ff)), i32.const(SEGF_USABLE | SEGF_ACCESSED));
+  const same = (): Expr => i32.and(i32.and(i32.and(i32.eq(sel, at(SEG_SEL)), i32.eq(base(), at(SEG_BASE))), i32.eq(limit(), at(SEG_LIMIT))),
+    i32.eq(flags(), at(SEG_FLAGS)));
+  const body: Expr[] = [];
+  if (!load) body.push(no(i32.ne(sel, at(SEG_SEL))));
+  const isNull = i32.eqz(i32.and(sel, i32.const(0xfffc)));
+  if (load) {
+    // A null selector: an unusable segment, no descriptor read (setSegment(seg, sel, 0, 0, 0)).
+    body.push(m.if(isNull, m.block(null, [
+      put(SEG_SEL, sel), put(SEG_BASE, z), put(SEG_LIMIT, z), put(SEG_FLAGS, z),
+      put(SEG_RD_LO, i32.const(1)), put(SEG_RD_HI, z), put(SEG_WR_LO, i32.const(1)), put(SEG_WR_HI, z),
+      m.br(done, undefined, i32.const(1)),
+    ])));
+  } else {
+    body.push(no(isNull));
+  }
+  body.push(
+    no(i32.and(sel, i32.const(4))), // the LDT
     no(i32.gt_u(i32.or(i32.and(sel, i32.const(0xfff8)), i32.const(7)), i32.load(GDTR_LIMIT, 4, z))),
     m.set(lin, i32.add(i32.load(GDTR_BASE, 4, z), i32.and(sel, i32.const(0xfff8)))),
     no(i32.gt_u(i32.and(m.get(lin), i32.const(0xfff)), i32.const(0xff8))),
@@ -185,16 +204,30 @@ function sameDescriptor(c: EmitCtx, seg: number, sel: Expr): Expr {
     no(i32.ne(i32.and(m.get(hi), i32.const(0x9100)), i32.const(0x9100))),
     no(i32.eq(i32.and(m.get(hi), i32.const(0xa00)), i32.const(0x800))),
     no(i32.eqz(privOk)),
-    i32.and(i32.and(i32.eq(base, at(SEG_BASE)), i32.eq(limit, at(SEG_LIMIT))), i32.eq(flags, at(SEG_FLAGS))),
-  ], m.i32Type);
+  );
+  if (!load) {
+    body.push(same());
+  } else {
+    const writable = i32.and(m.get(hi), i32.const(0x200));
+    body.push(
+      m.drop(m.br(done, same(), i32.const(1))),
+      // Expand-up data only (code and expand-down segments have other offset ranges).
+      no(i32.and(m.get(hi), i32.const(0xc00))),
+      put(SEG_SEL, sel), put(SEG_BASE, base()), put(SEG_LIMIT, limit()), put(SEG_FLAGS, flags()),
+      put(SEG_RD_LO, z), put(SEG_RD_HI, limit()),
+      put(SEG_WR_LO, i32.eqz(writable)), put(SEG_WR_HI, m.select(writable, limit(), z)),
+      i32.const(1),
+    );
+  }
+  return m.block(done, body, m.i32Type);
 }
 
-/** Loads `seg` with `sel` through the `ldseg` helper unless it changes nothing; a mode change leaves after the instruction. */
+/** Loads `seg` with `sel` inline when it can (inlineSegmentLoad), else through the `ldseg` helper; a mode change leaves after the instruction. */
 function loadSeg(c: EmitCtx, seg: number, sel: Expr): void {
   const { m, i32 } = c;
   const call = m.call('ldseg', [i32.const((c.insnIndex << 3) | seg), sel]);
-  const r = c.save(protectedMode(c) && !v86(c) ? m.if(sameDescriptor(c, seg, sel), i32.const(0), call) : call);
-  c.exitAfter = r;
+  const inline = protectedMode(c) && !v86(c) ? inlineSegmentLoad(c, seg, sel, seg === SEG_FS || seg === SEG_GS) : null;
+  c.exitAfter = c.save(inline === null ? call : m.if(inline, i32.const(0), call));
 }
 
 /** MOV Sreg, r/m16 for DS, ES, FS, GS. */
