@@ -230,7 +230,10 @@ export class IdeChannel {
     const s = this.state;
     const disk = this.selected;
     if (!disk) return;
+    // Writing the command register clears INTRQ: the line falls, so this command's own
+    // interrupt is a new edge even if the last one was never acknowledged by a status read.
     s.intrq = false;
+    this.updateIrq();
     s.error = 0;
     s.transfer = null;
     switch (cmd) {

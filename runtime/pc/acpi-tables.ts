@@ -10,7 +10,8 @@
  * value 6: devices/pci.ts resets the machine) and the legacy devices (8042, RTC century byte).
  * The DSDT, in AML (§20.2), holds:
  *   \_S5          the soft-off sleep type (SLP_TYP 0), so `poweroff` writes PM1a_CNT
- *   \_SB.PCI0     the PCI host bridge (PNP0A03), so Linux still enumerates the PCI bus
+ *   \_SB.PCI0     the PCI host bridge (PNP0A03), so Linux still enumerates the PCI bus, with
+ *                 the bus numbers and I/O port windows it decodes (_CRS)
  *   \_SB.PEVT     QEMU's pvpanic device (_HID "QEMU0001", I/O port 0x505; devices/pvpanic.ts)
  * No MADT: the machine has no local APIC or I/O APIC (the 8259A PICs only).
  */
@@ -186,13 +187,20 @@ function ioPortResources(port: number, length: number): number[] {
 }
 
 /**
- * A resource template of one Word Address Space Descriptor (§6.4.3.5.3) for the bus numbers
- * 0–255 the host bridge decodes (fixed minimum and maximum, produced by the bridge).
+ * The host bridge's resource template (§6.4): Word Address Space Descriptors (§6.4.3.5.3),
+ * produced by the bridge with fixed minimum and maximum, for the bus numbers 0–255 and for the
+ * I/O ports it forwards to PCI — all but its own configuration ports 0xCF8–0xCFF, as on QEMU's
+ * i440FX. Without the I/O windows Linux can claim no I/O BAR (the PIIX IDE function's fixed
+ * legacy ports: "can't claim; no compatible bridge window", and ata_piix fails).
  */
-function busRangeResources(): number[] {
+function hostBridgeResources(): number[] {
   const word = (v: number): number[] => [v & 0xff, v >> 8];
-  const desc = [0x88, ...word(13), 2 /* bus number range */, 0x0c /* MIF, MAF */, 0, ...word(0), ...word(0), ...word(0xff), ...word(0), ...word(0x100)];
-  return [...desc, 0x79, 0x00];
+  const range = (type: number, typeFlags: number, min: number, max: number): number[] =>
+    [0x88, ...word(13), type, 0x0c /* MIF, MAF */, typeFlags, ...word(0), ...word(min), ...word(max), ...word(0), ...word(max - min + 1)];
+  const BUS = 2;
+  const IO = 1;
+  const ENTIRE_RANGE = 3;
+  return [...range(BUS, 0, 0, 0xff), ...range(IO, ENTIRE_RANGE, 0x0000, 0x0cf7), ...range(IO, ENTIRE_RANGE, 0x0d00, 0xffff), 0x79, 0x00];
 }
 
 /** The DSDT's AML (the definition block's body). */
@@ -201,7 +209,7 @@ export function dsdtAml(): number[] {
     // \_S5: SLP_TYPa, SLP_TYPb and two reserved values (§7.4.2).
     ...amlName('\\_S5', amlPackage([amlInteger(SLP_TYP_S5), amlInteger(SLP_TYP_S5), amlInteger(0), amlInteger(0)])),
     ...amlScope('\\_SB', [
-      amlDevice('PCI0', [amlName('_HID', eisaId('PNP0A03')), amlName('_UID', amlInteger(0)), amlName('_CRS', amlBuffer(busRangeResources()))]),
+      amlDevice('PCI0', [amlName('_HID', eisaId('PNP0A03')), amlName('_UID', amlInteger(0)), amlName('_CRS', amlBuffer(hostBridgeResources()))]),
       amlDevice('PEVT', [
         amlName('_HID', amlString('QEMU0001')),
         amlName('_CRS', amlBuffer(ioPortResources(PVPANIC_PORT, 1))),

@@ -96,6 +96,11 @@ describe('ACPI tables', () => {
       const dsl = readFileSync(join(dir, 'dsdt.dsl'), 'utf8').replace(/\s+/g, ' ');
       expect(dsl).toContain('Name (\\_S5, Package (0x04) // _S5_: S5 System State { Zero, Zero, Zero, Zero })');
       expect(dsl).toContain('Device (PCI0) { Name (_HID, EisaId ("PNP0A03")');
+      // The host bridge's I/O windows: every port but its configuration ports 0xCF8–0xCFF.
+      const window = (min: string, max: string, len: string): RegExp =>
+        new RegExp(`WordIO \\(ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0x0000, // Granularity ${min}, // Range Minimum ${max}, // Range Maximum 0x0000, // Translation Offset ${len}, // Length`);
+      expect(dsl).toMatch(window('0x0000', '0x0CF7', '0x0CF8'));
+      expect(dsl).toMatch(window('0x0D00', '0xFFFF', '0xF300'));
       expect(dsl).toMatch(/Device \(PEVT\) \{ Name \(_HID, "QEMU0001"\) .* IO \(Decode16, 0x0505, \/\/ Range Minimum 0x0505, \/\/ Range Maximum 0x01, \/\/ Alignment 0x01, \/\/ Length \)/);
       const facp = readFileSync(join(dir, 'facp.dsl'), 'utf8');
       expect(facp).not.toMatch(/Error|Warning/i);

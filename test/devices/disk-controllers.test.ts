@@ -237,8 +237,14 @@ describe('PIIX IDE, primary channel', () => {
     expect(status()).toBe(0x50);
 
     // FLUSH CACHE EXT, then a command it does not know (IDENTIFY PACKET DEVICE) is aborted.
+    // The first interrupt goes unacknowledged (no status read): the next command's interrupt
+    // must still be a new edge for the PIC (IRQ 14 is edge-triggered).
+    bus.portOut(0x1f7, 1, 0xe7);
+    expect(m.irq(14)).toBe(true);
+    m.pic.state.slave.irr = 0;
     bus.portOut(0x1f7, 1, 0xea);
     expect(m.irq(14)).toBe(true);
+    expect(m.pic.state.slave.irr & (1 << 6)).not.toBe(0);
     expect(status()).toBe(0x50);
     bus.portOut(0x1f7, 1, 0xa1);
     expect(status()).toBe(0x51);
