@@ -105,7 +105,8 @@ export function capturePc(pc: PcMachine): SectionInput[] {
   for (const k of BOOT_IMAGES) {
     const image = boot[k];
     // Stored as they are: kernels and initrds are compressed already (deflate gained 0.4 %).
-    if (image) sections.push({ name: `boot.${k}`, data: image.slice(), compress: false });
+    // Not copied: the machine never changes them (a reboot loads them again).
+    if (image) sections.push({ name: `boot.${k}`, data: image, compress: false });
   }
   const ram = packRam(vm.mem.ram());
   sections.push({ name: 'ram.map', data: ram.map, compress: true });
