@@ -8,6 +8,7 @@
  * runtime state.
  */
 import type { ScannedBlock } from './scan/scan-block.ts';
+import { addFlagHelpers } from './emit/flags.ts';
 import { emitRegion } from './emit/region.ts';
 import type { RegionCode } from './emit/region.ts';
 import type { WasmBackend } from './wasm/backend.ts';
@@ -50,4 +51,13 @@ export function translateRegions(backend: WasmBackend, requests: readonly Region
   } finally {
     mb.dispose();
   }
+}
+
+/**
+ * The hub module (wasm/backend.ts `hubModule`) with the helpers the translator implements in
+ * Wasm itself: `testcc` and `flags` (emit/flags.ts `addFlagHelpers`). It imports the memory and
+ * the remaining JS helpers.
+ */
+export function hubModule(backend: WasmBackend, initialSlots: number): Uint8Array {
+  return backend.hubModule(initialSlots, addFlagHelpers);
 }

@@ -27,7 +27,7 @@ import type { RegionLimits } from '../../translator/scan/region.ts';
 import type { CodePage, ScannedBlock } from '../../translator/scan/scan-block.ts';
 import { formatInsn } from '../../translator/decoder/disasm.ts';
 import type { Tracer } from '../trace.ts';
-import { translateRegions } from '../../translator/translate.ts';
+import { hubModule, translateRegions } from '../../translator/translate.ts';
 import type { TranslatedModule } from '../../translator/translate.ts';
 import { loadWasmBackend } from '../../translator/wasm/backend.ts';
 import type { WasmBackend } from '../../translator/wasm/backend.ts';
@@ -324,8 +324,8 @@ export class Dbt implements DbtPending {
             return runInsn(cpu, this, r.insns[k], k);
           },
         };
-        const hub = new WebAssembly.Module(b.hubModule(INITIAL_TABLE_SLOTS) as Uint8Array<ArrayBuffer>);
-        const exports = new WebAssembly.Instance(hub, { [WASM_IMPORT_MODULE]: impls }).exports;
+        const hub = new WebAssembly.Module(hubModule(b, INITIAL_TABLE_SLOTS) as Uint8Array<ArrayBuffer>);
+        const exports = new WebAssembly.Instance(hub, { [WASM_IMPORT_MODULE]: { ...impls, [WASM_MEMORY_NAME]: cpu.mem.memory } }).exports;
         this.table = exports[WASM_TABLE_NAME] as WebAssembly.Table;
         this.hubFn = exports[WASM_HUB_NAME] as WebAssembly.ImportValue;
         this.jumpFn = exports[WASM_JUMP_NAME] as (slot: number, entry: number) => number;

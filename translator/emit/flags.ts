@@ -8,17 +8,20 @@
  * a condition is computed from the operands directly: CMP + Jcc becomes one Wasm comparison
  * (compare-and-branch fusion) and the flags themselves are never materialized. At a segment
  * start (several predecessors) the kind is unknown; then the record is stored and the `testcc`
- * helper answers. Flag locals that a later instruction overwrites are dead and cost only local
+ * helper answers (`flags` materializes it). Both are Wasm functions of the hub module, built here
+ * from the same emitters for every kind and size (`addFlagHelpers`), so answering does not leave
+ * Wasm: as JS helpers they and their calls took ~7 % of a system call's time in the Debian guest.
+ * Flag locals that a later instruction overwrites are dead and cost only local
  * moves, which V8 removes.
  *
  * Also here: SETcc, CMOVcc (SDM vol. 2), and CLD/STD, which touch only EFLAGS.DF in the state
  * block (DF is never part of the lazy record).
  */
 import type { Insn } from '../decoder/insn.ts';
-import { EFLAGS, F_ARITH, F_CF, F_DF, F_OF, F_PF, F_SF, F_ZF, LF_NONE, LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SHIFT, LFK_SUB, SIZE_BITS, SZ16, SZ32, SZ8 } from '../abi.ts';
-import type { Expr } from '../wasm/backend.ts';
-import { L_LFA, L_LFB, L_LFC, L_LFOP, L_LFR } from './context.ts';
-import type { EmitCtx } from './context.ts';
+import { EFLAGS, F_AF, F_ARITH, F_CF, F_DF, F_OF, F_PF, F_SF, F_ZF, LF_A, LF_B, LF_C, LF_NONE, LF_OP, LF_RES, LFK_ADC, LFK_ADD, LFK_DEC, LFK_INC, LFK_LOGIC, LFK_SBB, LFK_SHIFT, LFK_SUB, SIZE_BITS, SZ16, SZ32, SZ8 } from '../abi.ts';
+import type { HelperName } from '../abi.ts';
+import type { Expr, ModuleBuilder, ValType } from '../wasm/backend.ts';
+import { EmitCtx, L_LFA, L_LFB, L_LFC, L_LFOP, L_LFR } from './context.ts';
 import { operandLinear, readRM, saveLin, writeLinear } from './memory.ts';
 
 /**
@@ -189,20 +192,93 @@ export function materializeFlags(c: EmitCtx): Expr {
   if (c.flagKind < 0) {
     e = c.save(m.block(null, [...c.flushFlags(), m.call('flags', [i32.const(0)])], m.i32Type));
   } else {
-    const kind = c.flagKind;
-    const af = kind === LFK_LOGIC || kind === LFK_SHIFT ? i32.const(0)
-      : i32.and(i32.xor(i32.xor(lfa(c), lfb(c)), lfr(c)), i32.const(0x10));
-    let arith = i32.or(carryFlag(c), af);
-    arith = i32.or(arith, i32.shl(parityFlag(c), i32.const(2)));
-    arith = i32.or(arith, i32.shl(zeroFlag(c), i32.const(6)));
-    arith = i32.or(arith, i32.shl(signFlag(c), i32.const(7)));
-    arith = i32.or(arith, i32.shl(overflowFlag(c), i32.const(11)));
-    e = c.save(i32.or(i32.and(load(), i32.const(~F_ARITH)), arith));
+    e = c.save(i32.or(i32.and(load(), i32.const(~F_ARITH)), arithFlags(c)));
     c.emit(i32.store(EFLAGS, 4, i32.const(0), e));
   }
   c.emit(m.set(L_LFOP, i32.const(LF_NONE)));
   c.flagKind = LF_NONE;
   return e;
+}
+
+/** The F_ARITH bits of a record of statically known kind (c.flagKind >= 1), from the LF* locals. */
+function arithFlags(c: EmitCtx): Expr {
+  const { i32 } = c;
+  const kind = c.flagKind;
+  const af = kind === LFK_LOGIC || kind === LFK_SHIFT ? i32.const(0)
+    : i32.and(i32.xor(i32.xor(lfa(c), lfb(c)), lfr(c)), i32.const(F_AF));
+  let arith = i32.or(carryFlag(c), af);
+  arith = i32.or(arith, i32.shl(parityFlag(c), i32.const(2)));
+  arith = i32.or(arith, i32.shl(zeroFlag(c), i32.const(6)));
+  arith = i32.or(arith, i32.shl(signFlag(c), i32.const(7)));
+  return i32.or(arith, i32.shl(overflowFlag(c), i32.const(11)));
+}
+
+// ------------------------------------------------------------------------------ hub helpers
+/** The kinds a lazy-flags record can have (LF_OP = kind << 2 | size), LF_NONE aside. */
+const KINDS = [LFK_ADD, LFK_ADC, LFK_SUB, LFK_SBB, LFK_LOGIC, LFK_INC, LFK_DEC, LFK_SHIFT];
+const LFARITH = 'lfarith';
+
+/**
+ * Adds the `testcc` and `flags` helpers (abi.ts HELPERS: same contract as the runtime's JS
+ * versions, runtime/lazy-flags.ts semantics) to the hub module as Wasm functions, and the
+ * function they share, `lfarith()`: the F_ARITH bits of the lazy-flags record in the state
+ * block (EFLAGS' own when it is LF_NONE). lfarith reads the record into locals numbered as in a
+ * region (L_LF*) and dispatches on LF_OP to one arm per kind and size, each the expression
+ * `arithFlags` makes for a statically known record. Returns the helpers it defined.
+ */
+export function addFlagHelpers(mb: ModuleBuilder): HelperName[] {
+  const c = new EmitCtx(mb, 0, { segmentAt: () => -1, dynamicTargets: [] });
+  const { i32 } = c;
+  const m = mb;
+  const z = i32.const(0);
+  const load = (field: number): Expr => i32.load(field, 4, z);
+  const table: string[] = Array.from({ length: 4 * (LFK_SHIFT + 1) }, () => 'lfa_none');
+  const labels: string[] = [];
+  const arms: Expr[] = [];
+  for (const kind of KINDS) {
+    for (const sz of [SZ8, SZ16, SZ32]) {
+      const label = `lfa${(kind << 2) | sz}`;
+      table[(kind << 2) | sz] = label;
+      labels.push(label);
+      c.flagKind = kind;
+      c.flagSize = sz;
+      arms.push(m.return(arithFlags(c)));
+    }
+  }
+  // block lfa_none { block lfaN { ... block lfa0 { br_table on LF_OP } return arm0 ... } return armN }
+  let dispatch = m.block(labels[0], [m.switch(table, 'lfa_none', m.get(L_LFOP))]);
+  for (let k = 0; k < labels.length; k++) dispatch = m.block(k + 1 < labels.length ? labels[k + 1] : 'lfa_none', [dispatch, arms[k]]);
+  const locals = (from: number): ValType[] => Array.from({ length: L_LFC + 1 - from }, () => m.i32Type);
+  m.addInternal(LFARITH, 0, locals(0), m.block(null, [
+    m.set(L_LFOP, load(LF_OP)), m.set(L_LFA, load(LF_A)), m.set(L_LFB, load(LF_B)), m.set(L_LFR, load(LF_RES)), m.set(L_LFC, load(LF_C)),
+    dispatch,
+    i32.and(load(EFLAGS), i32.const(F_ARITH)),
+  ], m.i32Type));
+
+  // testcc(cc): local 1 = the arithmetic flags; one arm per condition pair, the low bit negates.
+  const a = 1;
+  const bit = (f: number): Expr => i32.and(i32.shr_u(m.get(a), i32.const(31 - Math.clz32(f))), i32.const(1));
+  const conds = [
+    bit(F_OF), bit(F_CF), bit(F_ZF), i32.ne(i32.and(m.get(a), i32.const(F_CF | F_ZF)), z), bit(F_SF), bit(F_PF),
+    i32.xor(bit(F_SF), bit(F_OF)), i32.or(bit(F_ZF), i32.xor(bit(F_SF), bit(F_OF))),
+  ];
+  const ccLabels = conds.map((_, k) => `cc${k}`);
+  let cc = m.block(ccLabels[0], [m.switch(ccLabels, ccLabels[0], i32.shr_u(m.get(0), i32.const(1)))]);
+  for (let k = 0; k < conds.length; k++) {
+    const arm = m.return(i32.xor(conds[k], i32.and(m.get(0), i32.const(1))));
+    cc = k + 1 < conds.length ? m.block(ccLabels[k + 1], [cc, arm]) : m.block(null, [cc, arm, m.unreachable()], m.i32Type);
+  }
+  m.addInternal('testcc', 1, [m.i32Type], m.block(null, [m.set(a, m.callInternal(LFARITH, [])), cc], m.i32Type));
+
+  // flags(0): EFLAGS made authoritative (LF_OP = LF_NONE) and returned.
+  const e = 1;
+  m.addInternal('flags', 1, [m.i32Type], m.block(null, [
+    m.set(e, i32.or(i32.and(load(EFLAGS), i32.const(~F_ARITH)), m.callInternal(LFARITH, []))),
+    i32.store(EFLAGS, 4, z, m.get(e)),
+    i32.store(LF_OP, 4, z, i32.const(LF_NONE)),
+    m.get(e),
+  ], m.i32Type));
+  return ['testcc', 'flags'];
 }
 
 /** Replaces the status flags in `mask` with `value` (bits in EFLAGS positions), keeping the rest. */

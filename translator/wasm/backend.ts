@@ -288,16 +288,20 @@ export class WasmBackend {
    * The hub module (abi.ts WASM_HUB_NAME): imports the JS helpers of HELPERS, and defines and
    * exports the region table (`initialSlots`, growable), `jump(slot, entry)`, which tail-calls
    * the region in `slot` (regions reach it through `hub`, the runtime directly), and
-   * `hub(k, a, b, c)`, which tail-calls helper k (then `jump`) with its own arity. Instantiated
-   * once per translator tier.
+   * `hub(k, a, b, c)`, which tail-calls helper k (then `jump`) with its own arity. `inWasm`
+   * may define some helpers as Wasm functions of the hub (it adds them through the builder it is
+   * given and returns their names); those are not imported. Instantiated once per translator tier.
    */
-  hubModule(initialSlots: number): Uint8Array {
+  hubModule(initialSlots: number, inWasm?: (mb: ModuleBuilder) => readonly HelperName[]): Uint8Array {
     const b = this.b;
     const m = new b.Module();
     try {
-      m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.ReferenceTypes);
+      m.setFeatures(b.Features.MVP | b.Features.TailCall | b.Features.ReferenceTypes | b.Features.SignExt);
+      m.addMemoryImport('0', WASM_IMPORT_MODULE, WASM_MEMORY_NAME);
       const names = Object.keys(HELPERS) as HelperName[];
+      const defined = new Set(inWasm ? inWasm(new ModuleBuilder(b, m, new Map(), () => {})) : []);
       for (const name of names) {
+        if (defined.has(name)) continue;
         m.addFunctionImport(name, WASM_IMPORT_MODULE, name, b.createType(HELPERS[name].params.map(() => b.i32)), b.i32);
       }
       m.addTable(WASM_TABLE_NAME, initialSlots, 0xffffffff);
