@@ -146,9 +146,15 @@ user:
   mov ax, 0x10
   mov ds, ax`,
   },
-  'VERR and VERW at CPL 0 and 3: writable, read-only, code, null, past the limit, DPL 0 from CPL 3': {
+  'VERR and VERW at CPL 0 and 3: writable, read-only, code, null, past the limit, DPL 0 from CPL 3 or RPL 3': {
     gdt: 'SEGDESC 0, 0xFFFFF, 0xF0, 0xC    ; 0x30 read-only data, DPL 3\n  SEGDESC 0, 0xFFFFF, 0x9A, 0xC    ; 0x38 code, readable, DPL 0',
     body: `
+  mov cx, 0x13
+  verw cx
+  setz byte [0x20010]
+  mov cx, 0x10
+  verw cx
+  setz byte [0x20011]
   mov word [0x20000], 0x10
   verw [0x20000]
   setz al

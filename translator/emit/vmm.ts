@@ -144,6 +144,29 @@ function pushSeg(seg: number) {
 const dataSeg = (seg: number): boolean => seg === SEG_DS || seg === SEG_ES || seg === SEG_FS || seg === SEG_GS;
 
 /**
+ * Statements that read the 8 bytes of the GDT entry `sel` names into locals `lo` and `hi`, or
+ * take `no` (a branch out with 0) for the LDT, an entry past the GDT limit, or one the soft TLB
+ * does not map (an implicit supervisor read, so the entry's user bit does not matter; not across
+ * a page; not MMIO). The null selector is the caller's to check first.
+ */
+function readGdtDescriptor(c: EmitCtx, sel: Expr, no: (cond: Expr) => Expr, lo: number, hi: number): Expr[] {
+  const { m, i32 } = c;
+  const z = i32.const(0);
+  const lin = c.tmp();
+  const e = c.tmp();
+  return [
+    no(i32.and(sel, i32.const(4))), // the LDT
+    no(i32.gt_u(i32.or(i32.and(sel, i32.const(0xfff8)), i32.const(7)), i32.load(GDTR_LIMIT, 4, z))),
+    m.set(lin, i32.add(i32.load(GDTR_BASE, 4, z), i32.and(sel, i32.const(0xfff8)))),
+    no(i32.gt_u(i32.and(m.get(lin), i32.const(0xfff)), i32.const(0xff8))),
+    m.set(e, i32.load(TLB_OFFSET, 4, i32.shl(i32.shr_u(m.get(lin), i32.const(12)), i32.const(2)))),
+    no(i32.ne(i32.and(m.get(e), i32.const(TLB_VALID | TLB_MMIO)), i32.const(TLB_VALID))),
+    m.set(lo, i32.load(0, 4, i32.xor(i32.and(m.get(e), i32.const(-4096)), m.get(lin)))),
+    m.set(hi, i32.load(4, 4, i32.xor(i32.and(m.get(e), i32.const(-4096)), m.get(lin)))),
+  ];
+}
+
+/**
  * 1 when the load of `sel` into `seg` is done inline, 0 when the VMM must do it (`ldseg`).
  *
  * Inline: `sel` names a GDT entry within the limit whose 8 bytes the soft TLB maps (an implicit
@@ -161,8 +184,6 @@ function inlineSegmentLoad(c: EmitCtx, seg: number, sel: Expr, load: boolean): E
   const { m, i32 } = c;
   const z = i32.const(0);
   const done = c.label('ldsame');
-  const lin = c.tmp();
-  const e = c.tmp();
   const lo = c.tmp();
   const hi = c.tmp();
   const no = (cond: Expr): Expr => m.drop(m.br(done, cond, i32.const(0)));
@@ -192,14 +213,7 @@ function inlineSegmentLoad(c: EmitCtx, seg: number, sel: Expr, load: boolean): E
     body.push(no(isNull));
   }
   body.push(
-    no(i32.and(sel, i32.const(4))), // the LDT
-    no(i32.gt_u(i32.or(i32.and(sel, i32.const(0xfff8)), i32.const(7)), i32.load(GDTR_LIMIT, 4, z))),
-    m.set(lin, i32.add(i32.load(GDTR_BASE, 4, z), i32.and(sel, i32.const(0xfff8)))),
-    no(i32.gt_u(i32.and(m.get(lin), i32.const(0xfff)), i32.const(0xff8))),
-    m.set(e, i32.load(TLB_OFFSET, 4, i32.shl(i32.shr_u(m.get(lin), i32.const(12)), i32.const(2)))),
-    no(i32.ne(i32.and(m.get(e), i32.const(TLB_VALID | TLB_MMIO)), i32.const(TLB_VALID))),
-    m.set(lo, i32.load(0, 4, i32.xor(i32.and(m.get(e), i32.const(-4096)), m.get(lin)))),
-    m.set(hi, i32.load(4, 4, i32.xor(i32.and(m.get(e), i32.const(-4096)), m.get(lin)))),
+    ...readGdtDescriptor(c, sel, no, lo, hi),
     // Present, S, accessed; data, or code with R.
     no(i32.ne(i32.and(m.get(hi), i32.const(0x9100)), i32.const(0x9100))),
     no(i32.eq(i32.and(m.get(hi), i32.const(0xa00)), i32.const(0x800))),
@@ -266,19 +280,42 @@ function popSeg(seg: number) {
 }
 
 /**
+ * 1 when VERW's answer for `sel` is certainly 1 from the GDT entry read inline (readGdtDescriptor):
+ * present writable data whose DPL is at least CPL (the region's) and RPL; else 0, and the
+ * `verify` helper answers. Linux runs VERW on every return to user mode (MDS buffer clearing).
+ */
+function verwWritable(c: EmitCtx, sel: Expr): Expr {
+  const { m, i32 } = c;
+  const done = c.label('verw');
+  const lo = c.tmp();
+  const hi = c.tmp();
+  const no = (cond: Expr): Expr => m.drop(m.br(done, cond, i32.const(0)));
+  const dpl = i32.and(i32.shr_u(m.get(hi), i32.const(13)), i32.const(3));
+  return m.block(done, [
+    no(i32.eqz(i32.and(sel, i32.const(0xfffc)))),
+    ...readGdtDescriptor(c, sel, no, lo, hi),
+    // P, S, not code, W.
+    no(i32.ne(i32.and(m.get(hi), i32.const(0x9a00)), i32.const(0x9200))),
+    i32.and(i32.le_u(i32.const(cplOf(c)), dpl), i32.le_u(i32.and(sel, i32.const(3)), dpl)),
+  ], m.i32Type);
+}
+
+/**
  * VERR/VERW r/m16 in protected mode: the selector is read inline (a memory operand may fault),
- * the `verify` helper probes the descriptor (it never faults), ZF takes the answer. Real and
- * virtual-8086 mode (#UD) take the stub.
+ * the `verify` helper probes the descriptor (it never faults), ZF takes the answer; VERW of a
+ * writable data segment is answered inline (verwWritable). Real and virtual-8086 mode (#UD)
+ * take the stub.
  */
 function verify(write: boolean) {
   return (c: EmitCtx, i: Insn): void => {
-    const { i32 } = c;
+    const { m, i32 } = c;
     if (!protectedMode(c) || v86(c)) {
       c.emit(c.toStub(i32.const(1)));
       return;
     }
     const sel = c.save(readRM(c, i, SZ16));
-    const z = c.save(c.m.call('verify', [i32.const(write ? 1 : 0), sel]));
+    const call = m.call('verify', [i32.const(write ? 1 : 0), sel]);
+    const z = c.save(write ? m.if(verwWritable(c, sel), i32.const(1), call) : call);
     setArithFlags(c, F_ZF, i32.shl(z, i32.const(6)));
   };
 }
