@@ -97,7 +97,7 @@ describe.skipIf(skip)('virtio and IDE disks in the default guest: written, power
 
   it('first boot: mounts the disks and writes a file on each', async () => {
     const { m, shell } = await boot();
-    expect(await shell('ls /dev/vda /dev/vdb /dev/vdc /dev/sda')).toBe('/dev/vda\n/dev/vdb\n/dev/vdc\n/dev/sda');
+    expect(await shell('ls /dev/vda /dev/vdb /dev/vdc /dev/sda')).toBe('/dev/sda\n/dev/vda\n/dev/vdb\n/dev/vdc');
     expect(await shell('mkdir -p /a /b /c /s && mount /dev/vda /a && mount /dev/vdb /b && mount /dev/vdc /c && mount /dev/sda /s && echo ok')).toBe('ok');
     expect(await shell('cat /a/host.txt /b/base.txt /c/snap.txt /s/ide.txt')).toBe('made on the host\nin the base image\nsnapshot image\non the IDE disk');
     await shell('echo "guest wrote vda" > /a/guest.txt; echo "guest wrote vdb" > /b/guest.txt; echo "guest wrote vdc" > /c/guest.txt; echo "guest wrote sda" > /s/guest.txt');
