@@ -380,7 +380,9 @@ export interface HelperSpec {
  * The fixed helper table: what compiled code calls through WASM_HUB_NAME. A helper reports a
  * guest fault by throwing; the region's catch_all stores its state (see EXIT_PENDING). Three
  * signatures occur, (i32)->i32, (i32,i32)->i32 and (i32,i32,i32)->i32. The runtime implements it
- * with `HelperImpls`, so a helper missing there is a type error.
+ * with `HelperImpls`, so a helper missing there is a type error; `testcc` and `flags` are also
+ * Wasm functions of the hub (translator/emit/flags.ts addFlagHelpers), which the hub that
+ * translate.ts `hubModule` builds uses instead of the JS ones.
  */
 export const HELPERS = {
   /** interp(k): runs instruction k of the region with the interpreter's handler; returns STUB_*, or throws. */
@@ -445,8 +447,8 @@ export const WASM_MEMORY_NAME = 'mem';
  * `hub(k, a, b, c)` tail-calls helper k of HELPERS (HELPER_INDEX) with its own arity of a, b, c,
  * or, for k = JUMP_INDEX, WASM_JUMP_NAME(slot = a, entry = b), which tail-calls the region in
  * slot `slot` of WASM_TABLE_NAME (see JUMP_CACHE). The hub module (translator/wasm/backend.ts
- * `hubModule`), instantiated once per translator tier, alone imports the JS helpers and owns the
- * region table; the runtime enters regions from JS through its exported `jump`. Measured in
+ * `hubModule`), instantiated once per translator tier, alone imports the JS helpers (and the
+ * memory, for the helpers it defines in Wasm) and owns the region table; the runtime enters regions from JS through its exported `jump`. Measured in
  * Node 20 (V8 11), runtime/README.md and translator/README.md "Costs": every function-import
  * signature costs a region module ~100-200 us of compile (V8 makes its import wrappers per
  * module); every instance that imports a table which is later written pays at instantiation and
