@@ -30,8 +30,8 @@ export type MachineOptions = Pick<
 };
 
 /**
- * Options of {@link Machine.restore}: how to run the restored machine. Memory, kernel, initrd
- * and command line come from the snapshot; the engine defaults to the one it was taken on.
+ * Options of {@link Machine.restore}: how to run the restored machine. Memory, kernel, initrd,
+ * command line and drives come from the snapshot; the engine defaults to the one it was taken on.
  */
 export type RestoreOptions = Pick<PcMachineOptions, 'engine' | 'forceTranslate' | 'onReset' | 'trace' | 'consolePanic'>;
 
@@ -140,7 +140,7 @@ function validateRestore(bytes: Uint8Array, opts: RestoreOptions): void {
   const known = new Set(['engine', 'forceTranslate', 'onReset', 'trace', 'consolePanic']);
   for (const k of Object.keys(opts)) {
     if (!known.has(k)) {
-      const fromSnapshot = ['memory', 'kernel', 'initrd', 'cmdline'].includes(k) ? ` (the snapshot holds the ${k})` : '';
+      const fromSnapshot = ['memory', 'kernel', 'initrd', 'cmdline', 'drives'].includes(k) ? ` (the snapshot holds the ${k})` : '';
       throw new TypeError(`Machine.restore: unknown option '${k}'${fromSnapshot}`);
     }
   }
@@ -216,8 +216,10 @@ export class Machine {
 
   /**
    * A machine in the state a snapshot ({@link saveState}) recorded, not running yet: `start()`
-   * continues the guest where it was (its console output so far is not replayed). Rejects with
-   * a `SnapshotError` for a truncated, corrupt or mismatched snapshot (nothing ran), and with a
+   * continues the guest where it was (its console output so far is not replayed). Its drives
+   * are reopened from the image paths the snapshot records; an image that changed since the
+   * snapshot (runtime/snapshot/disks.ts) is refused. Rejects with a `SnapshotError` for a
+   * truncated, corrupt or mismatched snapshot or a changed image (nothing ran), and with a
    * TypeError for bad options.
    */
   static async restore(bytes: Uint8Array, opts: RestoreOptions = {}): Promise<Machine> {

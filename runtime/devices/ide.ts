@@ -65,8 +65,8 @@ export interface IdeState {
   control: number;
   /** The interrupt request (INTRQ) before nIEN. */
   intrq: boolean;
-  /** The data transfer in progress: 'in' (device to host), 'out', or none. */
-  transfer: 'in' | 'out' | null;
+  /** The data transfer in progress: 'in' (device to host), 'out', or 'none' (a string, not null, so a snapshot's shape check sees one type). */
+  transfer: 'in' | 'out' | 'none';
   /** The DRQ block being transferred, and the position in it. */
   buffer: number[];
   pos: number;
@@ -90,13 +90,14 @@ export class IdeChannel {
   readonly counts = { read: 0, write: 0, flush: 0, other: 0, errors: 0 };
 
   constructor(
-    private readonly disks: readonly (BlockBackend | null)[],
+    /** Master and slave (null: absent). */
+    readonly disks: readonly (BlockBackend | null)[],
     private readonly irq: IrqSink,
     private readonly irqLine = IDE_IRQ,
   ) {
     this.state = {
       features: reg(), nsect: reg(), lbal: reg(), lbam: reg(), lbah: reg(), device: 0, status: 0, error: 0, control: 0,
-      intrq: false, transfer: null, buffer: [], pos: 0, lba: 0, remaining: 0, blockSectors: 1, multiple: 0,
+      intrq: false, transfer: 'none', buffer: [], pos: 0, lba: 0, remaining: 0, blockSectors: 1, multiple: 0,
     };
     this.setSignature();
     this.commandPorts = { portIn: (p, s) => this.readCommand(p - IDE_CMD_BASE, s), portOut: (p, s, v) => this.writeCommand(p - IDE_CMD_BASE, s, v) };
@@ -149,7 +150,7 @@ export class IdeChannel {
     s.device = 0;
     s.error = 0x01;
     s.status = DRDY | DSC;
-    s.transfer = null;
+    s.transfer = 'none';
     s.multiple = 0;
   }
 
@@ -204,7 +205,7 @@ export class IdeChannel {
     s.control = v;
     if (v & SRST) {
       s.status = BSY;
-      s.transfer = null;
+      s.transfer = 'none';
     } else if (wasReset) {
       this.setSignature();
     }
@@ -235,7 +236,7 @@ export class IdeChannel {
     s.intrq = false;
     this.updateIrq();
     s.error = 0;
-    s.transfer = null;
+    s.transfer = 'none';
     switch (cmd) {
       case 0xec: // IDENTIFY DEVICE
         this.counts.other++;
@@ -303,7 +304,7 @@ export class IdeChannel {
     this.counts.errors++;
     s.error = error;
     s.status = DRDY | DSC | ERR;
-    s.transfer = null;
+    s.transfer = 'none';
     this.raise();
   }
 
@@ -349,7 +350,7 @@ export class IdeChannel {
     let v = 0;
     for (let k = 0; k < size && s.pos < s.buffer.length; k++) v |= s.buffer[s.pos++] << (8 * k);
     if (s.pos >= s.buffer.length) {
-      s.transfer = null;
+      s.transfer = 'none';
       s.status = DRDY | DSC;
       if (s.remaining > 0) this.nextReadBlock();
     }
@@ -362,7 +363,7 @@ export class IdeChannel {
     for (let k = 0; k < size && s.pos < s.buffer.length; k++) s.buffer[s.pos++] = (v >>> (8 * k)) & 0xff;
     if (s.pos < s.buffer.length) return;
     const n = s.buffer.length / SECTOR;
-    s.transfer = null;
+    s.transfer = 'none';
     try {
       this.selected!.write(s.lba * SECTOR, Uint8Array.from(s.buffer));
     } catch (e) {

@@ -18,6 +18,8 @@
  *   ram.0, ram.1, …  deflate: those pages, RAM_CHUNK_PAGES per section (compressed in parallel)
  *   pc            JSON: the machine's own state (pc-machine.ts PcHostState)
  *   dev:<name>    each device's state (devices.ts PC_DEVICES)
+ *   dev:virtio-blk.<n>, dev:ide, disk.<k>.*   the disk controllers and snapshot=on overlays;
+ *                 config.drives says what each drive is (disks.ts)
  *
  * Not saved, because they are rebuilt as the guest runs: the soft TLB, the code cache, the
  * translator's regions and jump cache, execution statistics (except the instruction count).
@@ -37,6 +39,10 @@ import { kvmclockState, setKvmclockState } from '../vmm/msr.ts';
 import { jsonOf, jsonSection, readContainer, section, SnapshotError, writeContainer, writeContainerSync } from './container.ts';
 import type { SectionInput, Sections } from './container.ts';
 import { PC_DEVICES } from './devices.ts';
+import { captureDiskSections, captureDriveRecords, checkDiskSections, checkDriveRecords, loadDiskSections, openRecordedDrives } from './disks.ts';
+import type { DriveRecord } from './disks.ts';
+import { openDrive } from '../block/drive.ts';
+import type { PcDisk, PcStorage } from '../pc/storage.ts';
 
 const PAGE = 4096;
 const BOOT_IMAGES = ['bios', 'kernel', 'initrd'] as const;
@@ -60,6 +66,8 @@ export interface SnapshotConfig {
   stateLayout: number;
   /** Device sections, in order. */
   devices: string[];
+  /** The disks, in the order they are attached (virtio, then IDE); absent: none (disks.ts). */
+  drives?: DriveRecord[];
   /** When it was taken (host wall-clock time, ISO 8601; informational). */
   savedAt: string;
 }
@@ -76,12 +84,9 @@ export function abiFingerprint(): number {
 
 /** Copies the machine's complete state into sections (synchronous: the machine must not run meanwhile). */
 export function capturePc(pc: PcMachine): SectionInput[] {
-  // Disk controllers and their backends' overlays are not in PC_DEVICES yet: refuse rather
-  // than write a snapshot that would restore without its disks.
   const storage = pc.devices.storage;
-  if (storage.virtio.length > 0 || storage.ide !== null) {
-    throw new Error('snapshots of a machine with disks are not supported yet (the disk controllers and overlays are not saved)');
-  }
+  const disks = disksOf(storage);
+  const drives = captureDriveRecords(disks);
   const vm = pc.vm;
   const cpu = vm.cpu;
   const boot = pc.bootImages;
@@ -95,6 +100,7 @@ export function capturePc(pc: PcMachine): SectionInput[] {
     instructions: cpu.icount,
     stateLayout: abiFingerprint(),
     devices: PC_DEVICES.map((d) => d.name),
+    ...(drives.length ? { drives } : {}),
     savedAt: new Date().toISOString(),
   };
   const sections: SectionInput[] = [
@@ -113,7 +119,15 @@ export function capturePc(pc: PcMachine): SectionInput[] {
   ram.chunks.forEach((data, k) => sections.push({ name: `ram.${k}`, data, compress: true }));
   sections.push(jsonSection('pc', pc.hostState));
   for (const d of PC_DEVICES) sections.push({ name: `dev:${d.name}`, data: d.save(pc.devices), compress: false });
+  sections.push(...captureDiskSections(disks, storage));
   return sections;
+}
+
+/** The machine's drives in attachment order: the virtio functions', then the IDE master's and slave's. */
+function disksOf(storage: PcStorage): PcDisk[] {
+  const out: PcDisk[] = storage.virtio.map((b) => ({ backend: b.disk, interface: 'virtio' }));
+  for (const d of storage.ide?.disks ?? []) if (d) out.push({ backend: d, interface: 'ide' });
+  return out;
 }
 
 /** Takes a snapshot of the machine: the bytes of a snapshot file. */
@@ -209,7 +223,7 @@ export function unpackRam(packed: PackedRam, ram: Uint8Array): void {
 }
 
 /** Options of restorePc: the PC's own, less what comes from the snapshot. */
-export type RestoreOptions = Omit<PcMachineOptions, 'memory' | 'bios' | 'kernel' | 'initrd' | 'cmdline' | 'rtcStartMs'>;
+export type RestoreOptions = Omit<PcMachineOptions, 'memory' | 'bios' | 'kernel' | 'initrd' | 'cmdline' | 'rtcStartMs' | 'disks'>;
 
 /** Reads a snapshot's header: throws SnapshotError unless the whole file is sound and fits this build. */
 export function snapshotInfo(bytes: Uint8Array): SnapshotConfig {
@@ -229,6 +243,7 @@ function configOf(sections: Sections): SnapshotConfig {
   if (typeof c.stateLayout !== 'number') bad('has no CPU state layout');
   if (!Array.isArray(c.devices)) bad('has no device list');
   if (typeof c.images !== 'object' || c.images === null) bad('has no boot image list');
+  c.drives = checkDriveRecords(c.drives);
   if (c.stateLayout !== abiFingerprint()) {
     throw new SnapshotError('snapshot does not fit this build: it was taken by a build with a different CPU state layout (translator/abi.ts)');
   }
@@ -269,16 +284,28 @@ export function restoreSections(sections: Sections, opts: RestoreOptions = {}): 
   if (clock.now() < config.clockNs) {
     throw new RangeError(`restore: the given clock reads ${clock.now()} ns, before the snapshot's time ${config.clockNs} ns`);
   }
-  const pc = new PcMachine({
-    ...opts,
-    engine: opts.engine ?? config.engine,
-    clock,
-    memory: config.memory,
-    ...images,
-    ...(config.cmdline !== null ? { cmdline: config.cmdline } : {}),
-  });
-  loadPcState(pc, sections);
-  return pc;
+  const records = config.drives ?? [];
+  checkDiskSections(sections, records);
+  // The image files are checked against the snapshot and opened last, after everything else was
+  // found sound; a failure from here on closes them.
+  const disks = openRecordedDrives(records, openDrive);
+  try {
+    const pc = new PcMachine({
+      ...opts,
+      engine: opts.engine ?? config.engine,
+      clock,
+      memory: config.memory,
+      ...images,
+      ...(config.cmdline !== null ? { cmdline: config.cmdline } : {}),
+      ...(disks.length ? { disks } : {}),
+    });
+    loadPcState(pc, sections);
+    loadDiskSections(sections, records, disks, pc.devices.storage);
+    return pc;
+  } catch (e) {
+    for (const d of disks) d.backend.close();
+    throw e;
+  }
 }
 
 /** Puts the saved state into a machine of the same configuration (restorePc made it). */

@@ -77,7 +77,7 @@ export const RUN_OPTIONS: readonly OptionSpec[] = [
   { names: ['-D'], value: 'FILE', help: 'write the trace to FILE (default: standard error)' },
   { names: ['--timeout'], value: 'SEC', help: 'stop the guest after SEC seconds (exit code 124)' },
   { names: ['--exit-on'], value: 'REGEX', help: 'stop (exit code 0) as soon as the console output matches REGEX' },
-  { names: ['--restore'], value: 'FILE', help: 'continue from a snapshot file (Ctrl-A s) instead of booting; the snapshot holds RAM size, kernel, initrd and command line' },
+  { names: ['--restore'], value: 'FILE', help: 'continue from a snapshot file (Ctrl-A s) instead of booting; the snapshot holds RAM size, kernel, initrd, command line and drives (their images must be unchanged)' },
   { names: ['--snapshot-file'], value: 'FILE', help: 'where Ctrl-A s writes a snapshot (default: wasmvisor-YYYYMMDD-HHMMSS.snap in the current directory)' },
   { names: ['-no-reboot', '--no-reboot'], help: 'a guest reset or triple fault ends the run (exit code 100) instead of rebooting' },
   { names: ['-nographic', '--nographic'], help: 'accepted for QEMU compatibility (the serial console is always the terminal)' },
@@ -177,9 +177,9 @@ function parseRun(argv: readonly string[]): RunArgs | { command: 'help'; topic: 
   if (out.traceFile !== undefined && out.trace === undefined) throw new UsageError('-D needs -d');
   if (snapshotAll) for (const d of out.drives) d.snapshot = true;
   if (out.restore !== undefined) {
-    // (-drive, -hda: snapshots do not carry disks yet; runtime/README.md "Snapshots".)
+    // (-drive, -hda: the snapshot records its drives and reopens them; runtime/snapshot/disks.ts.)
     const clash = ['--kernel', '--bios', '--initrd', '--append', '-m', '-drive', '-hda'].filter((n) => seen.has(n));
-    if (clash.length) throw new UsageError(`--restore cannot be combined with ${clash.join(', ')}: the snapshot holds the machine's RAM size, firmware or kernel, initrd and command line`);
+    if (clash.length) throw new UsageError(`--restore cannot be combined with ${clash.join(', ')}: the snapshot holds the machine's RAM size, firmware or kernel, initrd, command line and drives`);
   }
   if (out.bios !== undefined && out.kernel !== undefined) throw new UsageError('--bios and --kernel exclude each other: the firmware runs from the reset vector');
   if (out.initrd !== undefined && out.kernel === undefined) throw new UsageError('--initrd needs --kernel');
