@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlockError } from '../../runtime/block/backend.ts';
 import { RawImage } from '../../runtime/block/raw.ts';
 import { PciHost } from '../../runtime/devices/pci.ts';
 import { DualPic } from '../../runtime/devices/pic.ts';
@@ -257,5 +258,42 @@ describe('PIIX IDE, primary channel', () => {
     bus.portOut(0x1f5, 1, 0);
     bus.portOut(0x1f7, 1, 0x20);
     expect(status() & 0x01).toBe(1);
+  });
+
+  it('honours FLUSH CACHE and FLUSH CACHE EXT with the backend\'s flush, after the data written before them, and aborts when it fails', () => {
+    const m = machine([{ size: 64 * 1024, interface: 'ide' }]);
+    const { bus } = m;
+    const disk = m.storage.ide!.disks[0]!;
+    const log: string[] = [];
+    const write = disk.write.bind(disk);
+    const flush = disk.flush.bind(disk);
+    disk.write = (offset, src) => {
+      log.push(`write ${offset}`);
+      write(offset, src);
+    };
+    disk.flush = () => {
+      log.push('flush');
+      flush();
+    };
+    bus.portOut(0x1f6, 1, 0xe0);
+    bus.portOut(0x1f2, 1, 1);
+    bus.portOut(0x1f3, 1, 3);
+    bus.portOut(0x1f4, 1, 0);
+    bus.portOut(0x1f5, 1, 0);
+    bus.portOut(0x1f7, 1, 0x30);
+    for (let k = 0; k < 256; k++) bus.portOut(0x1f0, 2, 0x1234);
+    bus.portOut(0x1f7, 1, 0xe7);
+    expect(bus.portIn(0x1f7, 1)).toBe(0x50);
+    bus.portOut(0x1f7, 1, 0xea);
+    expect(bus.portIn(0x1f7, 1)).toBe(0x50);
+    expect(log).toEqual(['write 1536', 'flush', 'flush']);
+    expect(m.storage.ide!.counts.flush).toBe(2);
+    disk.flush = () => {
+      throw new BlockError('fdatasync: EIO');
+    };
+    bus.portOut(0x1f7, 1, 0xe7);
+    expect(m.irq(14)).toBe(true);
+    expect(bus.portIn(0x1f7, 1)).toBe(0x51);
+    expect(bus.portIn(0x1f1, 1)).toBe(0x04);
   });
 });
