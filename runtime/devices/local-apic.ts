@@ -1,6 +1,6 @@
 /**
  * The processor's local APIC, xAPIC register page as on the P6 family (SDM vol. 3, chapter 10:
- * "Advanced Programmable Interrupt Controller"), for one processor and no I/O APIC.
+ * "Advanced Programmable Interrupt Controller"), for one processor.
  *
  * - IA32_APIC_BASE (MSR 0x1B, 10.4.4): base FEE00000h, enable (bit 11) and BSP (bit 8) at
  *   reset; the page can be relocated; clearing the enable bit disables the APIC for good (as on
@@ -40,6 +40,11 @@
  *
  * `hasInterrupt`/`acknowledge` make it the CPU's interrupt source (Vm.irq), in front of the
  * 8259A pair. All register state is in one plain object (`state`).
+ *
+ * The I/O APIC (devices/io-apic.ts) sends its messages through `receiveMessage` (destination
+ * checked as for IPIs; level-triggered ones set TMR), and the EOI of a vector whose TMR bit is
+ * set is broadcast to it (`onLevelEoi`, 10.8.5). Its pin 0 in ExtINT mode opens the 8259A's
+ * path as LINT0 does (`ioExtInt`).
  */
 import { EX_GP } from '../../translator/abi.ts';
 import type { CpuApic } from '../cpu.ts';
@@ -131,6 +136,10 @@ export class LocalApic implements CpuApic, InterruptSource {
   readonly state: LocalApicState;
   /** Called when an interrupt may have become deliverable (wire to Vm.notifyInterrupt). */
   onInterrupt: () => void = () => {};
+  /** The EOI of a level-triggered vector, broadcast to the I/O APIC. */
+  onLevelEoi: (vector: number) => void = () => {};
+  /** The I/O APIC passes the 8259A's INTR on in ExtINT mode (its pin 0). */
+  ioExtInt: () => boolean = () => false;
 
   /**
    * `pic`: the 8259A pair behind LINT0 (its INTR and INTA). `clock`: the machine's time base,
@@ -337,7 +346,7 @@ export class LocalApic implements CpuApic, InterruptSource {
     const st = this.state;
     if (!(st.baseMsr & APIC_BASE_ENABLE)) return true;
     const lint0 = st.lvt[LVT_LINT0];
-    return !(lint0 & LVT_MASKED) && ((lint0 >> 8) & 7) === DM_EXTINT;
+    return (!(lint0 & LVT_MASKED) && ((lint0 >> 8) & 7) === DM_EXTINT) || this.ioExtInt();
   }
 
   hasInterrupt(): boolean {
@@ -396,9 +405,28 @@ export class LocalApic implements CpuApic, InterruptSource {
     const st = this.state;
     const v = LocalApic.highest(st.isr);
     if (v < 0) return;
+    const level = (st.tmr[v >>> 5] & (1 << (v & 31))) !== 0;
     st.isr[v >>> 5] &= ~(1 << (v & 31));
     st.tmr[v >>> 5] &= ~(1 << (v & 31));
+    if (level) this.onLevelEoi(v);
     this.onInterrupt();
+  }
+
+  // ------------------------------------------------------------------ the I/O APIC's messages
+  /**
+   * A fixed or lowest-priority interrupt message from the I/O APIC (one processor: lowest
+   * priority is fixed delivery to it): accepted when `dest` names this APIC (physical or
+   * logical, as for IPIs) and the APIC is enabled.
+   */
+  receiveMessage(vector: number, level: boolean, dest: number, logical: boolean): boolean {
+    if (!(this.state.baseMsr & APIC_BASE_ENABLE) || !this.matchesDestination(dest, logical)) return false;
+    this.accept(vector, level);
+    return true;
+  }
+
+  /** Vector `vector` waits in IRR (requested, not yet acknowledged). */
+  requested(vector: number): boolean {
+    return (this.state.irr[vector >>> 5] & (1 << (vector & 31))) !== 0;
   }
 
   /** Sends the IPI the ICR describes (10.6.1). */

@@ -138,6 +138,11 @@ export class DualPic implements InterruptSource, IrqSink {
   readonly state: PicState;
   /** Called whenever INT to the CPU may have become active (the machine wakes the run loop). */
   onInterrupt: () => void = () => {};
+  /**
+   * Every ISA IRQ line change as the devices drive it (before the IRQ2-to-IRQ9 rewiring): the
+   * board wires each ISA IRQ to the I/O APIC too (pc-machine.ts).
+   */
+  onIrqLine: (line: number, level: boolean) => void = () => {};
 
   constructor() {
     this.state = { master: chipInitialState(0x08, 1 << CASCADE_IR), slave: chipInitialState(0x70, CASCADE_IR) };
@@ -166,6 +171,7 @@ export class DualPic implements InterruptSource, IrqSink {
 
   // ------------------------------------------------------------------ IrqSink
   setIrq(line: number, level: boolean): void {
+    this.onIrqLine(line, level);
     const { master, slave } = this.state;
     // On the AT bus the IRQ2 pin of the ISA slot is rewired to the slave's IR1 (IRQ9).
     if (line === 2) line = 9;

@@ -4,6 +4,7 @@
  *
  *   RSDP (ACPI 1.0 form, §5.2.5.3) → RSDT (§5.2.7) → FADT (revision 3, §5.2.9) → FACS (§5.2.10)
  *                                                                           → DSDT (§5.2.11.1)
+ *                                                 → MADT (§5.2.12)
  *
  * The FADT describes the fixed hardware of devices/acpi-pm.ts (PM1a event and control blocks,
  * PM timer; SMI_CMD 0: always in ACPI mode; SCI on IRQ 9), the reset register (port 0xCF9,
@@ -13,10 +14,22 @@
  *   \_SB.PCI0     the PCI host bridge (PNP0A03), so Linux still enumerates the PCI bus, with
  *                 the bus numbers and I/O port windows it decodes (_CRS)
  *   \_SB.PEVT     QEMU's pvpanic device (_HID "QEMU0001", I/O port 0x505; devices/pvpanic.ts)
- * No MADT: the machine has no local APIC or I/O APIC (the 8259A PICs only).
+ * The MADT ("APIC") describes the interrupt controllers: PCAT_COMPAT (the 8259A pair is there
+ * too), the processor's local APIC (ACPI processor ID 0, APIC ID 0, enabled, at FEE00000h) with
+ * its LINT1 as the NMI input, the I/O APIC of devices/io-apic.ts (ID 0, FEC00000h, GSIs 0–23),
+ * and the interrupt source overrides of a PC board, as QEMU's: ISA IRQ0 (the PIT) on GSI 2,
+ * and the SCI's IRQ 9 level-triggered, active high. The other ISA IRQs are GSI n (edge, active
+ * high: ISA's defaults); the PCI functions' INTA# lines are ISA IRQs named by their Interrupt
+ * Line registers (no _PRT), which Linux registers as level-triggered, active low.
+ * With the MADT Linux switches to symmetric I/O mode: it routes every IRQ through the I/O
+ * APIC, masks the 8259As and LINT0, checks that the timer arrives on GSI 2, then calibrates the
+ * local APIC's timer against the PIT and makes it the tick (LOC in /proc/interrupts). Without
+ * an MADT (the `apic: false` option; PcMachine's `ioApic: false`) it keeps the local APIC in
+ * virtual-wire mode and the PIT as its tick.
  */
 import { PM1A_CNT_BLK, PM1A_EVT_BLK, PM1_CNT_LEN, PM1_EVT_LEN, PM_TMR_BLK, PM_TMR_LEN, SLP_TYP_S5 } from '../devices/acpi-pm.ts';
 import { PVPANIC_PORT } from '../devices/pvpanic.ts';
+import { IOAPIC_BASE } from '../devices/io-apic.ts';
 
 /** Where the tables go: the start of the BIOS area the OS scans for the RSDP. */
 export const ACPI_TABLES_ADDR = 0xe0000;
@@ -38,6 +51,19 @@ const FADT_FIX_RTC = 1 << 6; // no RTC wake status in the fixed registers
 const FADT_RESET_REG_SUP = 1 << 10;
 const BOOT_ARCH_LEGACY_DEVICES = 1 << 0;
 const BOOT_ARCH_8042 = 1 << 1;
+// MADT (§5.2.12): flags, interrupt controller structure types, MPS INTI flags (Table 5.50).
+const MADT_PCAT_COMPAT = 1 << 0;
+const MADT_LOCAL_APIC = 0;
+const MADT_IO_APIC = 1;
+const MADT_SOURCE_OVERRIDE = 2;
+const MADT_LOCAL_APIC_NMI = 4;
+const INTI_ACTIVE_HIGH = 1;
+const INTI_LEVEL = 3 << 2;
+const LOCAL_APIC_ADDR = 0xfee00000;
+const IO_APIC_ID = 0;
+/** The PIT's ISA IRQ and the GSI the board wires it to. */
+const PIT_IRQ = 0;
+const PIT_GSI = 2;
 
 /** A byte image being filled at absolute addresses from `base`. */
 class Image {
@@ -225,11 +251,32 @@ export interface AcpiLayout {
   facs: number;
   fadt: number;
   dsdt: number;
+  /** The MADT, or null (no `apic`). */
+  madt: number | null;
   end: number;
 }
 
+export interface AcpiOptions {
+  /** An MADT describing the local APIC and the I/O APIC (default true). */
+  apic?: boolean;
+}
+
+/** The MADT's interrupt controller structures (after its 44-byte header). */
+function madtEntries(): number[] {
+  const u16 = (v: number): number[] => [v & 0xff, (v >> 8) & 0xff];
+  const u32 = (v: number): number[] => [...u16(v & 0xffff), ...u16(v >>> 16)];
+  const override = (irq: number, gsi: number, flags: number): number[] => [MADT_SOURCE_OVERRIDE, 10, 0 /* ISA */, irq, ...u32(gsi), ...u16(flags)];
+  return [
+    MADT_LOCAL_APIC, 8, 0 /* ACPI processor ID */, 0 /* APIC ID */, ...u32(1 /* enabled */),
+    MADT_IO_APIC, 12, IO_APIC_ID, 0, ...u32(IOAPIC_BASE), ...u32(0 /* GSI base */),
+    ...override(PIT_IRQ, PIT_GSI, 0 /* conforms to the bus */),
+    ...override(SCI_IRQ, SCI_IRQ, INTI_LEVEL | INTI_ACTIVE_HIGH),
+    MADT_LOCAL_APIC_NMI, 6, 0xff /* all processors */, ...u16(0), 1 /* LINT1 */,
+  ];
+}
+
 /** Builds the tables for placement at `base`; returns the bytes and where each table is. */
-export function buildAcpiTables(base = ACPI_TABLES_ADDR): { bytes: Uint8Array; layout: AcpiLayout } {
+export function buildAcpiTables(base = ACPI_TABLES_ADDR, opts: AcpiOptions = {}): { bytes: Uint8Array; layout: AcpiLayout } {
   const aml = dsdtAml();
   const rsdp = base;
   const rsdt = base + 0x20;
@@ -238,7 +285,11 @@ export function buildAcpiTables(base = ACPI_TABLES_ADDR): { bytes: Uint8Array; l
   const FADT_LEN = 244;
   const dsdt = (fadt + FADT_LEN + 15) & ~15;
   const DSDT_LEN = 36 + aml.length;
-  const end = dsdt + DSDT_LEN;
+  const apic = opts.apic ?? true;
+  const entries = apic ? madtEntries() : [];
+  const madt = apic ? (dsdt + DSDT_LEN + 15) & ~15 : null;
+  const MADT_LEN = 44 + entries.length;
+  const end = madt !== null ? madt + MADT_LEN : dsdt + DSDT_LEN;
   const img = new Image(base, end - base);
 
   // DSDT: header and AML.
@@ -277,10 +328,21 @@ export function buildAcpiTables(base = ACPI_TABLES_ADDR): { bytes: Uint8Array; l
   img.gasIo(fadt + 208, PM_TMR_BLK, PM_TMR_LEN * 8, 0);
   img.finish(fadt, FADT_LEN);
 
-  // RSDT: one entry, the FADT.
-  img.header(rsdt, 'RSDT', 40, 1);
-  img.u32(rsdt + 36, fadt);
-  img.finish(rsdt, 40);
+  // MADT, revision 1: the local APICs' address, the flags, the structures.
+  if (madt !== null) {
+    img.header(madt, 'APIC', MADT_LEN, 1);
+    img.u32(madt + 36, LOCAL_APIC_ADDR);
+    img.u32(madt + 40, MADT_PCAT_COMPAT);
+    img.set(madt + 44, entries);
+    img.finish(madt, MADT_LEN);
+  }
+
+  // RSDT: the FADT, and the MADT.
+  const tables = madt !== null ? [fadt, madt] : [fadt];
+  const RSDT_LEN = 36 + 4 * tables.length;
+  img.header(rsdt, 'RSDT', RSDT_LEN, 1);
+  tables.forEach((t, k) => img.u32(rsdt + 36 + 4 * k, t));
+  img.finish(rsdt, RSDT_LEN);
 
   // RSDP, ACPI 1.0 form (revision 0, 20 bytes).
   img.ascii(rsdp, 'RSD PTR ');
@@ -289,5 +351,5 @@ export function buildAcpiTables(base = ACPI_TABLES_ADDR): { bytes: Uint8Array; l
   img.u32(rsdp + 16, rsdt);
   img.checksum(rsdp, 20, rsdp + 8);
 
-  return { bytes: img.bytes, layout: { rsdp, rsdt, facs, fadt, dsdt, end } };
+  return { bytes: img.bytes, layout: { rsdp, rsdt, facs, fadt, dsdt, madt, end } };
 }

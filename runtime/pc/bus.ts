@@ -2,15 +2,22 @@
  * The PC's I/O bus: a 64 Ki-entry port table routing each port to the device that decodes it.
  * Unassigned ports behave like an ISA bus with nothing answering — reads return all ones,
  * writes vanish — and are counted per port for diagnostics (`unassigned`). The only memory
- * beyond RAM on the bus is a firmware ROM (`mapRom`: `-bios`), read-only; the local APIC's page
- * is the CPU's own (cpu.ts mmioRead), and there is no I/O APIC or HPET. Other MMIO reads return
- * all ones and writes are ignored, also counted.
+ * beyond RAM on the bus is a firmware ROM (`mapRom`: `-bios`), read-only, and memory-mapped
+ * devices (`mapMmio`: the I/O APIC); the local APIC's page is the CPU's own (cpu.ts mmioRead),
+ * and there is no HPET. Other MMIO reads return all ones and writes are ignored, also counted.
  *
  * A multi-byte access goes to the device that owns its first port, which splits it as the
  * hardware would (byte-register devices use devices/io.ts's bytePorts).
  */
 import type { IoBus } from '../cpu.ts';
 import type { PortDevice } from '../devices/io.ts';
+
+/** A memory-mapped device: the physical addresses it decodes, and its accesses. */
+export interface MmioDevice {
+  claims(phys: number): boolean;
+  read(phys: number, size: 1 | 2 | 4): number;
+  write(phys: number, size: 1 | 2 | 4, value: number): void;
+}
 
 /** At most this many distinct unassigned ports are tracked (the rest are only summed). */
 const MAX_TRACKED = 256;
@@ -28,6 +35,12 @@ export class PcBus implements IoBus {
   readonly unassigned: UnassignedAccesses = { byPort: new Map(), total: 0 };
   private rom: Uint8Array | null = null;
   private romBase = 0;
+  private readonly mmio: MmioDevice[] = [];
+
+  /** Adds a memory-mapped device (beyond RAM). */
+  mapMmio(dev: MmioDevice): void {
+    this.mmio.push(dev);
+  }
 
   /** Maps `image` read-only at physical address `base` (beyond RAM); writes there are ignored. */
   mapRom(base: number, image: Uint8Array): void {
@@ -62,6 +75,7 @@ export class PcBus implements IoBus {
   }
 
   mmioRead(phys: number, size: 1 | 2 | 4): number {
+    for (const dev of this.mmio) if (dev.claims(phys)) return dev.read(phys, size);
     const rom = this.rom;
     if (rom !== null) {
       const at = (phys >>> 0) - this.romBase;
@@ -75,7 +89,13 @@ export class PcBus implements IoBus {
     return ones(size);
   }
 
-  mmioWrite(phys: number): void {
+  mmioWrite(phys: number, size: 1 | 2 | 4, value: number): void {
+    for (const dev of this.mmio) {
+      if (dev.claims(phys)) {
+        dev.write(phys, size, value);
+        return;
+      }
+    }
     const at = (phys >>> 0) - this.romBase;
     if (this.rom !== null && at >= 0 && at < this.rom.length) return; // ROM
     this.count(`mmio write 0x${(phys & ~0xfff).toString(16)}`);

@@ -14,10 +14,12 @@
  *   ports 0xCF8–0xCFF       PciHost  (i440FX + PIIX3; 0xCF9 resets)
  *   ports 0x80, 0x92        SystemPorts (POST, fast A20/reset)
  *   FEE00000h (relocatable) LocalApic (the CPU's; in front of the 8259A pair, LINT0 its virtual wire)
+ *   FEC00000h               IoApic   (every ISA IRQ also drives its pin: IRQ0 pin 2, IRQn pin n;
+ *                           the PCI functions' INTA# are ISA IRQs, so theirs too; `ioApic`)
  *   ports 0xE9, 0xF4–0xF7   DebugPorts (QEMU's debug console and isa-debug-exit)
  *   ports 0x600–0x60B       AcpiPm   (PM1a event/control blocks, PM timer: ACPI power-off)
  *   port 0x505              PvPanic  (QEMU's pvpanic: the guest reports its kernel panics)
- * and, for a Linux kernel, the ACPI tables that describe the last two (acpi-tables.ts).
+ * and, for a Linux kernel, the ACPI tables that describe the last two and the APICs (acpi-tables.ts).
  * A20 is open when port 92h's gate or the 8042's output-port gate is (the two are ORed, as on
  * PIIX chipsets; QEMU lets the last write win): closed, physical addresses wrap at 1 MiB.
  *
@@ -46,6 +48,7 @@ import type { Clock } from '../devices/clock.ts';
 import { AcpiPm, PM_BASE, PM_PORTS } from '../devices/acpi-pm.ts';
 import { I8042 } from '../devices/i8042.ts';
 import { LocalApic } from '../devices/local-apic.ts';
+import { IoApic } from '../devices/io-apic.ts';
 import { PciHost } from '../devices/pci.ts';
 import { DualPic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
@@ -121,6 +124,12 @@ export interface PcMachineOptions {
   trace?: TraceOptions;
   /** Disks (runtime/pc/storage.ts): open block backends and their interfaces; they outlive reboots. */
   disks?: PcDisk[];
+  /**
+   * The I/O APIC at FEC00000h and the ACPI MADT that lists it with the local APIC (default
+   * true). Off: no I/O APIC and no MADT, so Linux runs the local APIC in virtual-wire mode
+   * with the 8259As and the PIT as its tick.
+   */
+  ioApic?: boolean;
 }
 
 /**
@@ -163,6 +172,8 @@ export interface PcDevices {
   pm: AcpiPm;
   pvpanic: PvPanic;
   apic: LocalApic;
+  /** The I/O APIC (present but not decoded or described when the `ioApic` option is off). */
+  ioapic: IoApic;
   /** The disk controllers (storage.ts). */
   storage: PcStorage;
 }
@@ -305,6 +316,18 @@ export class PcMachine {
   private boot(): void {
     const bus = new PcBus();
     const pic = new DualPic();
+    const apic = new LocalApic(this.clock, pic);
+    const ioapic = new IoApic(apic);
+    const withIoApic = this.opts.ioApic ?? true;
+    if (withIoApic) {
+      // Each ISA IRQ reaches the I/O APIC as well: IRQ0 (the PIT) on pin 2, as on PC boards and
+      // QEMU, the ISA slot's IRQ2 as IRQ9 (the 8259A's rewiring), the rest on their own pins.
+      pic.onIrqLine = (line, level) => ioapic.setIrq(line === 0 ? 2 : line === 2 ? 9 : line, level);
+      apic.onLevelEoi = (vector) => ioapic.eoi(vector);
+      apic.ioExtInt = () => ioapic.extIntOpen();
+      ioapic.onExtIntChange = () => this.vm.notifyInterrupt();
+      bus.mapMmio(ioapic);
+    }
     const pit = new Pit(this.clock, pic);
     const rtc = new Rtc(this.clock, pic, { memorySize: this.memory, ...(this.opts.rtcStartMs !== undefined ? { startTimeMs: this.opts.rtcStartMs } : {}) });
     const com1 = new Uart16550(pic, 4);
@@ -314,7 +337,6 @@ export class PcMachine {
     const system = new SystemPorts();
     const pm = new AcpiPm(this.clock);
     const pvpanic = new PvPanic();
-    const apic = new LocalApic(this.clock, pic);
     bus.map(0x20, 2, pic.ports);
     bus.map(0xa0, 2, pic.ports);
     bus.map(0x4d0, 2, pic.ports);
@@ -360,12 +382,16 @@ export class PcMachine {
 
     // IRQ0 is edge-triggered: a PIT tick is still pending while the master's IRR bit 0 is set.
     // After every acknowledge the PIT may raise a tick it owes (see devices/pit.ts).
-    pit.requestPending = () => (pic.state.master.irr & 1) !== 0;
+    // Through the I/O APIC (pin 2 unmasked), the tick waits in the local APIC's IRR instead.
+    pit.requestPending = () => {
+      const vector = withIoApic ? ioapic.messageVector(2) : -1;
+      return vector >= 0 ? apic.requested(vector) : (pic.state.master.irr & 1) !== 0;
+    };
     // kvmclock's wall-clock time (vmm/msr.ts) is the RTC's, to the nanosecond.
     setWallClock(this.vm.cpu, () => rtc.state.baseSeconds * 1000 + (this.clock.now() - rtc.state.baseNs) / 1e6);
 
     const storage = attachDisks(this.opts.disks ?? [], { pci, io: bus, pic, mem: this.dma });
-    this.devs = { bus, pic, pit, rtc, com1, com2, kbc, pci, system, pm, pvpanic, apic, storage };
+    this.devs = { bus, pic, pit, rtc, com1, com2, kbc, pci, system, pm, pvpanic, apic, ioapic, storage };
     cpu.io = bus;
     cpu.apic = apic;
     // The local APIC takes interrupts first; the 8259A's come through its LINT0 (ExtINT).
@@ -412,7 +438,7 @@ export class PcMachine {
       ...(this.opts.cmdline !== undefined ? { cmdline: this.opts.cmdline } : {}),
     });
     // Where a BIOS would have left them (e820-reserved; the loader zeroed the area).
-    this.vm.writePhys(ACPI_TABLES_ADDR, buildAcpiTables(ACPI_TABLES_ADDR).bytes);
+    this.vm.writePhys(ACPI_TABLES_ADDR, buildAcpiTables(ACPI_TABLES_ADDR, { apic: withIoApic }).bytes);
     biosState(EBDA_ADDR);
   }
 

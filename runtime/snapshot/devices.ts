@@ -88,6 +88,7 @@ export const PC_DEVICES: readonly SnapshotDevice[] = [
   plainState('system-ports', (d) => d.system, (d) => d.system.onA20()),
   plainState('acpi-pm', (d) => d.pm),
   plainState('local-apic', (d) => d.apic),
+  plainState('io-apic', (d) => d.ioapic),
 ];
 
 /** Replaces the fields of `live` with those of `saved` after checking that their shapes agree. */

@@ -89,7 +89,7 @@ describe('ACPI tables', () => {
     const { bytes, layout } = buildAcpiTables();
     const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-acpi-'));
     try {
-      writeFileSync(join(dir, 'dsdt.dat'), bytes.subarray(layout.dsdt - layout.rsdp, layout.end - layout.rsdp));
+      writeFileSync(join(dir, 'dsdt.dat'), bytes.subarray(layout.dsdt - layout.rsdp, (layout.madt ?? layout.end) - layout.rsdp));
       writeFileSync(join(dir, 'facp.dat'), bytes.subarray(layout.fadt - layout.rsdp, layout.dsdt - layout.rsdp));
       const r = spawnSync('iasl', ['-d', 'dsdt.dat', 'facp.dat'], { cwd: dir, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
@@ -109,5 +109,42 @@ describe('ACPI tables', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it.skipIf(iasl.error !== undefined)('has an MADT that iasl disassembles to the local APIC, the I/O APIC and the PC overrides', () => {
+    const { bytes, layout } = buildAcpiTables();
+    expect(layout.madt).not.toBeNull();
+    const madt = layout.madt!;
+    // The RSDT's second entry points at it.
+    const view = new DataView(bytes.buffer);
+    expect(view.getUint32(layout.rsdt - layout.rsdp + 4, true)).toBe(36 + 8);
+    expect(view.getUint32(layout.rsdt - layout.rsdp + 40, true)).toBe(madt);
+    const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-acpi-'));
+    try {
+      writeFileSync(join(dir, 'apic.dat'), bytes.subarray(madt - layout.rsdp, layout.end - layout.rsdp));
+      const r = spawnSync('iasl', ['-d', 'apic.dat'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const dsl = readFileSync(join(dir, 'apic.dsl'), 'utf8');
+      expect(dsl).not.toMatch(/Error|Warning|Invalid|Unknown/i);
+      // iasl's "Name : Value" lines, in order, whitespace-normalised.
+      const text = dsl.split('\n').map((l) => /^(?:\[[^\]]*\])?\s*([A-Za-z][^:]*?)\s+:\s+(.*?)\s*$/.exec(l)).filter((m) => m !== null).map((m) => `${m[1]} : ${m[2].replace(/\s+/g, ' ')}`).join('\n');
+      expect(text).toContain(['Signature : "APIC" [Multiple APIC Description Table (MADT)]', 'Table Length : 0000005A', 'Revision : 01'].join('\n'));
+      expect(text).toContain(['Local Apic Address : FEE00000', 'Flags (decoded below) : 00000001', 'PC-AT Compatibility : 1'].join('\n'));
+      const sub = (type: string, name: string, body: string[]): string => [`Subtable Type : ${type} [${name}]`, ...body].join('\n');
+      expect(text).toContain(sub('00', 'Processor Local APIC', ['Length : 08', 'Processor ID : 00', 'Local Apic ID : 00', 'Flags (decoded below) : 00000001', 'Processor Enabled : 1']));
+      expect(text).toContain(sub('01', 'I/O APIC', ['Length : 0C', 'I/O Apic ID : 00', 'Reserved : 00', 'Address : FEC00000', 'Interrupt : 00000000']));
+      expect(text).toContain(sub('02', 'Interrupt Source Override', ['Length : 0A', 'Bus : 00', 'Source : 00', 'Interrupt : 00000002', 'Flags (decoded below) : 0000', 'Polarity : 0', 'Trigger Mode : 0']));
+      expect(text).toContain(sub('02', 'Interrupt Source Override', ['Length : 0A', 'Bus : 00', 'Source : 09', 'Interrupt : 00000009', 'Flags (decoded below) : 000D', 'Polarity : 1', 'Trigger Mode : 3']));
+      expect(text).toContain(sub('04', 'Local APIC NMI', ['Length : 06', 'Processor ID : FF', 'Flags (decoded below) : 0000', 'Polarity : 0', 'Trigger Mode : 0', 'Interrupt Input LINT : 01']));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has no MADT (and one RSDT entry) without the APICs', () => {
+    const { bytes, layout } = buildAcpiTables(undefined, { apic: false });
+    expect(layout.madt).toBeNull();
+    const rsdtLength = new DataView(bytes.buffer).getUint32(layout.rsdt - layout.rsdp + 4, true);
+    expect(rsdtLength).toBe(36 + 4);
   });
 });

@@ -70,6 +70,9 @@ const SOURCE = `
   mov al, 0x42          ; POST code
   out 0x80, al
   mov dword [0xfee00080], 0x10   ; local APIC task priority (before paging hides its page)
+  mov dword [0xfec00000], 0      ; I/O APIC: its ID register ...
+  mov dword [0xfec00010], 0x0a000000 ; ... set to 10
+  mov dword [0xfec00000], 0x2f   ; entry 15's high dword left selected
   ; identity-map 32 MiB with 4 MiB pages
   mov edi, 0x200000
   mov eax, 0x83
