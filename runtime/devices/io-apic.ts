@@ -64,6 +64,15 @@ const DM_FIXED = 0;
 const DM_LOWEST = 1;
 const DM_EXTINT = 7;
 
+/**
+ * The pin a PC board wires ISA IRQ `irq` to (also what the MADT's overrides say): IRQ0, the
+ * PIT, on pin 2 (pin 0 is the 8259A's INTR), the ISA slot's IRQ2 as IRQ9 (the AT rewiring),
+ * every other IRQ on the pin of its number.
+ */
+export function isaIrqPin(irq: number): number {
+  return irq === 0 ? 2 : irq === 2 ? 9 : irq;
+}
+
 /** The local APIC side of the interrupt-message bus. */
 export interface ApicMessageSink {
   /**

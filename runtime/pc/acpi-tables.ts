@@ -29,7 +29,7 @@
  */
 import { PM1A_CNT_BLK, PM1A_EVT_BLK, PM1_CNT_LEN, PM1_EVT_LEN, PM_TMR_BLK, PM_TMR_LEN, SLP_TYP_S5 } from '../devices/acpi-pm.ts';
 import { PVPANIC_PORT } from '../devices/pvpanic.ts';
-import { IOAPIC_BASE } from '../devices/io-apic.ts';
+import { IOAPIC_BASE, isaIrqPin } from '../devices/io-apic.ts';
 
 /** Where the tables go: the start of the BIOS area the OS scans for the RSDP. */
 export const ACPI_TABLES_ADDR = 0xe0000;
@@ -61,9 +61,8 @@ const INTI_ACTIVE_HIGH = 1;
 const INTI_LEVEL = 3 << 2;
 const LOCAL_APIC_ADDR = 0xfee00000;
 const IO_APIC_ID = 0;
-/** The PIT's ISA IRQ and the GSI the board wires it to. */
+/** The PIT's ISA IRQ (isaIrqPin says where the board wires it). */
 const PIT_IRQ = 0;
-const PIT_GSI = 2;
 
 /** A byte image being filled at absolute addresses from `base`. */
 class Image {
@@ -269,7 +268,7 @@ function madtEntries(): number[] {
   return [
     MADT_LOCAL_APIC, 8, 0 /* ACPI processor ID */, 0 /* APIC ID */, ...u32(1 /* enabled */),
     MADT_IO_APIC, 12, IO_APIC_ID, 0, ...u32(IOAPIC_BASE), ...u32(0 /* GSI base */),
-    ...override(PIT_IRQ, PIT_GSI, 0 /* conforms to the bus */),
+    ...override(PIT_IRQ, isaIrqPin(PIT_IRQ), 0 /* conforms to the bus */),
     ...override(SCI_IRQ, SCI_IRQ, INTI_LEVEL | INTI_ACTIVE_HIGH),
     MADT_LOCAL_APIC_NMI, 6, 0xff /* all processors */, ...u16(0), 1 /* LINT1 */,
   ];

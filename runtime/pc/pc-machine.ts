@@ -48,7 +48,7 @@ import type { Clock } from '../devices/clock.ts';
 import { AcpiPm, PM_BASE, PM_PORTS } from '../devices/acpi-pm.ts';
 import { I8042 } from '../devices/i8042.ts';
 import { LocalApic } from '../devices/local-apic.ts';
-import { IoApic } from '../devices/io-apic.ts';
+import { IoApic, isaIrqPin } from '../devices/io-apic.ts';
 import { PciHost } from '../devices/pci.ts';
 import { DualPic } from '../devices/pic.ts';
 import { Pit } from '../devices/pit.ts';
@@ -322,7 +322,7 @@ export class PcMachine {
     if (withIoApic) {
       // Each ISA IRQ reaches the I/O APIC as well: IRQ0 (the PIT) on pin 2, as on PC boards and
       // QEMU, the ISA slot's IRQ2 as IRQ9 (the 8259A's rewiring), the rest on their own pins.
-      pic.onIrqLine = (line, level) => ioapic.setIrq(line === 0 ? 2 : line === 2 ? 9 : line, level);
+      pic.onIrqLine = (line, level) => ioapic.setIrq(isaIrqPin(line), level);
       apic.onLevelEoi = (vector) => ioapic.eoi(vector);
       apic.ioExtInt = () => ioapic.extIntOpen();
       ioapic.onExtIntChange = () => this.vm.notifyInterrupt();

@@ -6,6 +6,9 @@
  *   pit    the 8254 on the host clock (as under QEMU, whose output is the reference)
  *   apic   the local APIC in front of the PIC (needs pic), in the virtual-wire state SeaBIOS
  *          leaves (QEMU's reference runs after it)
+ *   ioapic the I/O APIC at FEC00000h (needs apic), every 8259A input also on its pin, IRQ0 on
+ *          pin 2, as PcMachine wires it
+ *   rtc    the MC146818 RTC (ports 70h-71h, IRQ8; needs pic)
  *   a20    port 92h and the 8042 (its output port), ORed into the CPU's A20 gate
  *   bios   the state a BIOS leaves (runtime/pc/bios-state.ts: PIC, PIT, IVT, BDA; needs pic
  *          and pit), written before the image runs, as PcMachine does for a multiboot kernel
@@ -13,6 +16,8 @@
 import { HostClock } from '../../runtime/devices/clock.ts';
 import { I8042 } from '../../runtime/devices/i8042.ts';
 import { LocalApic } from '../../runtime/devices/local-apic.ts';
+import { IoApic, isaIrqPin } from '../../runtime/devices/io-apic.ts';
+import { Rtc } from '../../runtime/devices/rtc.ts';
 import { DualPic } from '../../runtime/devices/pic.ts';
 import { Pit } from '../../runtime/devices/pit.ts';
 import { SystemPorts } from '../../runtime/devices/system-ports.ts';
@@ -21,7 +26,7 @@ import { writeBiosState } from '../../runtime/pc/bios-state.ts';
 import type { Vm } from '../../runtime/vm.ts';
 
 /** Devices this module can attach. */
-const AVAILABLE = new Set(['pic', 'pit', 'apic', 'a20', 'bios']);
+const AVAILABLE = new Set(['pic', 'pit', 'apic', 'ioapic', 'rtc', 'a20', 'bios']);
 
 /** True if every device in `needs` can be attached. */
 export function devicesAvailable(needs: readonly string[]): boolean {
@@ -61,6 +66,25 @@ export function attachDevices(vm: Vm, bus: DebugBus, needs: readonly string[]): 
     vm.cpu.apic = apic;
     vm.irq = apic;
     ticks.push(() => apic.update());
+    if (needs.includes('ioapic')) {
+      const ioapic = new IoApic(apic);
+      pic.onIrqLine = (line, level) => ioapic.setIrq(isaIrqPin(line), level);
+      apic.onLevelEoi = (vector) => ioapic.eoi(vector);
+      apic.ioExtInt = () => ioapic.extIntOpen();
+      ioapic.onExtIntChange = () => vm.notifyInterrupt();
+      // The bare bus has no MMIO: the I/O APIC's page goes in front of it.
+      vm.cpu.io = {
+        portIn: (port, size) => bus.portIn(port, size),
+        portOut: (port, size, value) => bus.portOut(port, size, value),
+        mmioRead: (phys, size) => (ioapic.claims(phys) ? ioapic.read(phys, size) : bus.mmioRead(phys, size)),
+        mmioWrite: (phys, size, value) => (ioapic.claims(phys) ? ioapic.write(phys, size, value) : bus.mmioWrite()),
+      };
+    }
+  }
+  if (needs.includes('rtc')) {
+    const rtc = new Rtc(clock, pic, { memorySize: vm.mem.ram().length });
+    bus.attach(0x70, 2, rtc.ports);
+    ticks.push(() => rtc.update());
   }
   if (needs.includes('pit')) {
     const pit = new Pit(clock, pic);

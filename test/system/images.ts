@@ -15,6 +15,8 @@
  *   ; @timeout SECONDS       QEMU wall-clock limit (default 10)
  *   ; @needs DEVICE...       devices beyond the bare machine (e.g. `pic pit`); runs on our
  *                            machine only when devices.ts can attach them
+ *   ; @qemu-args ARGS        extra qemu-system-i386 arguments for the reference run (to make
+ *                            QEMU's machine the one we model, e.g. its I/O APIC's version)
  *   ; @qemu-deviates REASON  QEMU is known to get this behaviour wrong (REASON says how): the
  *                            expected file is written from the SDM instead of by QEMU, and
  *                            compare-qemu reports QEMU's difference without failing
@@ -50,6 +52,8 @@ export interface SystemTest {
   qemuDeviates: string | null;
   /** Devices the test needs beyond the debug ports. */
   needs: string[];
+  /** Extra arguments for qemu-system-i386. */
+  qemuArgs: string[];
 }
 
 /** All tests, sorted by name. */
@@ -61,7 +65,7 @@ function parseTest(asm: string): SystemTest {
   const name = basename(asm, '.asm');
   const t: SystemTest = {
     name, asm, expected: join(EXPECTED_DIR, `${name}.txt`),
-    rawReal: false, append: null, modules: [], memoryMiB: 32, timeoutS: 10, qemuDeviates: null, needs: [],
+    rawReal: false, append: null, modules: [], memoryMiB: 32, timeoutS: 10, qemuDeviates: null, needs: [], qemuArgs: [],
   };
   for (const line of readFileSync(asm, 'utf8').split('\n')) {
     if (!line.startsWith(';')) break;
@@ -78,6 +82,7 @@ function parseTest(asm: string): SystemTest {
     else if (key === 'timeout') t.timeoutS = Number(value);
     else if (key === 'qemu-deviates') t.qemuDeviates = value;
     else if (key === 'needs') t.needs = value.split(/\s+/);
+    else if (key === 'qemu-args') t.qemuArgs = value.split(/\s+/);
     else throw new Error(`${name}.asm: unknown directive @${key}`);
   }
   return t;
@@ -134,7 +139,7 @@ export function runQemu(t: SystemTest, imagePath: string): string {
   writeFileSync(out, '');
   const args = [
     '-nodefaults', '-display', 'none', '-no-reboot', '-cpu', 'pentium2', '-m', `${t.memoryMiB}M`,
-    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-debugcon', `file:${out}`,
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-debugcon', `file:${out}`, ...t.qemuArgs,
   ];
   if (t.rawReal) {
     // A 1.44 MB floppy image whose first sector is the test; the BIOS loads it at 0000:7C00.
