@@ -1,15 +1,27 @@
 /**
  * The primary channel of a PIIX IDE controller in compatibility mode: ATA hard disks (master and
- * slave) on ports 0x1F0–0x1F7 and 0x3F6, interrupting on IRQ 14, with PIO data transfers only
- * (no bus-master DMA: the PCI function has no BAR4, so Linux's ata_piix falls back to PIO). What
+ * slave) on ports 0x1F0–0x1F7 and 0x3F6, interrupting on IRQ 14, with PIO data transfers and
+ * bus-master DMA (multiword DMA modes 0–2, as a PIIX3: Linux's ata_piix uses MWDMA2). What
  * Linux's libata names /dev/sda, /dev/sdb. Facts from the ATA/ATAPI-7 standard (volume 1: the
- * register block, the PIO data-in/data-out protocols, IDENTIFY DEVICE words, 48-bit addressing).
+ * register block, the PIO data-in/data-out and DMA protocols, IDENTIFY DEVICE words, 48-bit
+ * addressing) and Intel's PIIX3 datasheet (the bus-master IDE registers and the physical region
+ * descriptor table).
  *
  *   0x1F0 data (16 or 32 bit)     0x1F1 error / features   0x1F2 sector count
  *   0x1F3–0x1F5 LBA low/mid/high  0x1F6 device (DEV bit 4, LBA bit 6)
  *   0x1F7 status (read clears INTRQ) / command            0x3F6 alt status / device control
  *
- * Commands: IDENTIFY DEVICE; READ/WRITE SECTORS and MULTIPLE (28- and 48-bit); FLUSH CACHE (EXT),
+ *   BAR4 (I/O, 16 bytes): +0 bus-master command (bit 0 start, bit 3 direction: 1 = into
+ *   memory), +2 status (bit 0 active, bit 1 error and bit 2 interrupt: write 1 to clear; bits 5–6
+ *   drive DMA capable), +4 the descriptor table's address. Secondary channel's (+8) read 0.
+ *   A DMA command runs once both its command byte and the start bit are written (either order):
+ *   the whole transfer at once, through the descriptor table (8-byte entries: address, byte
+ *   count with 0 = 64 KiB, bit 31 end of table), straight between the backend and guest RAM;
+ *   then the interrupt bit, INTRQ, and `active` cleared — unless the table is longer than the
+ *   transfer, which leaves it set, or shorter, which ends in error.
+ *
+ * Commands: IDENTIFY DEVICE; READ/WRITE SECTORS and MULTIPLE (28- and 48-bit); READ/WRITE DMA
+ * (28- and 48-bit); FLUSH CACHE (EXT),
  * honoured with the backend's flush; SET FEATURES, SET MULTIPLE MODE, INITIALIZE DEVICE
  * PARAMETERS, READ VERIFY, CHECK POWER MODE, IDLE/STANDBY, SEEK, RECALIBRATE as no-ops that
  * succeed; everything else (IDENTIFY PACKET DEVICE included: these are not ATAPI devices) is
@@ -20,6 +32,8 @@
  */
 import { BlockError } from '../block/backend.ts';
 import type { BlockBackend } from '../block/backend.ts';
+import { dmaView } from './dma.ts';
+import type { DmaMemory } from './dma.ts';
 import type { IrqSink, PortDevice } from './io.ts';
 import type { PciFunctionSpec } from './pci.ts';
 
@@ -46,6 +60,17 @@ const SECTORS_PER_TRACK = 63;
 export const IDE_CMD_BASE = 0x1f0;
 export const IDE_CTL_PORT = 0x3f6;
 export const IDE_IRQ = 14;
+/** Where the bus-master registers (BAR4) are, as a BIOS would assign them. */
+export const IDE_BM_BASE = 0xc100;
+// Bus-master command and status bits.
+const BM_START = 0x01;
+const BM_TO_MEMORY = 0x08;
+const BM_ACTIVE = 0x01;
+const BM_ERROR = 0x02;
+const BM_INTR = 0x04;
+const BM_DRIVES_CAPABLE = 0x60;
+/** Descriptors per table the device follows before giving up (a table is at most 64 KiB). */
+const PRD_MAX = 8192;
 
 /** One 8-bit taskfile register with its previous value (48-bit commands write each twice). */
 interface Reg {
@@ -77,6 +102,14 @@ export interface IdeState {
   blockSectors: number;
   /** SET MULTIPLE MODE's setting (0: READ/WRITE MULTIPLE abort). */
   multiple: number;
+  /** Bus-master registers: command, status, descriptor table address. */
+  bmCommand: number;
+  bmStatus: number;
+  bmTable: number;
+  /** A DMA command waiting for the start bit: 'read' (into memory), 'write', or 'none'. */
+  dma: 'read' | 'write' | 'none';
+  /** The multiword DMA mode SET FEATURES selected (0–2). */
+  mwdmaMode: number;
 }
 
 const reg = (v = 0): Reg => ({ cur: v, hob: 0 });
@@ -89,15 +122,21 @@ export class IdeChannel {
   /** Commands by kind (diagnostics). */
   readonly counts = { read: 0, write: 0, flush: 0, other: 0, errors: 0 };
 
+  /** The bus-master registers (BAR4). */
+  readonly busMaster: PortDevice;
+
   constructor(
     /** Master and slave (null: absent). */
     readonly disks: readonly (BlockBackend | null)[],
     private readonly irq: IrqSink,
+    /** Guest RAM for bus-master DMA. */
+    private readonly mem: DmaMemory,
     private readonly irqLine = IDE_IRQ,
   ) {
     this.state = {
       features: reg(), nsect: reg(), lbal: reg(), lbam: reg(), lbah: reg(), device: 0, status: 0, error: 0, control: 0,
       intrq: false, transfer: 'none', buffer: [], pos: 0, lba: 0, remaining: 0, blockSectors: 1, multiple: 0,
+      bmCommand: 0, bmStatus: 0, bmTable: 0, dma: 'none', mwdmaMode: 2,
     };
     this.setSignature();
     this.commandPorts = { portIn: (p, s) => this.readCommand(p - IDE_CMD_BASE, s), portOut: (p, s, v) => this.writeCommand(p - IDE_CMD_BASE, s, v) };
@@ -105,10 +144,11 @@ export class IdeChannel {
       portIn: () => this.statusValue(),
       portOut: (_p, _s, v) => this.writeControl(v & 0xff),
     };
+    this.busMaster = { portIn: (p, s) => this.readBusMaster(p, s), portOut: (p, s, v) => this.writeBusMaster(p, s, v) };
   }
 
-  /** The PIIX3 IDE function (00:01.1) in compatibility mode, primary channel enabled, no BARs. */
-  static pciFunction(): PciFunctionSpec {
+  /** The PIIX3 IDE function (00:01.1) in compatibility mode, primary channel enabled, the bus-master registers at BAR4. */
+  pciFunction(): PciFunctionSpec {
     return {
       device: 1,
       fn: 1,
@@ -117,9 +157,102 @@ export class IdeChannel {
       // Mass storage, IDE; programming interface 0x80: bus-master capable, both channels in compatibility mode.
       classCode: 0x010180,
       revision: 0,
-      // I/O space on; IDETIM (0x40/0x42): the primary channel's decode enabled, the secondary's off.
-      config: { 0x04: 0x01, 0x41: 0x80, 0x43: 0x00 },
+      // I/O space and bus master on; IDETIM (0x40/0x42): the primary channel's decode enabled, the secondary's off.
+      config: { 0x04: 0x05, 0x41: 0x80, 0x43: 0x00 },
+      ioBars: [{ index: 4, size: 16, base: IDE_BM_BASE, regs: this.busMaster }],
     };
+  }
+
+  /** A bus-master register (offset 0–15 in BAR4). */
+  private readBusMaster(off: number, size: 1 | 2 | 4): number {
+    const s = this.state;
+    let v = 0;
+    for (let k = 0; k < size; k++) {
+      const r = off + k;
+      let b = 0;
+      if (r === 0) b = s.bmCommand;
+      else if (r === 2) b = s.bmStatus;
+      else if (r >= 4 && r < 8) b = (s.bmTable >>> (8 * (r - 4))) & 0xff;
+      v |= b << (8 * k);
+    }
+    return size === 4 ? v | 0 : v;
+  }
+
+  private writeBusMaster(off: number, size: 1 | 2 | 4, value: number): void {
+    const s = this.state;
+    for (let k = 0; k < size; k++) {
+      const r = off + k;
+      const b = (value >>> (8 * k)) & 0xff;
+      if (r === 0) {
+        const starting = (b & BM_START) !== 0 && !(s.bmCommand & BM_START);
+        s.bmCommand = b & (BM_START | BM_TO_MEMORY);
+        if (!(b & BM_START)) s.bmStatus &= ~BM_ACTIVE;
+        else if (starting) {
+          s.bmStatus |= BM_ACTIVE;
+          this.runDma();
+        }
+      } else if (r === 2) {
+        s.bmStatus = (s.bmStatus & ~(b & (BM_ERROR | BM_INTR)) & ~BM_DRIVES_CAPABLE) | (b & BM_DRIVES_CAPABLE);
+      } else if (r >= 4 && r < 8) {
+        const shift = 8 * (r - 4);
+        s.bmTable = ((s.bmTable & ~(0xff << shift)) | (b << shift)) >>> 0;
+        s.bmTable &= ~3;
+      }
+    }
+  }
+
+  /** Runs the pending DMA command if the bus master is started: the whole transfer, then the interrupt. */
+  private runDma(): void {
+    const s = this.state;
+    if (s.dma === 'none' || !(s.bmCommand & BM_START)) return;
+    const disk = this.selected;
+    const toMemory = s.dma === 'read';
+    s.dma = 'none';
+    if (!disk || toMemory !== ((s.bmCommand & BM_TO_MEMORY) !== 0)) {
+      s.bmStatus = (s.bmStatus & ~BM_ACTIVE) | BM_ERROR | BM_INTR;
+      return this.abort();
+    }
+    let left = s.remaining * SECTOR;
+    let pos = s.lba * SECTOR;
+    let table = s.bmTable;
+    let last = false;
+    /** Whether the table ended exactly with the transfer. */
+    let exact = false;
+    try {
+      for (let n = 0; left > 0 && !last; n++) {
+        if (n >= PRD_MAX) throw new RangeError('IDE DMA: descriptor table without an end');
+        const entry = new DataView(dmaView(this.mem, table, 8).slice().buffer);
+        const addr = entry.getUint32(0, true) & ~1;
+        const count = entry.getUint16(4, true) || 0x10000;
+        last = (entry.getUint32(4, true) & 0x80000000) !== 0;
+        table += 8;
+        const len = Math.min(count, left);
+        const buf = dmaView(this.mem, addr, len);
+        if (toMemory) {
+          disk.read(pos, buf);
+          this.mem.written(addr, len);
+        } else {
+          disk.write(pos, buf);
+        }
+        pos += len;
+        left -= len;
+        exact = left === 0 && last && len === count;
+      }
+    } catch (e) {
+      if (!(e instanceof BlockError) && !(e instanceof RangeError)) throw e;
+      s.bmStatus = (s.bmStatus & ~BM_ACTIVE) | BM_ERROR | BM_INTR;
+      return this.abort(toMemory ? UNC | ABRT : ABRT);
+    }
+    s.remaining = 0;
+    if (left > 0) {
+      // The table ended before the transfer: an error.
+      s.bmStatus = (s.bmStatus & ~BM_ACTIVE) | BM_ERROR | BM_INTR;
+      return this.abort();
+    }
+    // A table longer than the transfer leaves the bus master active (PIIX3).
+    if (exact) s.bmStatus &= ~BM_ACTIVE;
+    s.bmStatus |= BM_INTR;
+    this.done();
   }
 
   private get selected(): BlockBackend | null {
@@ -206,6 +339,7 @@ export class IdeChannel {
     if (v & SRST) {
       s.status = BSY;
       s.transfer = 'none';
+      s.dma = 'none';
     } else if (wasReset) {
       this.setSignature();
     }
@@ -237,6 +371,7 @@ export class IdeChannel {
     this.updateIrq();
     s.error = 0;
     s.transfer = 'none';
+    s.dma = 'none';
     switch (cmd) {
       case 0xec: // IDENTIFY DEVICE
         this.counts.other++;
@@ -267,6 +402,20 @@ export class IdeChannel {
         this.nextWriteBlock(false);
         return;
       }
+      case 0xc8: case 0x25: case 0xca: case 0x35: { // READ DMA (EXT), WRITE DMA (EXT)
+        const write = cmd === 0xca || cmd === 0x35;
+        const { lba, count } = this.address(cmd === 0x25 || cmd === 0x35);
+        if (write && disk.readOnly) return this.abort();
+        if (lba + count > Math.floor(disk.size / SECTOR)) return this.abort(IDNF);
+        if (write) this.counts.write++;
+        else this.counts.read++;
+        s.lba = lba;
+        s.remaining = count;
+        s.dma = write ? 'write' : 'read';
+        s.status = DRDY | DSC | BSY;
+        this.runDma();
+        return;
+      }
       case 0xe7: case 0xea: // FLUSH CACHE (EXT)
         this.counts.flush++;
         try {
@@ -285,7 +434,16 @@ export class IdeChannel {
       case 0xe5: // CHECK POWER MODE: active or idle
         s.nsect.cur = 0xff;
         return this.done();
-      case 0xef: case 0x91: case 0x40: case 0x41: case 0x42: case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0x70: case 0x10:
+      case 0xef: { // SET FEATURES: 03h sets the transfer mode (PIO and multiword DMA 0–2; no Ultra DMA)
+        if (s.features.cur === 0x03) {
+          const mode = s.nsect.cur;
+          if ((mode & 0xf8) === 0x20 && (mode & 7) <= 2) s.mwdmaMode = mode & 7;
+          else if ((mode & 0xf8) !== 0x08 && (mode & 0xf8) !== 0x00) return this.abort();
+        }
+        this.counts.other++;
+        return this.done();
+      }
+      case 0x91: case 0x40: case 0x41: case 0x42: case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0x70: case 0x10:
         this.counts.other++;
         return this.done();
       default:
@@ -395,7 +553,7 @@ export class IdeChannel {
     text(23, 4, '1.0');
     text(27, 20, 'WASMVISOR HARDDISK');
     w[47] = 0x8000 | MAX_MULTIPLE;
-    w[49] = 0x0200 | 0x0800; // LBA, IORDY
+    w[49] = 0x0100 | 0x0200 | 0x0800; // DMA, LBA, IORDY
     w[50] = 0x4000;
     w[51] = 0x0200; // PIO mode 2 timing
     w[53] = 0x0007; // words 54–58, 64–70 and 88 valid
@@ -408,6 +566,7 @@ export class IdeChannel {
     w[59] = this.state.multiple ? 0x0100 | this.state.multiple : 0;
     w[60] = lba28 & 0xffff;
     w[61] = lba28 >>> 16;
+    w[63] = 0x0007 | (0x0100 << this.state.mwdmaMode); // multiword DMA 0–2 supported, the one SET FEATURES chose selected
     w[64] = 0x0003; // PIO modes 3 and 4
     w[65] = w[66] = w[67] = w[68] = 120;
     w[80] = 0x00f0; // ATA/ATAPI-4 to -7

@@ -6,8 +6,9 @@
  *           wired to IRQ 11, 10, 5, 7 (one line each; set level-triggered in the ELCR, as a
  *           BIOS does for PCI interrupts). Linux names them /dev/vda, /dev/vdb, …
  *   ide     the PIIX3 IDE function 00:01.1 in compatibility mode: primary channel master and
- *           slave (ports 0x1F0–0x1F7, 0x3F6, IRQ 14), PIO only. Linux's ata_piix + sd_mod name
- *           them /dev/sda, /dev/sdb. Present only when there are IDE disks.
+ *           slave (ports 0x1F0–0x1F7, 0x3F6, IRQ 14), PIO and bus-master DMA (BAR4 at 0xC100).
+ *           Linux's ata_piix + sd_mod name them /dev/sda, /dev/sdb. Present only when there are
+ *           IDE disks.
  *
  * The backends belong to the machine and outlive reboots; the controllers are rebuilt at each
  * boot around them.
@@ -28,7 +29,8 @@ export interface PcDisk {
 
 /** ISA IRQs of the virtio-blk functions, in order (the PCI interrupts a BIOS hands out). */
 export const VIRTIO_BLK_IRQS = [11, 10, 5, 7] as const;
-const VIRTIO_FIRST_SLOT = 3;
+/** The PCI device number of the first virtio-blk function (the next ones follow). */
+export const VIRTIO_FIRST_SLOT = 3;
 const VIRTIO_IO_BASE = 0xc000;
 const VIRTIO_IO_STRIDE = 0x40;
 
@@ -63,8 +65,8 @@ export function attachDisks(disks: readonly PcDisk[], m: { pci: PciHost; io: Por
   const ideDisks = disks.filter((x) => x.interface === 'ide').map((d) => d.backend);
   let ide: IdeChannel | null = null;
   if (ideDisks.length) {
-    ide = new IdeChannel(ideDisks, m.pic);
-    m.pci.addFunction(IdeChannel.pciFunction(), m.io);
+    ide = new IdeChannel(ideDisks, m.pic, m.mem);
+    m.pci.addFunction(ide.pciFunction(), m.io);
     m.io.map(IDE_CMD_BASE, 8, ide.commandPorts);
     m.io.map(IDE_CTL_PORT, 1, ide.controlPort);
   }

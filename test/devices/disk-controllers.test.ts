@@ -296,4 +296,100 @@ describe('PIIX IDE, primary channel', () => {
     expect(bus.portIn(0x1f7, 1)).toBe(0x51);
     expect(bus.portIn(0x1f1, 1)).toBe(0x04);
   });
+
+  it('moves sectors by bus-master DMA through a descriptor table (READ/WRITE DMA, 28- and 48-bit)', () => {
+    const m = machine([{ size: 256 * 1024, interface: 'ide' }]);
+    const { bus, dv, ram } = m;
+    // BAR4: the bus-master registers, I/O, decoded where the BIOS put them; bus mastering on.
+    const bar4 = m.cfg(1, 1, 0x20);
+    expect(bar4 & 1).toBe(1);
+    const bm = bar4 & ~3;
+    expect(m.cfg(1, 1, 0x04) & 0x05).toBe(0x05);
+    // IDENTIFY: DMA supported, multiword DMA 0-2 with mode 2 selected; SET FEATURES selects mode 1.
+    bus.portOut(0x1f6, 1, 0xa0);
+    bus.portOut(0x1f7, 1, 0xec);
+    let id = Array.from({ length: 256 }, () => bus.portIn(0x1f0, 2));
+    expect(id[49] & 0x0100).toBe(0x0100);
+    expect(id[63]).toBe(0x0407);
+    bus.portOut(0x1f1, 1, 0x03);
+    bus.portOut(0x1f2, 1, 0x21);
+    bus.portOut(0x1f7, 1, 0xef);
+    expect(bus.portIn(0x1f7, 1)).toBe(0x50);
+    bus.portOut(0x1f7, 1, 0xec);
+    id = Array.from({ length: 256 }, () => bus.portIn(0x1f0, 2));
+    expect(id[63]).toBe(0x0207);
+    bus.portOut(0x1f2, 1, 0x45); // Ultra DMA 5: not offered
+    bus.portOut(0x1f1, 1, 0x03);
+    bus.portOut(0x1f7, 1, 0xef);
+    expect(bus.portIn(0x1f7, 1)).toBe(0x51);
+
+    // WRITE DMA of 3 sectors at LBA 7 from two regions (1000 + 536 bytes); the table at 0x8000.
+    const data = bytes(1536, 5);
+    ram.set(data.subarray(0, 1000), 0x10000);
+    ram.set(data.subarray(1000), 0x20000);
+    const prd = (at: number, entries: [number, number, boolean][]): void => entries.forEach(([addr, len, end], k) => {
+      dv.setUint32(at + 8 * k, addr, true);
+      dv.setUint32(at + 8 * k + 4, (len & 0xffff) | (end ? 0x80000000 : 0), true);
+    });
+    prd(0x8000, [[0x10000, 1000, false], [0x20000, 536, true]]);
+    bus.portOut(bm + 4, 4, 0x8000);
+    bus.portOut(bm, 1, 0x00); // direction: from memory
+    bus.portOut(bm + 2, 1, 0x06); // clear interrupt and error
+    const lba28 = (lba: number, n: number): void => {
+      bus.portOut(0x1f6, 1, 0xe0 | ((lba >> 24) & 0xf));
+      bus.portOut(0x1f2, 1, n);
+      bus.portOut(0x1f3, 1, lba & 0xff);
+      bus.portOut(0x1f4, 1, (lba >> 8) & 0xff);
+      bus.portOut(0x1f5, 1, (lba >> 16) & 0xff);
+    };
+    lba28(7, 3);
+    bus.portOut(0x1f7, 1, 0xca);
+    expect(m.irq(14)).toBe(false); // nothing moves before the start bit
+    expect(bus.portIn(0x3f6, 1) & 0x80).toBe(0x80);
+    bus.portOut(bm, 1, 0x01);
+    expect(m.irq(14)).toBe(true);
+    expect(bus.portIn(bm + 2, 1) & 0x07).toBe(0x04); // interrupt, not active, no error
+    bus.portOut(bm, 1, 0x00);
+    expect(bus.portIn(0x1f7, 1)).toBe(0x50);
+    expect(m.irq(14)).toBe(false);
+    expect(new Uint8Array(readFileSync(m.files[0])).subarray(7 * 512, 10 * 512)).toEqual(data);
+    bus.portOut(bm + 2, 1, 0x04);
+    expect(bus.portIn(bm + 2, 1) & 0x04).toBe(0);
+
+    // READ DMA EXT of the same sectors, start bit first, into one region through a table longer
+    // than the transfer: the data arrives, the bus master stays active, the pages are reported.
+    for (const [port, hob, cur] of [[0x1f2, 0, 3], [0x1f3, 0, 7], [0x1f4, 0, 0], [0x1f5, 0, 0]]) {
+      bus.portOut(port, 1, hob);
+      bus.portOut(port, 1, cur);
+    }
+    bus.portOut(0x1f6, 1, 0x40);
+    prd(0x8100, [[0x30000, 0, true]]); // 0 = 64 KiB
+    bus.portOut(bm + 4, 4, 0x8100);
+    bus.portOut(bm, 1, 0x09); // start, into memory
+    bus.portOut(0x1f7, 1, 0x25);
+    expect(m.irq(14)).toBe(true);
+    expect(bus.portIn(bm + 2, 1) & 0x07).toBe(0x05);
+    expect(ram.subarray(0x30000, 0x30000 + 1536)).toEqual(data);
+    expect(m.written).toContain(0x30000);
+    bus.portOut(bm, 1, 0x08);
+    expect(bus.portIn(bm + 2, 1) & 0x01).toBe(0);
+    expect(bus.portIn(0x1f7, 1)).toBe(0x50);
+
+    // A table shorter than the transfer, and a direction that does not match: errors.
+    bus.portOut(bm + 2, 1, 0x06);
+    prd(0x8200, [[0x30000, 512, true]]);
+    bus.portOut(bm + 4, 4, 0x8200);
+    lba28(0, 2);
+    bus.portOut(0x1f7, 1, 0xc8);
+    bus.portOut(bm, 1, 0x09);
+    expect(bus.portIn(bm + 2, 1) & 0x07).toBe(0x06);
+    expect(bus.portIn(0x1f7, 1) & 0x01).toBe(1);
+    bus.portOut(bm, 1, 0x00);
+    bus.portOut(bm + 2, 1, 0x06);
+    lba28(0, 1);
+    bus.portOut(0x1f7, 1, 0xc8); // a read, with the bus master set to read from memory
+    bus.portOut(bm, 1, 0x01);
+    expect(bus.portIn(bm + 2, 1) & 0x07).toBe(0x06);
+    expect(bus.portIn(0x1f7, 1) & 0x01).toBe(1);
+  });
 });
