@@ -12,15 +12,16 @@
  * The DSDT, in AML (§20.2), holds:
  *   \_S5          the soft-off sleep type (SLP_TYP 0), so `poweroff` writes PM1a_CNT
  *   \_SB.PCI0     the PCI host bridge (PNP0A03), so Linux still enumerates the PCI bus, with
- *                 the bus numbers and I/O port windows it decodes (_CRS)
+ *                 the bus numbers and I/O port windows it decodes (_CRS) and the GSIs of the
+ *                 virtio-blk slots' INTA# (_PRT)
  *   \_SB.PEVT     QEMU's pvpanic device (_HID "QEMU0001", I/O port 0x505; devices/pvpanic.ts)
  * The MADT ("APIC") describes the interrupt controllers: PCAT_COMPAT (the 8259A pair is there
  * too), the processor's local APIC (ACPI processor ID 0, APIC ID 0, enabled, at FEE00000h) with
  * its LINT1 as the NMI input, the I/O APIC of devices/io-apic.ts (ID 0, FEC00000h, GSIs 0–23),
  * and the interrupt source overrides of a PC board, as QEMU's: ISA IRQ0 (the PIT) on GSI 2,
  * and the SCI's IRQ 9 level-triggered, active high. The other ISA IRQs are GSI n (edge, active
- * high: ISA's defaults); the PCI functions' INTA# lines are ISA IRQs named by their Interrupt
- * Line registers (no _PRT), which Linux registers as level-triggered, active low.
+ * high: ISA's defaults); the PCI functions' INTA# lines are ISA IRQs, which the _PRT gives as
+ * GSIs (level-triggered, active low, as static _PRT entries are).
  * With the MADT Linux switches to symmetric I/O mode: it routes every IRQ through the I/O
  * APIC, masks the 8259As and LINT0, checks that the timer arrives on GSI 2, then calibrates the
  * local APIC's timer against the PIT and makes it the tick (LOC in /proc/interrupts). Without
@@ -30,6 +31,7 @@
 import { PM1A_CNT_BLK, PM1A_EVT_BLK, PM1_CNT_LEN, PM1_EVT_LEN, PM_TMR_BLK, PM_TMR_LEN, SLP_TYP_S5 } from '../devices/acpi-pm.ts';
 import { PVPANIC_PORT } from '../devices/pvpanic.ts';
 import { IOAPIC_BASE, isaIrqPin } from '../devices/io-apic.ts';
+import { VIRTIO_BLK_IRQS, VIRTIO_FIRST_SLOT } from './storage.ts';
 
 /** Where the tables go: the start of the BIOS area the OS scans for the RSDP. */
 export const ACPI_TABLES_ADDR = 0xe0000;
@@ -228,13 +230,26 @@ function hostBridgeResources(): number[] {
   return [...range(BUS, 0, 0, 0xff), ...range(IO, ENTIRE_RANGE, 0x0000, 0x0cf7), ...range(IO, ENTIRE_RANGE, 0x0d00, 0xffff), 0x79, 0x00];
 }
 
+/**
+ * The host bridge's PCI routing table (§6.2.13): INTA# of each virtio-blk slot (storage.ts),
+ * present or not, wired to its ISA IRQ as a static GSI (source 0: the GSI is the IRQ, which
+ * the MADT does not override), so Linux finds each function's interrupt in ACPI. The PIIX IDE
+ * function is in compatibility mode, on the legacy IRQ 14.
+ */
+function pciRouting(): number[][] {
+  return VIRTIO_BLK_IRQS.map((irq, n) => amlPackage([amlInteger((((VIRTIO_FIRST_SLOT + n) << 16) | 0xffff) >>> 0), amlInteger(0 /* INTA# */), amlInteger(0), amlInteger(irq)]));
+}
+
 /** The DSDT's AML (the definition block's body). */
 export function dsdtAml(): number[] {
   return [
     // \_S5: SLP_TYPa, SLP_TYPb and two reserved values (§7.4.2).
     ...amlName('\\_S5', amlPackage([amlInteger(SLP_TYP_S5), amlInteger(SLP_TYP_S5), amlInteger(0), amlInteger(0)])),
     ...amlScope('\\_SB', [
-      amlDevice('PCI0', [amlName('_HID', eisaId('PNP0A03')), amlName('_UID', amlInteger(0)), amlName('_CRS', amlBuffer(hostBridgeResources()))]),
+      amlDevice('PCI0', [
+        amlName('_HID', eisaId('PNP0A03')), amlName('_UID', amlInteger(0)), amlName('_CRS', amlBuffer(hostBridgeResources())),
+        amlName('_PRT', amlPackage(pciRouting())),
+      ]),
       amlDevice('PEVT', [
         amlName('_HID', amlString('QEMU0001')),
         amlName('_CRS', amlBuffer(ioPortResources(PVPANIC_PORT, 1))),

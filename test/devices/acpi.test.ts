@@ -13,6 +13,7 @@ import { AcpiPm, PM_TIMER_HZ } from '../../runtime/devices/acpi-pm.ts';
 import { ManualClock } from '../../runtime/devices/clock.ts';
 import { PvPanic } from '../../runtime/devices/pvpanic.ts';
 import { amlPkgLength, buildAcpiTables, eisaId } from '../../runtime/pc/acpi-tables.ts';
+import { VIRTIO_BLK_IRQS, VIRTIO_FIRST_SLOT } from '../../runtime/pc/storage.ts';
 import { inb, outb } from './helpers.ts';
 
 describe('ACPI PM1 and PM timer registers', () => {
@@ -101,6 +102,10 @@ describe('ACPI tables', () => {
         new RegExp(`WordIO \\(ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0x0000, // Granularity ${min}, // Range Minimum ${max}, // Range Maximum 0x0000, // Translation Offset ${len}, // Length`);
       expect(dsl).toMatch(window('0x0000', '0x0CF7', '0x0CF8'));
       expect(dsl).toMatch(window('0x0D00', '0xFFFF', '0xF300'));
+      // INTA# of every virtio-blk slot on its ISA IRQ, as a static GSI.
+      const hex = (v: number, digits: number): string => `0x${v.toString(16).toUpperCase().padStart(digits, '0')}`;
+      const routes = VIRTIO_BLK_IRQS.map((irq, n) => `Package (0x04) { ${hex(((VIRTIO_FIRST_SLOT + n) << 16) | 0xffff, 8)}, Zero, Zero, ${hex(irq, 2)} }`);
+      expect(dsl).toContain(`Name (_PRT, Package (${hex(routes.length, 2)}) // _PRT: PCI Routing Table { ${routes.join(', ')} })`);
       expect(dsl).toMatch(/Device \(PEVT\) \{ Name \(_HID, "QEMU0001"\) .* IO \(Decode16, 0x0505, \/\/ Range Minimum 0x0505, \/\/ Range Maximum 0x01, \/\/ Alignment 0x01, \/\/ Length \)/);
       const facp = readFileSync(join(dir, 'facp.dsl'), 'utf8');
       expect(facp).not.toMatch(/Error|Warning/i);
