@@ -14,7 +14,8 @@
  * Devices add functions of their own (`addFunction`: virtio-blk, the PIIX IDE controller) with
  * I/O BARs, which are decoded on the port bus wherever the command register's I/O enable and the
  * BAR put them (preassigned as a BIOS would, so Linux keeps them), and an interrupt pin wired to
- * an ISA IRQ that the Interrupt Line register names (what Linux uses when ACPI has no _PRT).
+ * an ISA IRQ that the Interrupt Line register names (and the DSDT's _PRT, pc/acpi-tables.ts); the
+ * board drives that IRQ on the 8259As and the I/O APIC alike.
  *
  * Config space: the identity registers are read-only; the command register, cache line size,
  * latency timer, interrupt line and the device-specific area 0x40–0xFF are plain read/write
