@@ -335,7 +335,13 @@ export const EXIT_EXCEPTION = 0x100;
  * slot is reused. An all-zero entry never matches (a flat mode is never 0).
  */
 export const JUMP_CACHE = 0x0001_0000;
-export const JUMP_CACHE_ENTRIES = 4096;
+/**
+ * 2^15 entries (512 KiB, the most that fits below the soft TLB). The kernel paths of a Linux
+ * guest enter thousands of distinct blocks from other regions: with 2^12 entries the fork loop
+ * of bench:guest returned to JS to enter a region 950 times per fork (725 of them found by the
+ * run loop's chaining, i.e. jump-cache conflicts), with 2^15 380 (160 chained).
+ */
+export const JUMP_CACHE_ENTRIES = 32768;
 /** The jump-cache index of `eip` (emitted inline by translated code in the same way). */
 export function jumpCacheIndex(eip: number): number {
   return (eip ^ (eip >>> 12)) & (JUMP_CACHE_ENTRIES - 1);
