@@ -2,7 +2,8 @@
  * The disk snapshot tests' guest: a small kernel (Linux boot protocol, test/devices/
  * fake-bzimage.ts) that drives both disk controllers as a driver does — the PIIX IDE master by
  * PIO (WRITE SECTORS of three sectors, one DRQ block each, then READ SECTORS back, polling the
- * alternate status) and virtio-blk 00:03.0 through its legacy virtqueue (OUT and IN requests of
+ * alternate status) and by bus-master DMA (READ DMA of two sectors through a one-entry
+ * descriptor table, waiting for the bus-master interrupt bit), and virtio-blk 00:03.0 through its legacy virtqueue (OUT and IN requests of
  * eight sectors, one descriptor chain each) — with IRQ 14, IRQ 11 and a 1 kHz PIT interrupt
  * acknowledged by handlers, writing pseudo-random data at moving sectors and summing what it
  * reads back (unwritten sectors included, so the image's own bytes count). It ends by printing
@@ -124,6 +125,44 @@ const SOURCE = `
   mov esi, 0x201000
   mov ecx, 512
   call addsum
+  ; IDE bus-master DMA (BAR4 at 0xC100): READ DMA, 2 sectors at (round*11) mod 64, into 0x203000
+  mov dword [0x320000], 0x203000
+  mov dword [0x320004], 0x80000400   ; 1024 bytes, end of table
+  mov dx, 0xc104
+  mov eax, 0x320000
+  out dx, eax
+  mov dx, 0xc102
+  mov al, 6                          ; clear interrupt and error
+  out dx, al
+  mov dx, 0xc100
+  mov al, 8                          ; into memory, stopped
+  out dx, al
+  mov eax, ebp
+  imul eax, eax, 11
+  and eax, 63
+  call ide_regs2
+  mov dx, 0x1f7
+  mov al, 0xc8
+  out dx, al
+  mov dx, 0xc100
+  mov al, 9                          ; start
+  out dx, al
+  mov dx, 0xc102
+.dmawait:
+  in al, dx
+  test al, 4
+  jz .dmawait
+  test al, 2
+  jz .dmaok
+  inc dword [errors]
+.dmaok:
+  mov dx, 0xc100
+  mov al, 8                          ; stop
+  out dx, al
+  call ide_idle
+  mov esi, 0x203000
+  mov ecx, 256
+  call addsum
   ; virtio: OUT of 8 sectors at (round*5) mod 80 from 0x200000, IN of 8 at (round*3) mod 80
   mov eax, ebp
   imul eax, eax, 5
@@ -179,10 +218,14 @@ addsum:
   mov [sum], eax
   ret
 
-; IDE taskfile: LBA eax, 3 sectors (ide_regs) or 4 (ide_regs4), master, LBA mode
+; IDE taskfile: LBA eax, 3 sectors (ide_regs), 4 (ide_regs4) or 2 (ide_regs2), master, LBA mode
 ide_regs:
   push ecx
   mov cl, 3
+  jmp ide_regs_n
+ide_regs2:
+  push ecx
+  mov cl, 2
   jmp ide_regs_n
 ide_regs4:
   push ecx
