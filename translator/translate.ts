@@ -34,6 +34,12 @@ export interface TranslateOptions {
   readonly text?: boolean;
   /** Validate the module before emitting it (tests; costs about as much as emitting). */
   readonly validate?: boolean;
+  /**
+   * Name each region function after its first block, `r<k>_<eip hex>_m<mode>`, and emit a name
+   * section, so that a CPU profile of the host (`node --cpu-prof`) attributes time per region
+   * (bench/profile/regions.mjs). The runtime enables it with WASMVISOR_REGION_NAMES=1.
+   */
+  readonly names?: boolean;
 }
 
 /** Translates regions into one module. */
@@ -41,12 +47,12 @@ export function translateRegions(backend: WasmBackend, requests: readonly Region
   const mb = backend.newModule();
   try {
     const regions = requests.map((r, k) => {
-      const exportName = `r${k}`;
+      const exportName = opts.names ? `r${k}_${(r.blocks[0].eip >>> 0).toString(16)}_m${r.mode}` : `r${k}`;
       return { ...emitRegion(mb, exportName, r.blocks, r.mode, r.slot ?? 0), exportName };
     });
     if (opts.validate && !mb.validate()) throw new Error('translator: emitted an invalid module');
     const text = opts.text ? mb.text() : undefined;
-    const bytes = mb.finish();
+    const bytes = mb.finish(opts.names === true);
     return { bytes, regions, text };
   } finally {
     mb.dispose();
@@ -56,8 +62,8 @@ export function translateRegions(backend: WasmBackend, requests: readonly Region
 /**
  * The hub module (wasm/backend.ts `hubModule`) with the helpers the translator implements in
  * Wasm itself: `testcc` and `flags` (emit/flags.ts `addFlagHelpers`). It imports the memory and
- * the remaining JS helpers.
+ * the remaining JS helpers. `names`: with a name section (as TranslateOptions.names).
  */
-export function hubModule(backend: WasmBackend, initialSlots: number): Uint8Array {
-  return backend.hubModule(initialSlots, addFlagHelpers);
+export function hubModule(backend: WasmBackend, initialSlots: number, names = false): Uint8Array {
+  return backend.hubModule(initialSlots, addFlagHelpers, names);
 }

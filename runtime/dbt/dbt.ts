@@ -77,6 +77,11 @@ export interface DbtOptions {
   validate?: boolean;
   /** Which successors of the hot block a region takes (see `translate`). */
   regionScope?: 'reachable' | 'executed';
+  /**
+   * Name region functions after their guest address for host CPU profiles (translator/translate.ts
+   * `names`). Default: on when the environment has WASMVISOR_REGION_NAMES=1.
+   */
+  regionNames?: boolean;
   /** Execution traces (in_asm, out_asm, exec): runtime/trace.ts. */
   tracer?: Tracer | null;
   /**
@@ -226,6 +231,7 @@ export class Dbt implements DbtPending {
   readonly cacheBudget: number;
   private readonly limits: RegionLimits;
   private readonly validate: boolean;
+  private readonly regionNames: boolean;
   private readonly regionScope: 'reachable' | 'executed';
   private backend: WasmBackend | null = null;
   private loading: Promise<void> | null = null;
@@ -285,6 +291,7 @@ export class Dbt implements DbtPending {
     this.cacheBudget = opts.cacheBudget ?? DEFAULT_CACHE_BUDGET;
     this.limits = opts.limits ?? DEFAULT_REGION_LIMITS;
     this.validate = opts.validate ?? false;
+    this.regionNames = opts.regionNames ?? (typeof process !== 'undefined' && process.env?.WASMVISOR_REGION_NAMES === '1');
     this.regionScope = opts.regionScope ?? 'executed';
     this.tracer = opts.tracer ?? null;
     this.shared = makeSharedHelpers(cpu, this);
@@ -324,7 +331,7 @@ export class Dbt implements DbtPending {
             return runInsn(cpu, this, r.insns[k], k);
           },
         };
-        const hub = new WebAssembly.Module(hubModule(b, INITIAL_TABLE_SLOTS) as Uint8Array<ArrayBuffer>);
+        const hub = new WebAssembly.Module(hubModule(b, INITIAL_TABLE_SLOTS, this.regionNames) as Uint8Array<ArrayBuffer>);
         const exports = new WebAssembly.Instance(hub, { [WASM_IMPORT_MODULE]: { ...impls, [WASM_MEMORY_NAME]: cpu.mem.memory } }).exports;
         this.table = exports[WASM_TABLE_NAME] as WebAssembly.Table;
         this.hubFn = exports[WASM_HUB_NAME] as WebAssembly.ImportValue;
@@ -655,7 +662,7 @@ export class Dbt implements DbtPending {
     const tracer = this.tracer;
     if (tracer?.inAsm) traceBlocks(tracer, blocks);
     const slot = this.allocSlot();
-    const mod = translateRegions(backend, [{ blocks, mode: b.mode, slot }], { validate: this.validate, text: tracer?.outAsm === true });
+    const mod = translateRegions(backend, [{ blocks, mode: b.mode, slot }], { validate: this.validate, text: tracer?.outAsm === true, names: this.regionNames });
     if (mod.text !== undefined) tracer?.line(`out_asm region at ${hex8(physPage)} (${blocks.length} blocks)\n${mod.text.trimEnd()}`);
     const code = mod.regions[0];
     // Estimated footprint: V8's machine code is a few times the Wasm size, plus the metadata.

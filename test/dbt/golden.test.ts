@@ -71,3 +71,24 @@ describe('golden WAT', () => {
     await expect(`${listing}\n\n${mod.text}`).toMatchFileSnapshot(`golden/${g.name}.wat`);
   });
 });
+
+describe('region names for host profiles (TranslateOptions.names)', () => {
+  it('names each region function after its first block and emits a name section only when asked', () => {
+    const u8 = new Uint8Array(0x2000);
+    u8.set(GOLDEN[1].code, 0x1000);
+    const page: CodePage = { u8, hostPage: 0x1000, physPage: 0x1000, eipBase: 0x1000, csLimit: 0xffffffff, code32: true };
+    const blocks = formRegion(page, [0x1000]);
+    const named = translateRegions(backend, [{ blocks, mode: FLAT32 }], { names: true });
+    const plain = translateRegions(backend, [{ blocks, mode: FLAT32 }]);
+    expect(named.regions[0].exportName).toBe(`r0_1000_m${FLAT32}`);
+    expect(plain.regions[0].exportName).toBe('r0');
+    const sectionNames = (bytes: Uint8Array): string => {
+      const mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+      return WebAssembly.Module.customSections(mod, 'name').map((s) => new TextDecoder('latin1').decode(s)).join('');
+    };
+    expect(sectionNames(named.bytes)).toContain(`r0_1000_m${FLAT32}`);
+    expect(sectionNames(plain.bytes)).toBe('');
+    // The flag does not stay on for later modules.
+    expect(sectionNames(translateRegions(backend, [{ blocks, mode: FLAT32 }]).bytes)).toBe('');
+  });
+});

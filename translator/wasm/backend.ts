@@ -232,11 +232,19 @@ export class ModuleBuilder {
   /** The module in binaryen's text format (golden tests, traces). */
   text(): string { return this.m.emitText(); }
 
-  /** Emits the binary and disposes of the module. */
-  finish(): Uint8Array {
-    const bytes = this.m.emitBinary();
-    this.dispose();
-    return bytes;
+  /**
+   * Emits the binary and disposes of the module. `names`: with a name section (function names
+   * as given to addFunction), so that CPU profiles name the functions (see translator/README).
+   */
+  finish(names = false): Uint8Array {
+    if (names) this.b.setDebugInfo(true);
+    try {
+      const bytes = this.m.emitBinary();
+      this.dispose();
+      return bytes;
+    } finally {
+      if (names) this.b.setDebugInfo(false);
+    }
   }
 
   dispose(): void {
@@ -292,7 +300,7 @@ export class WasmBackend {
    * may define some helpers as Wasm functions of the hub (it adds them through the builder it is
    * given and returns their names); those are not imported. Instantiated once per translator tier.
    */
-  hubModule(initialSlots: number, inWasm?: (mb: ModuleBuilder) => readonly HelperName[]): Uint8Array {
+  hubModule(initialSlots: number, inWasm?: (mb: ModuleBuilder) => readonly HelperName[], nameSection = false): Uint8Array {
     const b = this.b;
     const m = new b.Module();
     try {
@@ -325,7 +333,12 @@ export class WasmBackend {
       m.addFunction(WASM_HUB_NAME, b.createType([b.i32, b.i32, b.i32, b.i32]), b.i32, [], hubBody);
       m.addFunctionExport(WASM_HUB_NAME, WASM_HUB_NAME);
       if (!m.validate()) throw new Error('translator: invalid hub module');
-      return m.emitBinary();
+      if (nameSection) b.setDebugInfo(true);
+      try {
+        return m.emitBinary();
+      } finally {
+        if (nameSection) b.setDebugInfo(false);
+      }
     } finally {
       m.dispose();
     }
