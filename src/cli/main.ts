@@ -131,6 +131,15 @@ async function writeSnapshot(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/**
+ * After Ctrl-A s: a snapshot refuses to restore once a writable drive's image has changed
+ * (runtime/snapshot/disks.ts), so say which drives that is (those given on this command line).
+ */
+function writableNote(args: RunArgs): string {
+  const files = args.drives.filter((d) => !d.snapshot && !d.readOnly).map((d) => d.file);
+  return files.length ? `wasmvisor: note: ${files.join(', ')} ${files.length > 1 ? 'are' : 'is'} writable: the snapshot restores only while ${files.length > 1 ? 'they stay' : 'it stays'} as now (use snapshot=on to keep it restorable)\r\n` : '';
+}
+
 async function run(args: RunArgs, io: CliIo): Promise<number> {
   const traceOut = args.trace ? (args.traceFile !== undefined ? createWriteStream(args.traceFile) : io.stderr) : null;
   const trace = traceOut ? { trace: { items: args.trace ?? [], write: (line: string) => traceOut.write(`${line}\n`) } } : {};
@@ -228,7 +237,7 @@ async function attach(machine: Machine, args: RunArgs, io: CliIo, traceOut: Writ
       } else if (action === 'snapshot') {
         const path = args.snapshotFile ?? defaultSnapshotName();
         machine.saveState().then((bytes) => writeSnapshot(path, bytes).then(() => bytes.length)).then(
-          (size) => io.stderr.write(`\r\nwasmvisor: snapshot saved to ${path} (${size} bytes); continue it with: wasmvisor run --restore ${path}\r\n`),
+          (size) => io.stderr.write(`\r\nwasmvisor: snapshot saved to ${path} (${size} bytes); continue it with: wasmvisor run --restore ${path}\r\n${writableNote(args)}`),
           (e: unknown) => io.stderr.write(`\r\nwasmvisor: cannot save a snapshot to ${path}: ${e instanceof Error ? e.message : String(e)}\r\n`),
         );
       } else {

@@ -27,6 +27,9 @@ import type { SectionInput } from '../../runtime/snapshot/container.ts';
 import { restorePc, savePc, savePcSync, snapshotInfo } from '../../runtime/snapshot/pc-snapshot.ts';
 import type { Engine } from '../../runtime/vm.ts';
 import { Machine } from '../../src/machine.ts';
+import { main } from '../../src/cli/main.ts';
+import { captureIo } from '../cli/cli-io.ts';
+import type { PassThrough } from 'node:stream';
 import { diskWorkloadKernel } from './disk-workload.ts';
 import { diskDigestOf, diskImageOf, DISK_SLICE, diskSteps, withoutDeadFlags } from './disk-image.ts';
 import type { DiskMachineImage } from './disk-image.ts';
@@ -340,6 +343,26 @@ describe('a snapshot with bad disk sections', () => {
       expect(() => restorePc(bad), what).toThrow(message);
     }
   });
+});
+
+describe('Ctrl-A s with disks', () => {
+  it('saves the drives with the snapshot and names the writable ones, whose change would make it unrestorable', async () => {
+    const kernel = join(tmp, 'disk-workload-ctrl-a.bin');
+    writeFileSync(kernel, diskWorkloadKernel());
+    const vd = image('ctrl-a-vd.raw');
+    const sd = image('ctrl-a-sd.raw');
+    const file = join(tmp, 'ctrl-a.snap');
+    const { io, err } = captureIo();
+    const exit = main(['run', '--kernel', kernel, '-m', '32M', '--accel', 'interp', '--snapshot-file', file,
+      '-drive', `file=${vd},format=raw,if=virtio`, '-drive', `file=${sd},format=raw,if=ide,snapshot=on`], io);
+    (io.stdin as PassThrough).write('\u0001s');
+    for (let k = 0; k < 600 && !/snapshot saved/.test(err()); k++) await new Promise((r) => setTimeout(r, 50));
+    expect(await exit).toBe(67); // the workload's isa-debug-exit: (0x21 << 1) | 1
+    expect(err()).toMatch(/snapshot saved to .*ctrl-a\.snap/);
+    expect(err()).toContain(`wasmvisor: note: ${vd} is writable: the snapshot restores only while it stays as now (use snapshot=on to keep it restorable)`);
+    expect(err()).not.toContain(`${sd} is writable`);
+    expect(snapshotInfo(new Uint8Array(readFileSync(file))).drives?.map((d) => [d.file, d.snapshot])).toEqual([[vd, false], [sd, true]]);
+  }, 120_000);
 });
 
 describe('Machine.saveState and Machine.restore with disks', () => {
