@@ -90,8 +90,32 @@ export function carryFlag(c: EmitCtx): Expr {
     case LFK_LOGIC: return i32.const(0);
     case LFK_INC: case LFK_DEC: case LFK_SHIFT: return i32.and(lfc(c), i32.const(1));
     case LF_NONE: return memFlag(c, F_CF);
-    default: return ccByHelper(c, 2);
+    default: return dynamicCarry(c);
   }
+}
+
+/**
+ * CF after a producer that is not known statically (a segment start: INC, DEC, ADC, SBB at a
+ * loop head or after a VMM row): the record's kind is tested at run time and the common kinds
+ * answered from the LF* locals as above; the others (ADC, SBB) go to the helper. INC and DEC
+ * keep CF, so a loop counter's `inc` after the previous iteration's `cmp` needs this on every
+ * iteration (the helper path stores the record and calls `testcc`).
+ */
+if (LFK_DEC !== LFK_INC + 1 || LFK_SHIFT !== LFK_INC + 2) throw new Error('translator/emit/flags.ts: dynamicCarry needs LFK_INC, LFK_DEC, LFK_SHIFT consecutive');
+
+function dynamicCarry(c: EmitCtx): Expr {
+  const { i32, m } = c;
+  const k = c.tmp();
+  const kindIs = (kind: number): Expr => i32.eq(m.get(k), i32.const(kind));
+  return m.block(null, [
+    m.set(k, i32.shr_u(m.get(L_LFOP), i32.const(2))),
+    m.if(kindIs(LFK_SUB), i32.lt_u(lfa(c), lfb(c)),
+      m.if(kindIs(LFK_LOGIC), i32.const(0),
+        m.if(kindIs(LFK_ADD), i32.lt_u(lfr(c), lfa(c)),
+          // INC, DEC and shifts hold CF in LF_C bit 0 (LFK_INC, LFK_DEC, LFK_SHIFT are consecutive).
+          m.if(i32.lt_u(i32.sub(m.get(k), i32.const(LFK_INC)), i32.const(3)), i32.and(lfc(c), i32.const(1)),
+            m.if(kindIs(LF_NONE), memFlag(c, F_CF), ccByHelper(c, 2)))))),
+  ], m.i32Type);
 }
 
 function zeroFlag(c: EmitCtx): Expr {
