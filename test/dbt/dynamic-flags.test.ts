@@ -2,7 +2,8 @@
  * Flags read at a segment start, where the translator does not know statically which kind of
  * operation wrote the lazy-flags record (emit/flags.ts `dynamicCarry` tests the kind at run
  * time): every producer kind and size, then a short jump (a new block), then a consumer of CF
- * (INC/DEC keep it; ADC, SBB, SETC, RCL read it), from random states. The full final state under
+ * (INC/DEC keep it; ADC, SBB, SETC, RCL read it) or of any condition (SETcc, Jcc, CMOVcc), from
+ * random states. The full final state under
  * the translator must equal the interpreter's.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,9 @@ const PRODUCERS: Record<string, number[]> = {
 const CONSUMERS: Record<string, number[]> = {
   'inc edx': [0x42], 'dec dl': [0xfe, 0xca], 'inc dx': [0x66, 0x42],
   'adc ecx,esi': [0x11, 0xf1], 'sbb ecx,esi': [0x19, 0xf1], 'setc cl': [0x0f, 0x92, 0xc1], 'rcl edi,1': [0xd1, 0xd7],
+  // Every condition (emit/flags.ts `dynamicCondition`): SETcc, and one Jcc and one CMOVcc.
+  ...Object.fromEntries(Array.from({ length: 16 }, (_, cc) => [`set${cc.toString(16)} cl`, [0x0f, 0x90 + cc, 0xc1]])),
+  'jle +1; inc ecx': [0x7e, 0x01, 0x41], 'cmovb ecx,esi': [0x0f, 0x42, 0xce],
 };
 /** Consumers that write every arithmetic flag (then the producer's undefined flags cannot show). */
 const WRITES_ALL = new Set(['adc ecx,esi', 'sbb ecx,esi']);
@@ -37,7 +41,7 @@ beforeAll(async () => {
   dbt = await makeVm('dbt');
 });
 
-describe('CF at a segment start after each kind of producer', () => {
+describe('CF and conditions at a segment start after each kind of producer', () => {
   const pairs = Object.keys(PRODUCERS).flatMap((p) => Object.keys(CONSUMERS).map((q) => [p, q] as const));
   it.each(pairs)('%s; jmp $+2; %s', (p, q) => {
     const rng = new Rng(0x5eed ^ (p.length * 7919 + q.length * 104729));

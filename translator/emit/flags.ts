@@ -161,7 +161,7 @@ export function condition(c: EmitCtx, cc: number): Expr {
   const { i32 } = c;
   c.usesFlags = true;
   const neg = (cc & 1) !== 0;
-  if (c.flagKind < 0) return ccByHelper(c, cc);
+  if (c.flagKind < 0) return dynamicCondition(c, cc);
   if (c.flagKind === LFK_SUB) {
     const a = lfa(c);
     const b = lfb(c);
@@ -199,6 +199,26 @@ export function condition(c: EmitCtx, cc: number): Expr {
     default: r = i32.or(zeroFlag(c), i32.xor(signFlag(c), overflowFlag(c))); break;
   }
   return neg ? i32.eqz(r) : r;
+}
+
+/**
+ * Condition `cc` after a producer not known statically: the two commonest records, 32-bit SUB
+ * (CMP) and 32-bit LOGIC (TEST, AND, ...), are recognized by LF_OP at run time and answered as
+ * `condition` answers them statically; any other record goes to the helper.
+ */
+function dynamicCondition(c: EmitCtx, cc: number): Expr {
+  const { i32, m } = c;
+  const as = (kind: number): Expr => {
+    c.flagKind = kind;
+    c.flagSize = SZ32;
+    try {
+      return condition(c, cc);
+    } finally {
+      c.flagKind = -1;
+    }
+  };
+  return m.if(i32.eq(m.get(L_LFOP), i32.const((LFK_SUB << 2) | SZ32)), as(LFK_SUB),
+    m.if(i32.eq(m.get(L_LFOP), i32.const((LFK_LOGIC << 2) | SZ32)), as(LFK_LOGIC), ccByHelper(c, cc)));
 }
 
 // ------------------------------------------------------------------------------ materialized flags
