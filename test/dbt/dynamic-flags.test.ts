@@ -3,7 +3,7 @@
  * operation wrote the lazy-flags record (emit/flags.ts `dynamicCarry` tests the kind at run
  * time): every producer kind and size, then a short jump (a new block), then a consumer of CF
  * (INC/DEC keep it; ADC, SBB, SETC, RCL read it) or of any condition (SETcc, Jcc, CMOVcc), from
- * random states. The full final state under
+ * random states, or of all of EFLAGS (PUSHFD, ROL/ROR). The full final state under
  * the translator must equal the interpreter's.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,9 @@ const CONSUMERS: Record<string, number[]> = {
   // Every condition (emit/flags.ts `dynamicCondition`): SETcc, and one Jcc and one CMOVcc.
   ...Object.fromEntries(Array.from({ length: 16 }, (_, cc) => [`set${cc.toString(16)} cl`, [0x0f, 0x90 + cc, 0xc1]])),
   'jle +1; inc ecx': [0x7e, 0x01, 0x41], 'cmovb ecx,esi': [0x0f, 0x42, 0xce],
+  // Materialized EFLAGS (emit/flags.ts materializeFlags, through the `flags` helper here): PUSHFD,
+  // and rotates that keep SF ZF AF PF.
+  'pushfd': [0x9c], 'rol esi,3': [0xc1, 0xc6, 0x03], 'ror di,1': [0x66, 0xd1, 0xcf],
 };
 /** Consumers that write every arithmetic flag (then the producer's undefined flags cannot show). */
 const WRITES_ALL = new Set(['adc ecx,esi', 'sbb ecx,esi']);
