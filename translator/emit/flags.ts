@@ -94,6 +94,8 @@ export function carryFlag(c: EmitCtx): Expr {
   }
 }
 
+if (LFK_DEC !== LFK_INC + 1 || LFK_SHIFT !== LFK_INC + 2) throw new Error('translator/emit/flags.ts: dynamicCarry needs LFK_INC, LFK_DEC, LFK_SHIFT consecutive');
+
 /**
  * CF after a producer that is not known statically (a segment start: INC, DEC, ADC, SBB at a
  * loop head or after a VMM row): the record's kind is tested at run time and the common kinds
@@ -101,8 +103,6 @@ export function carryFlag(c: EmitCtx): Expr {
  * keep CF, so a loop counter's `inc` after the previous iteration's `cmp` needs this on every
  * iteration (the helper path stores the record and calls `testcc`).
  */
-if (LFK_DEC !== LFK_INC + 1 || LFK_SHIFT !== LFK_INC + 2) throw new Error('translator/emit/flags.ts: dynamicCarry needs LFK_INC, LFK_DEC, LFK_SHIFT consecutive');
-
 function dynamicCarry(c: EmitCtx): Expr {
   const { i32, m } = c;
   const k = c.tmp();
