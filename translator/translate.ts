@@ -37,7 +37,7 @@ export interface TranslateOptions {
   /**
    * Name each region function after its first block, `r<k>_<eip hex>_m<mode>`, and emit a name
    * section, so that a CPU profile of the host (`node --cpu-prof`) attributes time per region
-   * (bench/profile/regions.mjs). The runtime enables it with WASMVISOR_REGION_NAMES=1.
+   * (bench/profile/regions.ts). The runtime enables it with WASMVISOR_REGION_NAMES=1.
    */
   readonly names?: boolean;
 }

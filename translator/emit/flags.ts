@@ -107,15 +107,28 @@ function dynamicCarry(c: EmitCtx): Expr {
   const { i32, m } = c;
   const k = c.tmp();
   const kindIs = (kind: number): Expr => i32.eq(m.get(k), i32.const(kind));
+  // CF of these kinds does not depend on the record's size (its values are masked to it).
+  const as = (kind: number): Expr => withKind(c, kind, SZ32, () => carryFlag(c));
   return m.block(null, [
     m.set(k, i32.shr_u(m.get(L_LFOP), i32.const(2))),
-    m.if(kindIs(LFK_SUB), i32.lt_u(lfa(c), lfb(c)),
-      m.if(kindIs(LFK_LOGIC), i32.const(0),
-        m.if(kindIs(LFK_ADD), i32.lt_u(lfr(c), lfa(c)),
-          // INC, DEC and shifts hold CF in LF_C bit 0 (LFK_INC, LFK_DEC, LFK_SHIFT are consecutive).
-          m.if(i32.lt_u(i32.sub(m.get(k), i32.const(LFK_INC)), i32.const(3)), i32.and(lfc(c), i32.const(1)),
-            m.if(kindIs(LF_NONE), memFlag(c, F_CF), ccByHelper(c, 2)))))),
+    m.if(kindIs(LFK_SUB), as(LFK_SUB),
+      m.if(kindIs(LFK_LOGIC), as(LFK_LOGIC),
+        m.if(kindIs(LFK_ADD), as(LFK_ADD),
+          // INC, DEC and shifts all hold CF in LF_C bit 0 (LFK_INC, LFK_DEC, LFK_SHIFT are consecutive).
+          m.if(i32.lt_u(i32.sub(m.get(k), i32.const(LFK_INC)), i32.const(3)), as(LFK_INC),
+            m.if(kindIs(LF_NONE), as(LF_NONE), ccByHelper(c, 2)))))),
   ], m.i32Type);
+}
+
+/** `emit()` with the record's kind and size taken as statically known (then unknown again). */
+function withKind(c: EmitCtx, kind: number, size: number, emit: () => Expr): Expr {
+  c.flagKind = kind;
+  c.flagSize = size;
+  try {
+    return emit();
+  } finally {
+    c.flagKind = -1;
+  }
 }
 
 function zeroFlag(c: EmitCtx): Expr {
@@ -208,15 +221,7 @@ export function condition(c: EmitCtx, cc: number): Expr {
  */
 function dynamicCondition(c: EmitCtx, cc: number): Expr {
   const { i32, m } = c;
-  const as = (kind: number): Expr => {
-    c.flagKind = kind;
-    c.flagSize = SZ32;
-    try {
-      return condition(c, cc);
-    } finally {
-      c.flagKind = -1;
-    }
-  };
+  const as = (kind: number): Expr => withKind(c, kind, SZ32, () => condition(c, cc));
   return m.if(i32.eq(m.get(L_LFOP), i32.const((LFK_SUB << 2) | SZ32)), as(LFK_SUB),
     m.if(i32.eq(m.get(L_LFOP), i32.const((LFK_LOGIC << 2) | SZ32)), as(LFK_LOGIC), ccByHelper(c, cc)));
 }

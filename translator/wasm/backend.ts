@@ -237,14 +237,9 @@ export class ModuleBuilder {
    * as given to addFunction), so that CPU profiles name the functions (see translator/README).
    */
   finish(names = false): Uint8Array {
-    if (names) this.b.setDebugInfo(true);
-    try {
-      const bytes = this.m.emitBinary();
-      this.dispose();
-      return bytes;
-    } finally {
-      if (names) this.b.setDebugInfo(false);
-    }
+    const bytes = emitBinary(this.b, this.m, names);
+    this.dispose();
+    return bytes;
   }
 
   dispose(): void {
@@ -253,6 +248,20 @@ export class ModuleBuilder {
     for (const name of this.exports) this.m.removeExport(name);
     for (const name of this.functions) this.m.removeFunction(name);
     this.onDispose();
+  }
+}
+
+/**
+ * `m`'s binary; with a name section when `names` (binaryen's debug-info switch is global: set
+ * only for this emit).
+ */
+function emitBinary(b: Binaryen, m: binaryenNs.Module, names: boolean): Uint8Array {
+  if (!names) return m.emitBinary();
+  b.setDebugInfo(true);
+  try {
+    return m.emitBinary();
+  } finally {
+    b.setDebugInfo(false);
   }
 }
 
@@ -333,12 +342,7 @@ export class WasmBackend {
       m.addFunction(WASM_HUB_NAME, b.createType([b.i32, b.i32, b.i32, b.i32]), b.i32, [], hubBody);
       m.addFunctionExport(WASM_HUB_NAME, WASM_HUB_NAME);
       if (!m.validate()) throw new Error('translator: invalid hub module');
-      if (nameSection) b.setDebugInfo(true);
-      try {
-        return m.emitBinary();
-      } finally {
-        if (nameSection) b.setDebugInfo(false);
-      }
+      return emitBinary(b, m, nameSection);
     } finally {
       m.dispose();
     }
