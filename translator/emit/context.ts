@@ -21,6 +21,7 @@ import {
   MODE_CS32, MODE_FLAT, MODE_SS32, SZ16, SZ32,
 } from '../abi.ts';
 import type { Expr, I32Ops, I64Ops, ModuleBuilder, ValType } from '../wasm/backend.ts';
+import type { Route } from './loops.ts';
 
 /** Fixed local indices (local 0 is the `entry` parameter). */
 export const L_ENTRY = 0;
@@ -62,17 +63,14 @@ export const LBL_EXIT = 'exit';
 export const LBL_SMC = 'smc';
 export const LBL_OUT = 'out';
 
-/** The label of segment `k`'s block: `br` to it continues at the start of segment k (region.ts). */
-export function segmentLabel(k: number): string {
-  return `s${k}`;
-}
-
 /** How the region emitter answers questions about the region's layout. */
 export interface RegionLayout {
   /** Segment index of the block starting at `eip`, or -1 if no block of the region starts there. */
   segmentAt(eip: number): number;
   /** Block starts that dynamic transfers (RET, JMP r/m) are compared against, in priority order. */
   readonly dynamicTargets: readonly number[];
+  /** How a goto from segment `from` reaches the start of segment `to` (emit/loops.ts). */
+  route(from: number, to: number): Route;
 }
 
 export class EmitCtx {
@@ -135,6 +133,8 @@ export class EmitCtx {
   segment = 0;
   selfLoopLabel: string | null = null;
   selfLoopEip = 0;
+  /** The self-loop block's instruction count (its back edge checks the budget for the next turn). */
+  selfLoopLen = 0;
 
   constructor(readonly m: ModuleBuilder, readonly mode: number, readonly layout: RegionLayout) {
     this.i32 = m.i32;
@@ -403,12 +403,25 @@ export class EmitCtx {
     const seg = this.layout.segmentAt(target);
     if (seg < 0) return [this.exitTo(i32.const(target))];
     if (this.selfLoopLabel !== null && target === this.selfLoopEip) {
-      return [this.exitRequestCheck(target), m.br(this.selfLoopLabel)];
+      // The next turn's budget check and the exit-request test in one branch, on the back edge
+      // rather than at the loop head (region.ts startSegment): nothing at the head then observes
+      // the lazy-flags record, so its locals do not live across the back edge.
+      const again = i32.or(i32.load(EXIT_REQUEST, 4, i32.const(0)), i32.lt_s(m.get(L_BUDGET), i32.const(this.selfLoopLen)));
+      return [this.exitIf(again, target), m.br(this.selfLoopLabel)];
     }
-    if (seg <= this.segment) return [this.exitRequestCheck(target), m.set(L_PC, i32.const(seg)), m.br(LBL_TOP)];
     if (seg === this.segment + 1 && last) return [];
-    // A later segment starts where its label's block ends (region.ts): branch there directly.
-    return [m.br(segmentLabel(seg))];
+    return this.toSegment(seg, target);
+  }
+
+  /** Branches to the start of segment `seg` (at CS offset `eip`) of this region: emit/loops.ts. */
+  private toSegment(seg: number, eip: number): Expr[] {
+    const { m, i32 } = this;
+    const r = this.layout.route(this.segment, seg);
+    const out: Expr[] = [];
+    if (r.back) out.push(this.exitRequestCheck(eip));
+    if (r.setPc) out.push(m.set(L_PC, i32.const(seg)));
+    out.push(m.br(r.label));
+    return out;
   }
 
   /** Continues at a computed CS offset (RET, JMP r/m): compared with likely targets, else an exit. */
@@ -424,9 +437,8 @@ export class EmitCtx {
     }
     for (const d of this.layout.dynamicTargets) {
       const seg = this.layout.segmentAt(d);
-      out.push(m.if(i32.eq(m.get(local), i32.const(d)), seg > this.segment ? m.br(segmentLabel(seg)) : m.block(null, [
-        this.exitRequestCheck(d), m.set(L_PC, i32.const(seg)), m.br(LBL_TOP),
-      ])));
+      const go = this.toSegment(seg, d);
+      out.push(m.if(i32.eq(m.get(local), i32.const(d)), go.length === 1 ? go[0] : m.block(null, go)));
     }
     out.push(this.exitTo(m.get(local)));
     return out;

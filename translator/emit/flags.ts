@@ -276,7 +276,7 @@ const LFARITH = 'lfarith';
  * `arithFlags` makes for a statically known record. Returns the helpers it defined.
  */
 export function addFlagHelpers(mb: ModuleBuilder): HelperName[] {
-  const c = new EmitCtx(mb, 0, { segmentAt: () => -1, dynamicTargets: [] });
+  const c = new EmitCtx(mb, 0, { segmentAt: () => -1, dynamicTargets: [], route: () => { throw new Error('flag helpers have no segments'); } });
   const { i32 } = c;
   const m = mb;
   const z = i32.const(0);

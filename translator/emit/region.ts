@@ -32,7 +32,7 @@
 import type { Insn } from '../decoder/insn.ts';
 import {
   BUDGET, DBT_CHAINS, DBT_INLINE, DBT_INSN, DBT_NCTL, DBT_REGION, EIP, EXIT_AFTER, EXIT_PENDING, EXIT_REQUEST, JUMP_CACHE,
-  JUMP_CACHE_ENTRIES, MODE, STUB_EXIT, TLB_OFFSET, TLB_READ_MASK, TLB_WRITE_MASK,
+  JUMP_CACHE_ENTRIES, MODE, MODE_CS32, STUB_EXIT, TLB_OFFSET, TLB_READ_MASK, TLB_WRITE_MASK,
 } from '../abi.ts';
 import { EXIT_REASONS } from '../isa/types.ts';
 import { TABLE, endsBlock } from '../isa/table.ts';
@@ -41,10 +41,12 @@ import type { ScannedBlock } from '../scan/scan-block.ts';
 import type { Expr, ModuleBuilder } from '../wasm/backend.ts';
 import {
   EmitCtx, L_ARG, L_BUDGET, L_CODE, L_EIP, L_ENTRY, L_NCTL, L_PC, L_RMASK, L_SMCK, L_WMASK, LBL_EXIT, LBL_OUT,
-  LBL_SMC, LBL_STUB, LBL_TOP, segmentLabel,
+  LBL_SMC, LBL_STUB, LBL_TOP,
 } from './context.ts';
 import type { RegionLayout } from './context.ts';
 import { flagsLiveAfter } from './liveness.ts';
+import { SegmentLoops } from './loops.ts';
+import type { SegmentLoop } from './loops.ts';
 import { endsSegment, inlineEmitter, isVmmInline } from './table.ts';
 
 /** Most dynamic-transfer targets compared inline (RET to a call site of the region, ...). */
@@ -70,7 +72,6 @@ export interface RegionCode {
 }
 
 interface Segment {
-  readonly label: string;
   code: Expr[];
 }
 
@@ -98,7 +99,13 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       dynamicTargets.push(b.endEip);
     }
   }
-  const layout: RegionLayout = { segmentAt: (eip) => blockSeg.get(eip) ?? -1, dynamicTargets };
+  const code32Mode = (mode & MODE_CS32) !== 0;
+  const loops = new SegmentLoops(nseg, backEdges(blocks, blockSeg, code32Mode, dynamicTargets), LBL_TOP);
+  const layout: RegionLayout = {
+    segmentAt: (eip) => blockSeg.get(eip) ?? -1,
+    dynamicTargets,
+    route: (from, to) => loops.route(from, to),
+  };
   const c = new EmitCtx(m, mode, layout);
 
   // Pass 2: emit every segment.
@@ -107,7 +114,8 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   const done: number[] = [];
   let inlineCount = 0;
   const code32 = c.code32;
-  const loops = loopBlocks(blocks, code32, dynamicTargets);
+  if (code32 !== code32Mode) throw new Error('region: code size disagrees with the mode');
+  const cyclic = loopBlocks(blocks, code32, dynamicTargets);
   for (const b of blocks) {
     const n = b.insns.length;
     const selfLoop = isSelfLoop(b, code32);
@@ -115,7 +123,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
     startSegment(c, segments, b, selfLoop);
     // Memory accesses in loops get the inline soft-TLB fast path; elsewhere a call is cheaper to
     // translate (see emit/memory.ts).
-    c.inlineMemory = loops.has(b.eip);
+    c.inlineMemory = cyclic.has(b.eip);
     for (let k = 0; k < n; k++) {
       const insn = b.insns[k];
       const row = TABLE[insn.row];
@@ -137,7 +145,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
         } else {
           closeSegment(c, segments);
           startSegment(c, segments, null, false);
-          c.inlineMemory = loops.has(b.eip);
+          c.inlineMemory = cyclic.has(b.eip);
         }
         continue;
       }
@@ -172,13 +180,14 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       if (!isLast) {
         closeSegment(c, segments);
         startSegment(c, segments, null, false);
-        c.inlineMemory = loops.has(b.eip);
+        c.inlineMemory = cyclic.has(b.eip);
       }
     }
     closeSegment(c, segments);
   }
 
-  const body = assemble(c, segments, slot);
+  if (segments.length !== nseg) throw new Error(`region: ${segments.length} segments emitted, ${nseg} numbered`);
+  const body = assemble(c, segments, loops, slot);
   m.addFunction(name, 1, c.vars, body);
   const entries = new Map<number, number>(blockSeg);
   return { entries, insns, doneBefore: Int32Array.from(done), insnCount: insns.length, inlineCount, segments: segments.length };
@@ -252,6 +261,31 @@ function chain(c: EmitCtx, cond: Expr, mode: Expr): Expr {
   return m.block(miss, [m.if(cond, hit)]);
 }
 
+/**
+ * The region's backward gotos between segments, as [from, to] (to <= from): direct transfers
+ * and transfers to the return sites (emit/context.ts gotoDynamic) that do not go forward,
+ * except a self-loop block's jump to itself (its own Wasm loop inside its segment).
+ */
+function backEdges(
+  blocks: readonly ScannedBlock[], blockSeg: ReadonlyMap<number, number>, code32: boolean, dynamicTargets: readonly number[],
+): [number, number][] {
+  const out: [number, number][] = [];
+  for (const b of blocks) {
+    let last = blockSeg.get(b.eip) as number;
+    for (let k = 0; k < b.insns.length - 1; k++) if (endsSegment(b.insns[k])) last++;
+    const insn = b.insns[b.insns.length - 1];
+    const targets: number[] = [];
+    const t = directTarget(insn, code32);
+    if (t !== null && !(t === b.eip && isSelfLoop(b, code32))) targets.push(t);
+    if (DYNAMIC_ROWS.has(TABLE[insn.row].name)) targets.push(...dynamicTargets);
+    for (const eip of targets) {
+      const to = blockSeg.get(eip);
+      if (to !== undefined && to <= last) out.push([last, to]);
+    }
+  }
+  return out;
+}
+
 function loopBlocks(blocks: readonly ScannedBlock[], code32: boolean, dynamicTargets: readonly number[]): Set<number> {
   const index = new Map(blocks.map((b, k) => [b.eip, k]));
   const succ = blocks.map((b) => {
@@ -317,28 +351,64 @@ function startSegment(c: EmitCtx, segments: Segment[], block: ScannedBlock | nul
   c.flagKind = -1;
   c.selfLoopLabel = selfLoop ? `L${c.segment}` : null;
   c.selfLoopEip = block ? block.eip : 0;
-  segments.push({ label: segmentLabel(c.segment), code: [] });
+  c.selfLoopLen = block ? block.insns.length : 0;
+  segments.push({ code: [] });
   if (block) {
-    // Enter a block only if the budget covers all of it.
-    c.emit(c.exitIf(i32.lt_s(m.get(L_BUDGET), i32.const(block.insns.length)), block.eip));
+    // Enter a block only if the budget covers all of it (a self-loop: before its Wasm loop; its
+    // back edge checks again for the next turn, emit/context.ts goto).
+    const check = c.exitIf(i32.lt_s(m.get(L_BUDGET), i32.const(block.insns.length)), block.eip);
+    if (selfLoop) segments[segments.length - 1].code.push(check);
+    else c.emit(check);
   }
 }
 
 function closeSegment(c: EmitCtx, segments: Segment[]): void {
   const seg = segments[segments.length - 1];
-  seg.code = c.selfLoopLabel !== null ? [c.m.loop(c.selfLoopLabel, c.m.block(null, c.out))] : c.out;
+  seg.code = c.selfLoopLabel !== null ? [...seg.code, c.m.loop(c.selfLoopLabel, c.m.block(null, c.out))] : c.out;
   c.out = [];
 }
 
-function assemble(c: EmitCtx, segments: Segment[], slot: number): Expr {
+/**
+ * The statements of loop `l` (the whole function for the root): a dispatch on L_PC, then each
+ * item (a segment, or a nested loop) after the end of the block its label names (emit/loops.ts).
+ */
+function nest(c: EmitCtx, segments: Segment[], loops: SegmentLoops, l: SegmentLoop): Expr[] {
   const { m } = c;
   const i32 = m.i32;
-  const labels = segments.map((s) => s.label);
-  let cur = m.block(labels[0], [m.block('bad', [m.switch(labels, 'bad', m.get(L_PC))]), m.unreachable()]);
-  for (let k = 0; k < segments.length; k++) {
-    const last = k + 1 === segments.length;
-    cur = m.block(last ? null : labels[k + 1], [cur, ...segments[k].code, ...(last ? [m.unreachable()] : [])]);
+  const items = loops.items(l);
+  const startOf = (it: number | SegmentLoop): number => (typeof it === 'number' ? it : it.start);
+  // The label of the item holding each segment of l.
+  const itemOf: string[] = [];
+  for (const it of items) {
+    const label = loops.itemLabel(l, startOf(it));
+    const end = typeof it === 'number' ? it : it.end;
+    for (let k = startOf(it); k <= end; k++) itemOf.push(label);
   }
+  let cur: Expr;
+  if (l.id === 0) {
+    cur = m.block(itemOf[0], [m.block('bad', [m.switch(itemOf, 'bad', m.get(L_PC))]), m.unreachable()]);
+  } else {
+    // Entered at the head with L_PC above it: dispatch into the body (a back edge to the first
+    // segment sets L_PC to it and skips this).
+    const inBody = itemOf.slice(1);
+    cur = m.block(itemOf[0], inBody.length === 0 ? [m.nop()] : [
+      m.if(i32.gt_s(m.get(L_PC), i32.const(l.start)), m.switch(inBody, itemOf[0], i32.sub(m.get(L_PC), i32.const(l.start + 1)))),
+    ]);
+  }
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k];
+    const code = typeof it === 'number' ? segments[it].code : [m.loop(loops.loopLabel(it), m.block(null, nest(c, segments, loops, it)))];
+    const last = k + 1 === items.length;
+    if (last) return [cur, ...code, ...(l.id === 0 ? [m.unreachable()] : [])];
+    cur = m.block(loops.itemLabel(l, startOf(items[k + 1])), [cur, ...code]);
+  }
+  return [cur];
+}
+
+function assemble(c: EmitCtx, segments: Segment[], loops: SegmentLoops, slot: number): Expr {
+  const { m } = c;
+  const i32 = m.i32;
+  let cur = m.block(null, nest(c, segments, loops, loops.root));
   // A write into the region's own code: the instruction completed; the runtime continues after it.
   if (c.usesSmc) cur = m.block(null, [m.set(L_SMCK, m.block(LBL_SMC, [cur], m.i32Type)), m.set(L_CODE, i32.const(EXIT_AFTER))]);
   // A helper that throws (a guest fault) lands in catch_all: the locals hold the state as before

@@ -158,16 +158,16 @@
                )
               )
              )
-             (loop $L1
-              (drop
-               (br_if $exit
-                (i32.const 4103)
-                (i32.lt_s
-                 (local.get $17)
-                 (i32.const 4)
-                )
+             (drop
+              (br_if $exit
+               (i32.const 4103)
+               (i32.lt_s
+                (local.get $17)
+                (i32.const 4)
                )
               )
+             )
+             (loop $L1
               (local.set $1
                (i32.add
                 (local.get $1)
@@ -237,8 +237,14 @@
                 (drop
                  (br_if $exit
                   (i32.const 4103)
-                  (i32.load offset=284
-                   (i32.const 0)
+                  (i32.or
+                   (i32.load offset=284
+                    (i32.const 0)
+                   )
+                   (i32.lt_s
+                    (local.get $17)
+                    (i32.const 4)
+                   )
                   )
                  )
                 )

@@ -231,232 +231,253 @@
             (local.set $23
              (block $smc (result i32)
               (block
-               (block $s2
-                (block $s1
-                 (block $s0
-                  (block $bad
-                   (if
-                    (i32.const 1)
-                    (then
-                     (br_table $s0 $s1 $s2 $bad
-                      (local.get $14)
-                     )
-                    )
-                   )
-                  )
+               (block $s1
+                (block $s0
+                 (block $bad
                   (if
                    (i32.const 1)
                    (then
-                    (unreachable)
-                   )
-                  )
-                 )
-                 (drop
-                  (br_if $exit
-                   (i32.const 4096)
-                   (i32.lt_s
-                    (local.get $17)
-                    (i32.const 6)
-                   )
-                  )
-                 )
-                 (local.set $24
-                  (i32.add
-                   (local.get $5)
-                   (i32.const -4)
-                  )
-                 )
-                 (if
-                  (call $st32
-                   (local.get $24)
-                   (local.get $6)
-                   (i32.const 3)
-                  )
-                  (then
-                   (local.set $22
-                    (i32.const 1)
-                   )
-                  )
-                 )
-                 (local.set $5
-                  (local.get $24)
-                 )
-                 (drop
-                  (br_if $smc
-                   (i32.const 0)
-                   (local.get $22)
-                  )
-                 )
-                 (local.set $6
-                  (local.get $5)
-                 )
-                 (local.set $1
-                  (call $ld32
-                   (i32.add
-                    (local.get $6)
-                    (i32.const 8)
-                   )
-                   (i32.const 19)
-                  )
-                 )
-                 (local.set $24
-                  (call $ld32
-                   (i32.const 36864)
-                   (i32.const 28)
-                  )
-                 )
-                 (local.set $1
-                  (local.tee $12
-                   (i32.add
-                    (local.tee $10
-                     (local.get $1)
+                    (br_table $s0 $s1 $s1 $bad
+                     (local.get $14)
                     )
-                    (local.tee $11
-                     (local.get $24)
-                    )
-                   )
-                  )
-                 )
-                 (local.set $9
-                  (i32.const 6)
-                 )
-                 (drop
-                  (br_if $smc
-                   (i32.const 4)
-                   (call $st32
-                    (i32.const 36868)
-                    (local.get $1)
-                    (i32.const 36)
-                   )
-                  )
-                 )
-                 (local.set $24
-                  (i32.add
-                   (local.get $5)
-                   (i32.const -4)
-                  )
-                 )
-                 (if
-                  (call $st32
-                   (local.get $24)
-                   (i32.const 4118)
-                   (i32.const 43)
-                  )
-                  (then
-                   (local.set $22
-                    (i32.const 1)
-                   )
-                  )
-                 )
-                 (local.set $5
-                  (local.get $24)
-                 )
-                 (local.set $17
-                  (i32.sub
-                   (local.get $17)
-                   (i32.const 6)
-                  )
-                 )
-                 (local.set $18
-                  (i32.add
-                   (local.get $18)
-                   (i32.const 1)
-                  )
-                 )
-                 (if
-                  (local.get $22)
-                  (then
-                   (br $exit
-                    (i32.const 4119)
                    )
                   )
                  )
                  (if
                   (i32.const 1)
                   (then
-                   (br $s2)
+                   (unreachable)
                   )
                  )
                 )
                 (drop
                  (br_if $exit
+                  (i32.const 4096)
+                  (i32.lt_s
+                   (local.get $17)
+                   (i32.const 6)
+                  )
+                 )
+                )
+                (local.set $24
+                 (i32.add
+                  (local.get $5)
+                  (i32.const -4)
+                 )
+                )
+                (if
+                 (call $st32
+                  (local.get $24)
+                  (local.get $6)
+                  (i32.const 3)
+                 )
+                 (then
+                  (local.set $22
+                   (i32.const 1)
+                  )
+                 )
+                )
+                (local.set $5
+                 (local.get $24)
+                )
+                (drop
+                 (br_if $smc
+                  (i32.const 0)
+                  (local.get $22)
+                 )
+                )
+                (local.set $6
+                 (local.get $5)
+                )
+                (local.set $1
+                 (call $ld32
+                  (i32.add
+                   (local.get $6)
+                   (i32.const 8)
+                  )
+                  (i32.const 19)
+                 )
+                )
+                (local.set $24
+                 (call $ld32
+                  (i32.const 36864)
+                  (i32.const 28)
+                 )
+                )
+                (local.set $1
+                 (local.tee $12
+                  (i32.add
+                   (local.tee $10
+                    (local.get $1)
+                   )
+                   (local.tee $11
+                    (local.get $24)
+                   )
+                  )
+                 )
+                )
+                (local.set $9
+                 (i32.const 6)
+                )
+                (drop
+                 (br_if $smc
+                  (i32.const 4)
+                  (call $st32
+                   (i32.const 36868)
+                   (local.get $1)
+                   (i32.const 36)
+                  )
+                 )
+                )
+                (local.set $24
+                 (i32.add
+                  (local.get $5)
+                  (i32.const -4)
+                 )
+                )
+                (if
+                 (call $st32
+                  (local.get $24)
                   (i32.const 4118)
+                  (i32.const 43)
+                 )
+                 (then
+                  (local.set $22
+                   (i32.const 1)
+                  )
+                 )
+                )
+                (local.set $5
+                 (local.get $24)
+                )
+                (local.set $17
+                 (i32.sub
+                  (local.get $17)
+                  (i32.const 6)
+                 )
+                )
+                (local.set $18
+                 (i32.add
+                  (local.get $18)
+                  (i32.const 1)
+                 )
+                )
+                (if
+                 (local.get $22)
+                 (then
+                  (br $exit
+                   (i32.const 4119)
+                  )
+                 )
+                )
+                (local.set $14
+                 (i32.const 2)
+                )
+                (if
+                 (i32.const 1)
+                 (then
+                  (br $s1)
+                 )
+                )
+               )
+               (loop $lp1
+                (block $s2_1
+                 (block $s1_1
+                  (if
+                   (i32.gt_s
+                    (local.get $14)
+                    (i32.const 1)
+                   )
+                   (then
+                    (br_table $s2_1 $s1_1
+                     (i32.sub
+                      (local.get $14)
+                      (i32.const 2)
+                     )
+                    )
+                   )
+                  )
+                 )
+                 (drop
+                  (br_if $exit
+                   (i32.const 4118)
+                   (i32.lt_s
+                    (local.get $17)
+                    (i32.const 1)
+                   )
+                  )
+                 )
+                 (local.set $15
+                  (i32.const 4118)
+                 )
+                 (local.set $14
+                  (i32.const -1)
+                 )
+                 (if
+                  (i32.const 1)
+                  (then
+                   (br $stub
+                    (i32.const 6)
+                   )
+                  )
+                 )
+                )
+                (drop
+                 (br_if $exit
+                  (i32.const 4119)
                   (i32.lt_s
                    (local.get $17)
                    (i32.const 1)
                   )
                  )
                 )
-                (local.set $15
-                 (i32.const 4118)
-                )
-                (local.set $14
-                 (i32.const -1)
-                )
-                (if
-                 (i32.const 1)
-                 (then
-                  (br $stub
-                   (i32.const 6)
-                  )
+                (local.set $24
+                 (call $ld32
+                  (local.get $5)
+                  (i32.const 59)
                  )
                 )
-               )
-               (drop
-                (br_if $exit
-                 (i32.const 4119)
-                 (i32.lt_s
+                (local.set $5
+                 (i32.add
+                  (local.get $5)
+                  (i32.const 4)
+                 )
+                )
+                (local.set $17
+                 (i32.sub
                   (local.get $17)
                   (i32.const 1)
                  )
                 )
-               )
-               (local.set $24
-                (call $ld32
-                 (local.get $5)
-                 (i32.const 59)
-                )
-               )
-               (local.set $5
-                (i32.add
-                 (local.get $5)
-                 (i32.const 4)
-                )
-               )
-               (local.set $17
-                (i32.sub
-                 (local.get $17)
-                 (i32.const 1)
-                )
-               )
-               (local.set $18
-                (i32.add
-                 (local.get $18)
-                 (i32.const 1)
-                )
-               )
-               (if
-                (i32.eq
-                 (local.get $24)
-                 (i32.const 4118)
-                )
-                (then
-                 (drop
-                  (br_if $exit
-                   (i32.const 4118)
-                   (i32.load offset=284
-                    (i32.const 0)
-                   )
-                  )
-                 )
-                 (local.set $14
+                (local.set $18
+                 (i32.add
+                  (local.get $18)
                   (i32.const 1)
                  )
-                 (br $top)
                 )
-               )
-               (br $exit
-                (local.get $24)
+                (if
+                 (i32.eq
+                  (local.get $24)
+                  (i32.const 4118)
+                 )
+                 (then
+                  (drop
+                   (br_if $exit
+                    (i32.const 4118)
+                    (i32.load offset=284
+                     (i32.const 0)
+                    )
+                   )
+                  )
+                  (local.set $14
+                   (i32.const 1)
+                  )
+                  (br $lp1)
+                 )
+                )
+                (br $exit
+                 (local.get $24)
+                )
                )
                (unreachable)
               )

@@ -138,16 +138,16 @@
                   )
                  )
                 )
-                (loop $L0
-                 (drop
-                  (br_if $exit
-                   (i32.const 4096)
-                   (i32.lt_s
-                    (local.get $17)
-                    (i32.const 5)
-                   )
+                (drop
+                 (br_if $exit
+                  (i32.const 4096)
+                  (i32.lt_s
+                   (local.get $17)
+                   (i32.const 5)
                   )
                  )
+                )
+                (loop $L0
                  (local.set $1
                   (i32.or
                    (i32.and
@@ -549,8 +549,14 @@
                    (drop
                     (br_if $exit
                      (i32.const 4096)
-                     (i32.load offset=284
-                      (i32.const 0)
+                     (i32.or
+                      (i32.load offset=284
+                       (i32.const 0)
+                      )
+                      (i32.lt_s
+                       (local.get $17)
+                       (i32.const 5)
+                      )
                      )
                     )
                    )
