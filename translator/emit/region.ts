@@ -12,7 +12,7 @@
  *       loop $top
  *         block $stub
  *           block $s<N-1> ... block $s0  block $bad br_table($s0..$s<N-1>, $bad, pc) end unreachable
- *           end  segment 0 ... end  segment N-1
+ *           end  item 0 ... end  item N-1
  *         end
  *         interp stub: flush; status = interp(arg); reload; continue at segment pc, or exit
  *       end
@@ -21,13 +21,18 @@
  *   end                      (all of $done inside try ... catch_all: store registers and flags)
  *   epilogue: store BUDGET and the counters; return code
  *
+ * An item is a segment, or a Wasm loop over several (emit/loops.ts) with the same shape inside:
+ *   loop $lp<k>  block $s<e>_<k> ... block $s<h>_<k>  if (pc > h) br_table(...)  end  item ... end
+ *
  * A segment is a maximal run of inline instructions of one block; an instruction without an
  * emitter (and every sensitive, privileged and I/O instruction) ends its segment with a branch
  * to the interp stub, which runs the interpreter's handler for it and resumes at the next
- * segment. Consecutive segments fall through into each other; other edges branch to the loop
- * head and dispatch through br_table, except a block that jumps to itself, which becomes its own
- * Wasm loop. Back edges and dynamic transfers test EXIT_REQUEST; each block start tests that
- * the budget covers the whole block, so a slice never overruns its budget.
+ * segment. Consecutive segments fall through into each other; a forward goto branches to the
+ * block that ends where its target starts; a backward goto branches to the head of the innermost
+ * loop that holds both ends (emit/loops.ts), and a block that jumps to itself is its own Wasm
+ * loop. Back edges and dynamic transfers test EXIT_REQUEST; each block start tests that the
+ * budget covers the whole block (a self-loop: on entry, then on its back edge), so a slice never
+ * overruns its budget.
  */
 import type { Insn } from '../decoder/insn.ts';
 import {
