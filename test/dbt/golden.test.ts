@@ -26,7 +26,7 @@ const GOLDEN: Golden[] = [
     code: [0x31, 0xc0, 0xb9, ...le32(100), 0x01, 0xc8, 0x83, 0xf0, 0x55, 0x49, 0x75, 0xf8, 0xf4],
   },
   {
-    // Frame setup, a load and a store through the soft TLB (out-of-line accessors), call/ret.
+    // Frame setup, a load and a store through the soft TLB (inline fast paths), call/ret.
     name: 'memory-call',
     mode: FLAT32,
     code: [

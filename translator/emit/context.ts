@@ -92,8 +92,6 @@ export class EmitCtx {
   writtenRegs = 0;
   usesFlags = false;
   usesMemory = false;
-  /** Emit the soft-TLB fast path inline (self loops) rather than as calls (memory.ts). */
-  inlineMemory = false;
   /** Some instruction runs through the interp stub; some write may hit the region's code. */
   usesStub = false;
   usesSmc = false;

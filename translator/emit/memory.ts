@@ -9,10 +9,14 @@
  * (entry & ~0xfff) ^ linear. Pages holding code carry TLB_CODE, which the write mask tests, so
  * every write to code takes the slow path and is seen by the runtime (self-modifying code).
  *
- * Where the fast path goes: inline in self-loop blocks (the hottest code, where ~1 ns per access
- * matters), elsewhere in small module-internal functions (`ld32`, `st32`, ...), one call per
- * access: about 25 fewer Wasm nodes per access, and translation cost is proportional to nodes
- * (~0.5-1 us each through binaryen), while a direct Wasm call costs ~1 ns.
+ * The fast path is inline at every access. Up to 77d6883 only blocks on a cycle had it, and
+ * the rest called small module-internal functions (`ld32`, `st32`, ...: ~25 fewer Wasm nodes
+ * per access, and translation cost grows with nodes); but a call costs more than its ~1 ns in
+ * V8, which treats every register as caller-saved, so each one forces the region's live guest
+ * registers out to the stack and back. With every access inline the Debian guest's getppid
+ * loop took 1.5-2.7 s of main-thread CPU instead of 2.5-3.5 s (six alternated pairs, each pair
+ * in favour of inline), with 27 % more Wasm bytes per guest instruction and the boot's
+ * main-thread CPU unchanged within the noise (translator/README.md).
  *
  * Segmentation: in a FLAT mode, offsets in CS (reads), DS, ES and SS are linear addresses. Any
  * other case (FS/GS, CS writes, real and 16-bit modes) checks the offset inline against the
@@ -21,8 +25,7 @@
  */
 import type { Insn } from '../decoder/insn.ts';
 import {
-  packSegK, R_ESP, SEG_BASE, SEG_CS, SEG_RD_HI, SEG_RD_LO, SEG_SS, SEG_WR_HI, SEG_WR_LO, SZ16, SZ32, SZ8, TLB_OFFSET, TLB_READ_MASK,
-  TLB_WRITE_MASK,
+  packSegK, R_ESP, SEG_BASE, SEG_CS, SEG_RD_HI, SEG_RD_LO, SEG_SS, SEG_WR_HI, SEG_WR_LO, SZ16, SZ32, SZ8, TLB_OFFSET,
 } from '../abi.ts';
 import type { Expr } from '../wasm/backend.ts';
 import { L_RMASK, L_SMC, L_WMASK } from './context.ts';
@@ -86,15 +89,12 @@ export function operandLinear(c: EmitCtx, i: Insn, n: number, write: boolean): L
   return linear(c, i.seg, effectiveAddress(c, i), n, write);
 }
 
-/**
- * The TLB-hit test for an access of size `sz` at linear address local `lin`, entry into local
- * `e`. `mask` is the TLB mask for the access (default: the region's locals).
- */
-function tlbHit(c: EmitCtx, sz: number, lin: number, e: number, write: boolean, mask?: Expr): Expr {
+/** The TLB-hit test for an access of size `sz` at linear address local `lin`, entry into local `e`. */
+function tlbHit(c: EmitCtx, sz: number, lin: number, e: number, write: boolean): Expr {
   const { m, i32 } = c;
   c.usesMemory = true;
   const entry = m.tee(e, i32.load(TLB_OFFSET, 4, i32.and(i32.shr_u(m.get(lin), i32.const(10)), i32.const(0x3ffffc))));
-  const ok = i32.eq(i32.and(entry, mask ?? m.get(write ? L_WMASK : L_RMASK)), i32.const(1));
+  const ok = i32.eq(i32.and(entry, m.get(write ? L_WMASK : L_RMASK)), i32.const(1));
   if (sz === SZ8) return ok;
   const inPage = sz === SZ16
     ? i32.ne(i32.and(m.get(lin), i32.const(0xfff)), i32.const(0xfff))
@@ -132,51 +132,9 @@ function slowWrite(c: EmitCtx, sz: number, lin: Expr, v: Expr, seg: number): Exp
   return m.if(m.call(WR[sz], [lin, v, i32.const(packSegK(c.insnIndex, seg))]), m.set(L_SMC, i32.const(1)));
 }
 
-// ------------------------------------------------------------------------ out-of-line accessors
-const LD = ['ld8', 'ld16', 'ld32'] as const;
-const ST = ['st8', 'st16', 'st32'] as const;
-const TW = ['tw8', 'tw16', 'tw32'] as const;
-
-/** The TLB mask for reads or writes, from the state block (helpers have no region locals). */
-function stateMask(c: EmitCtx, write: boolean): Expr {
-  return c.i32.load(write ? TLB_WRITE_MASK : TLB_READ_MASK, 4, c.i32.const(0));
-}
-
-/** Adds the module-internal accessor `name` if this module does not have it yet. */
-function accessor(c: EmitCtx, kind: 'ld' | 'st' | 'tw', sz: number): string {
-  const { m, i32 } = c;
-  const name = (kind === 'ld' ? LD : kind === 'st' ? ST : TW)[sz];
-  c.usesMemory = true;
-  if (m.hasFunction(name)) return name;
-  if (kind === 'ld') {
-    // ld(lin, segk): the value.
-    m.addInternal(name, 2, [m.i32Type], m.if(
-      tlbHit(c, sz, 0, 2, false, stateMask(c, false)),
-      loadHost(c, sz, hostAddr(c, 0, 2)),
-      m.call(RD[sz], [m.get(0), m.get(1)]),
-    ));
-  } else if (kind === 'st') {
-    // st(lin, v, segk): WR_OK, or the write helper's result.
-    m.addInternal(name, 3, [m.i32Type], m.if(
-      tlbHit(c, sz, 0, 3, true, stateMask(c, true)),
-      m.block(null, [storeHost(c, sz, hostAddr(c, 0, 3), m.get(1)), i32.const(0)], m.i32Type),
-      m.call(WR[sz], [m.get(0), m.get(1), m.get(2)]),
-    ));
-  } else {
-    // tw(lin, segk): host address for a read-modify-write, or -1 after chkw (slow path).
-    m.addInternal(name, 2, [m.i32Type], m.if(
-      tlbHit(c, sz, 0, 2, true, stateMask(c, true)),
-      hostAddr(c, 0, 2),
-      m.block(null, [m.drop(m.call('chkw', [m.get(0), i32.const(1 << sz), m.get(1)])), i32.const(-1)], m.i32Type),
-    ));
-  }
-  return name;
-}
-
 /** Reads `sz` at linear address `linExpr`: an expression (8/16-bit zero-extended). */
 export function readLinear(c: EmitCtx, sz: number, l: Lin): Expr {
   const { m } = c;
-  if (!c.inlineMemory) return m.callInternal(accessor(c, 'ld', sz), [l.addr, c.i32.const(packSegK(c.insnIndex, l.seg))]);
   const { local: lin, init } = c.localFor(l.addr);
   const e = c.tmp();
   const access = m.if(tlbHit(c, sz, lin, e, false), loadHost(c, sz, hostAddr(c, lin, e)), slowRead(c, sz, m.get(lin), l.seg));
@@ -196,12 +154,6 @@ export function writeLinear(c: EmitCtx, sz: number, l: Lin, v: Expr, final = fal
     c.mayWriteCode = true;
     return m.if(call, m.set(L_SMC, i32.const(1)));
   };
-  if (!c.inlineMemory) {
-    const st = m.callInternal(accessor(c, 'st', sz), [l.addr, v, i32.const(packSegK(c.insnIndex, l.seg))]);
-    if (final) return c.smcExitIf(st);
-    c.mayWriteCode = true;
-    return m.if(st, m.set(L_SMC, i32.const(1)));
-  }
   const { local: lin, init } = c.localFor(l.addr);
   const e = c.tmp();
   const out: Expr[] = init === null ? [] : [init];
@@ -232,14 +184,10 @@ export function rmwLinear(c: EmitCtx, sz: number, l: Lin): RmwAccess {
   const h = c.tmp();
   const n = 1 << sz;
   if (init !== null) c.emit(init);
-  if (c.inlineMemory) {
-    c.emit(m.set(h, m.if(tlbHit(c, sz, lin, e, true), hostAddr(c, lin, e), m.block(null, [
-      m.drop(m.call('chkw', [m.get(lin), i32.const(n), i32.const(packSegK(c.insnIndex, l.seg))])),
-      i32.const(-1),
-    ], m.i32Type))));
-  } else {
-    c.emit(m.set(h, m.callInternal(accessor(c, 'tw', sz), [m.get(lin), i32.const(packSegK(c.insnIndex, l.seg))])));
-  }
+  c.emit(m.set(h, m.if(tlbHit(c, sz, lin, e, true), hostAddr(c, lin, e), m.block(null, [
+    m.drop(m.call('chkw', [m.get(lin), i32.const(n), i32.const(packSegK(c.insnIndex, l.seg))])),
+    i32.const(-1),
+  ], m.i32Type))));
   const slow = i32.eq(m.get(h), i32.const(-1));
   return {
     // After chkw, the helpers need no segment check (-1).

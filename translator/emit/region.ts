@@ -41,7 +41,7 @@ import {
 } from '../abi.ts';
 import { EXIT_REASONS } from '../isa/types.ts';
 import { TABLE, endsBlock } from '../isa/table.ts';
-import { directTarget, fallsThrough } from '../scan/region.ts';
+import { directTarget } from '../scan/region.ts';
 import type { ScannedBlock } from '../scan/scan-block.ts';
 import type { Expr, ModuleBuilder } from '../wasm/backend.ts';
 import {
@@ -120,15 +120,11 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   let inlineCount = 0;
   const code32 = c.code32;
   if (code32 !== code32Mode) throw new Error('region: code size disagrees with the mode');
-  const cyclic = loopBlocks(blocks, code32, dynamicTargets);
   for (const b of blocks) {
     const n = b.insns.length;
     const selfLoop = isSelfLoop(b, code32);
     const live = flagsLiveAfter(b.insns);
     startSegment(c, segments, b, selfLoop);
-    // Memory accesses in loops get the inline soft-TLB fast path; elsewhere a call is cheaper to
-    // translate (see emit/memory.ts).
-    c.inlineMemory = cyclic.has(b.eip);
     for (let k = 0; k < n; k++) {
       const insn = b.insns[k];
       const row = TABLE[insn.row];
@@ -150,7 +146,6 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
         } else {
           closeSegment(c, segments);
           startSegment(c, segments, null, false);
-          c.inlineMemory = cyclic.has(b.eip);
         }
         continue;
       }
@@ -185,7 +180,6 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       if (!isLast) {
         closeSegment(c, segments);
         startSegment(c, segments, null, false);
-        c.inlineMemory = cyclic.has(b.eip);
       }
     }
     closeSegment(c, segments);
@@ -229,10 +223,6 @@ function emitVmmRow(c: EmitCtx, insn: Insn, e: (c: EmitCtx, i: Insn) => void, re
   c.releaseTemps();
 }
 
-/**
- * Blocks on a cycle of the region's control-flow graph (direct jumps and fall-throughs between
- * its blocks): the strongly connected components with more than one block, or with a self edge.
- */
 /**
  * Direct entry into the next region (abi.ts JUMP_CACHE): when `cond` holds and the jump cache
  * has an entry for the EIP in L_EIP that is valid in `mode` (the region's own, or the one an
@@ -289,54 +279,6 @@ function backEdges(
     }
   }
   return out;
-}
-
-function loopBlocks(blocks: readonly ScannedBlock[], code32: boolean, dynamicTargets: readonly number[]): Set<number> {
-  const index = new Map(blocks.map((b, k) => [b.eip, k]));
-  const succ = blocks.map((b) => {
-    const out: number[] = [];
-    const last = b.insns[b.insns.length - 1];
-    const t = directTarget(last, code32);
-    if (t !== null && index.has(t)) out.push(index.get(t) as number);
-    if (fallsThrough(b) && index.has(b.endEip)) out.push(index.get(b.endEip) as number);
-    // RET and indirect transfers may continue at the region's return sites (emit/context.ts
-    // gotoDynamic): a function called in a loop is on the loop's cycle.
-    if (DYNAMIC_ROWS.has(TABLE[last.row].name)) for (const d of dynamicTargets) out.push(index.get(d) as number);
-    return out;
-  });
-  // Tarjan's algorithm (iterative over at most a few hundred blocks; recursion depth is fine).
-  const n = blocks.length;
-  const order = new Int32Array(n).fill(-1);
-  const low = new Int32Array(n);
-  const onStack = new Uint8Array(n);
-  const stack: number[] = [];
-  const result = new Set<number>();
-  let counter = 0;
-  const visit = (v: number): void => {
-    order[v] = low[v] = counter++;
-    stack.push(v);
-    onStack[v] = 1;
-    for (const w of succ[v]) {
-      if (order[w] < 0) {
-        visit(w);
-        low[v] = Math.min(low[v], low[w]);
-      } else if (onStack[w]) {
-        low[v] = Math.min(low[v], order[w]);
-      }
-    }
-    if (low[v] === order[v]) {
-      const comp: number[] = [];
-      let w: number;
-      do {
-        w = stack.pop() as number;
-        onStack[w] = 0;
-        comp.push(w);
-      } while (w !== v);
-      if (comp.length > 1 || succ[v].includes(v)) for (const k of comp) result.add(blocks[k].eip);
-    }
-  };
-  for (let v = 0; v < n; v++) if (order[v] < 0) visit(v);
-  return result;
 }
 
 /** True if the block's only way back to itself is its last instruction's direct jump. */

@@ -216,9 +216,6 @@ export class ModuleBuilder {
     this.functions.push(name);
   }
 
-  /** True if this module already has a function `name` (added through this builder). */
-  hasFunction(name: string): boolean { return this.functions.includes(name); }
-
   /** Calls a function of this module. */
   callInternal(name: string, args: readonly Expr[]): Expr { return this.m.call(name, args, this.b.i32); }
 

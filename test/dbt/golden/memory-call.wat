@@ -11,118 +11,10 @@
 
 (module
  (type $0 (func (param i32 i32 i32 i32) (result i32)))
- (type $1 (func (param i32 i32 i32) (result i32)))
- (type $2 (func (param i32 i32) (result i32)))
- (type $3 (func (param i32) (result i32)))
+ (type $1 (func (param i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
  (import "vm" "hub" (func $hub (param i32 i32 i32 i32) (result i32)))
  (export "r0" (func $r0))
- (func $st32 (param $0 i32) (param $1 i32) (param $2 i32) (result i32)
-  (local $3 i32)
-  (if (result i32)
-   (i32.and
-    (i32.eq
-     (i32.and
-      (local.tee $3
-       (i32.load offset=1048576
-        (i32.and
-         (i32.shr_u
-          (local.get $0)
-          (i32.const 10)
-         )
-         (i32.const 4194300)
-        )
-       )
-      )
-      (i32.load offset=276
-       (i32.const 0)
-      )
-     )
-     (i32.const 1)
-    )
-    (i32.le_u
-     (i32.and
-      (local.get $0)
-      (i32.const 4095)
-     )
-     (i32.const 4092)
-    )
-   )
-   (then
-    (i32.store align=1
-     (i32.xor
-      (i32.and
-       (local.get $3)
-       (i32.const -4096)
-      )
-      (local.get $0)
-     )
-     (local.get $1)
-    )
-    (i32.const 0)
-   )
-   (else
-    (call $hub
-     (i32.const 8)
-     (local.get $0)
-     (local.get $1)
-     (local.get $2)
-    )
-   )
-  )
- )
- (func $ld32 (param $0 i32) (param $1 i32) (result i32)
-  (local $2 i32)
-  (if (result i32)
-   (i32.and
-    (i32.eq
-     (i32.and
-      (local.tee $2
-       (i32.load offset=1048576
-        (i32.and
-         (i32.shr_u
-          (local.get $0)
-          (i32.const 10)
-         )
-         (i32.const 4194300)
-        )
-       )
-      )
-      (i32.load offset=272
-       (i32.const 0)
-      )
-     )
-     (i32.const 1)
-    )
-    (i32.le_u
-     (i32.and
-      (local.get $0)
-      (i32.const 4095)
-     )
-     (i32.const 4092)
-    )
-   )
-   (then
-    (i32.load align=1
-     (i32.xor
-      (i32.and
-       (local.get $2)
-       (i32.const -4096)
-      )
-      (local.get $0)
-     )
-    )
-   )
-   (else
-    (call $hub
-     (i32.const 5)
-     (local.get $0)
-     (local.get $1)
-     (i32.const 0)
-    )
-   )
-  )
- )
  (func $r0 (param $0 i32) (result i32)
   (local $1 i32)
   (local $2 i32)
@@ -266,14 +158,57 @@
                  )
                 )
                 (if
-                 (call $st32
-                  (local.get $24)
-                  (local.get $6)
-                  (i32.const 3)
+                 (i32.and
+                  (i32.eq
+                   (i32.and
+                    (local.tee $25
+                     (i32.load offset=1048576
+                      (i32.and
+                       (i32.shr_u
+                        (local.get $24)
+                        (i32.const 10)
+                       )
+                       (i32.const 4194300)
+                      )
+                     )
+                    )
+                    (local.get $21)
+                   )
+                   (i32.const 1)
+                  )
+                  (i32.le_u
+                   (i32.and
+                    (local.get $24)
+                    (i32.const 4095)
+                   )
+                   (i32.const 4092)
+                  )
                  )
                  (then
-                  (local.set $22
-                   (i32.const 1)
+                  (i32.store align=1
+                   (i32.xor
+                    (i32.and
+                     (local.get $25)
+                     (i32.const -4096)
+                    )
+                    (local.get $24)
+                   )
+                   (local.get $6)
+                  )
+                 )
+                 (else
+                  (if
+                   (call $hub
+                    (i32.const 8)
+                    (local.get $24)
+                    (local.get $6)
+                    (i32.const 3)
+                   )
+                   (then
+                    (local.set $22
+                     (i32.const 1)
+                    )
+                   )
                   )
                  )
                 )
@@ -290,18 +225,114 @@
                  (local.get $5)
                 )
                 (local.set $1
-                 (call $ld32
-                  (i32.add
-                   (local.get $6)
-                   (i32.const 8)
+                 (block (result i32)
+                  (local.set $25
+                   (i32.add
+                    (local.get $6)
+                    (i32.const 8)
+                   )
                   )
-                  (i32.const 19)
+                  (if (result i32)
+                   (i32.and
+                    (i32.eq
+                     (i32.and
+                      (local.tee $24
+                       (i32.load offset=1048576
+                        (i32.and
+                         (i32.shr_u
+                          (local.get $25)
+                          (i32.const 10)
+                         )
+                         (i32.const 4194300)
+                        )
+                       )
+                      )
+                      (local.get $20)
+                     )
+                     (i32.const 1)
+                    )
+                    (i32.le_u
+                     (i32.and
+                      (local.get $25)
+                      (i32.const 4095)
+                     )
+                     (i32.const 4092)
+                    )
+                   )
+                   (then
+                    (i32.load align=1
+                     (i32.xor
+                      (i32.and
+                       (local.get $24)
+                       (i32.const -4096)
+                      )
+                      (local.get $25)
+                     )
+                    )
+                   )
+                   (else
+                    (call $hub
+                     (i32.const 5)
+                     (local.get $25)
+                     (i32.const 19)
+                     (i32.const 0)
+                    )
+                   )
+                  )
                  )
                 )
-                (local.set $24
-                 (call $ld32
-                  (i32.const 36864)
-                  (i32.const 28)
+                (local.set $26
+                 (block (result i32)
+                  (local.set $24
+                   (i32.const 36864)
+                  )
+                  (if (result i32)
+                   (i32.and
+                    (i32.eq
+                     (i32.and
+                      (local.tee $25
+                       (i32.load offset=1048576
+                        (i32.and
+                         (i32.shr_u
+                          (local.get $24)
+                          (i32.const 10)
+                         )
+                         (i32.const 4194300)
+                        )
+                       )
+                      )
+                      (local.get $20)
+                     )
+                     (i32.const 1)
+                    )
+                    (i32.le_u
+                     (i32.and
+                      (local.get $24)
+                      (i32.const 4095)
+                     )
+                     (i32.const 4092)
+                    )
+                   )
+                   (then
+                    (i32.load align=1
+                     (i32.xor
+                      (i32.and
+                       (local.get $25)
+                       (i32.const -4096)
+                      )
+                      (local.get $24)
+                     )
+                    )
+                   )
+                   (else
+                    (call $hub
+                     (i32.const 5)
+                     (local.get $24)
+                     (i32.const 28)
+                     (i32.const 0)
+                    )
+                   )
+                  )
                  )
                 )
                 (local.set $1
@@ -311,7 +342,7 @@
                     (local.get $1)
                    )
                    (local.tee $11
-                    (local.get $24)
+                    (local.get $26)
                    )
                   )
                  )
@@ -319,36 +350,127 @@
                 (local.set $9
                  (i32.const 6)
                 )
-                (drop
-                 (br_if $smc
-                  (i32.const 4)
-                  (call $st32
-                   (i32.const 36868)
-                   (local.get $1)
-                   (i32.const 36)
+                (block
+                 (local.set $26
+                  (i32.const 36868)
+                 )
+                 (if
+                  (i32.and
+                   (i32.eq
+                    (i32.and
+                     (local.tee $25
+                      (i32.load offset=1048576
+                       (i32.and
+                        (i32.shr_u
+                         (local.get $26)
+                         (i32.const 10)
+                        )
+                        (i32.const 4194300)
+                       )
+                      )
+                     )
+                     (local.get $21)
+                    )
+                    (i32.const 1)
+                   )
+                   (i32.le_u
+                    (i32.and
+                     (local.get $26)
+                     (i32.const 4095)
+                    )
+                    (i32.const 4092)
+                   )
+                  )
+                  (then
+                   (i32.store align=1
+                    (i32.xor
+                     (i32.and
+                      (local.get $25)
+                      (i32.const -4096)
+                     )
+                     (local.get $26)
+                    )
+                    (local.get $1)
+                   )
+                  )
+                  (else
+                   (drop
+                    (br_if $smc
+                     (i32.const 4)
+                     (call $hub
+                      (i32.const 8)
+                      (local.get $26)
+                      (local.get $1)
+                      (i32.const 36)
+                     )
+                    )
+                   )
                   )
                  )
                 )
-                (local.set $24
+                (local.set $25
                  (i32.add
                   (local.get $5)
                   (i32.const -4)
                  )
                 )
                 (if
-                 (call $st32
-                  (local.get $24)
-                  (i32.const 4118)
-                  (i32.const 43)
+                 (i32.and
+                  (i32.eq
+                   (i32.and
+                    (local.tee $26
+                     (i32.load offset=1048576
+                      (i32.and
+                       (i32.shr_u
+                        (local.get $25)
+                        (i32.const 10)
+                       )
+                       (i32.const 4194300)
+                      )
+                     )
+                    )
+                    (local.get $21)
+                   )
+                   (i32.const 1)
+                  )
+                  (i32.le_u
+                   (i32.and
+                    (local.get $25)
+                    (i32.const 4095)
+                   )
+                   (i32.const 4092)
+                  )
                  )
                  (then
-                  (local.set $22
-                   (i32.const 1)
+                  (i32.store align=1
+                   (i32.xor
+                    (i32.and
+                     (local.get $26)
+                     (i32.const -4096)
+                    )
+                    (local.get $25)
+                   )
+                   (i32.const 4118)
+                  )
+                 )
+                 (else
+                  (if
+                   (call $hub
+                    (i32.const 8)
+                    (local.get $25)
+                    (i32.const 4118)
+                    (i32.const 43)
+                   )
+                   (then
+                    (local.set $22
+                     (i32.const 1)
+                    )
+                   )
                   )
                  )
                 )
                 (local.set $5
-                 (local.get $24)
+                 (local.get $25)
                 )
                 (local.set $17
                  (i32.sub
@@ -431,10 +553,53 @@
                   )
                  )
                 )
-                (local.set $24
-                 (call $ld32
-                  (local.get $5)
-                  (i32.const 59)
+                (local.set $25
+                 (if (result i32)
+                  (i32.and
+                   (i32.eq
+                    (i32.and
+                     (local.tee $26
+                      (i32.load offset=1048576
+                       (i32.and
+                        (i32.shr_u
+                         (local.get $5)
+                         (i32.const 10)
+                        )
+                        (i32.const 4194300)
+                       )
+                      )
+                     )
+                     (local.get $20)
+                    )
+                    (i32.const 1)
+                   )
+                   (i32.le_u
+                    (i32.and
+                     (local.get $5)
+                     (i32.const 4095)
+                    )
+                    (i32.const 4092)
+                   )
+                  )
+                  (then
+                   (i32.load align=1
+                    (i32.xor
+                     (i32.and
+                      (local.get $26)
+                      (i32.const -4096)
+                     )
+                     (local.get $5)
+                    )
+                   )
+                  )
+                  (else
+                   (call $hub
+                    (i32.const 5)
+                    (local.get $5)
+                    (i32.const 59)
+                    (i32.const 0)
+                   )
+                  )
                  )
                 )
                 (local.set $5
@@ -457,7 +622,7 @@
                 )
                 (if
                  (i32.eq
-                  (local.get $24)
+                  (local.get $25)
                   (i32.const 4118)
                  )
                  (then
@@ -476,7 +641,7 @@
                  )
                 )
                 (br $exit
-                 (local.get $24)
+                 (local.get $25)
                 )
                )
                (unreachable)
@@ -552,7 +717,7 @@
          )
         )
         (then
-         (local.set $24
+         (local.set $25
           (i32.add
            (i32.shl
             (i32.and
@@ -573,7 +738,7 @@
          (br_if $nochain0
           (i32.ne
            (i32.load
-            (local.get $24)
+            (local.get $25)
            )
            (local.get $15)
           )
@@ -581,7 +746,7 @@
          (br_if $nochain0
           (i32.ne
            (i32.load offset=4
-            (local.get $24)
+            (local.get $25)
            )
            (i32.load offset=1048576
             (i32.shl
@@ -594,15 +759,15 @@
            )
           )
          )
-         (local.set $25
+         (local.set $26
           (i32.load offset=8
-           (local.get $24)
+           (local.get $25)
           )
          )
          (br_if $nochain0
           (i32.ne
            (i32.and
-            (local.get $25)
+            (local.get $26)
             (i32.const 255)
            )
            (i32.load offset=280
@@ -613,15 +778,15 @@
          (br_if $nochain0
           (i32.gt_s
            (i32.shr_u
-            (local.get $25)
+            (local.get $26)
             (i32.const 8)
            )
            (local.get $17)
           )
          )
-         (local.set $26
+         (local.set $24
           (i32.load offset=12
-           (local.get $24)
+           (local.get $25)
           )
          )
          (i32.store offset=288
@@ -644,11 +809,11 @@
          (return_call $hub
           (i32.const 16)
           (i32.shr_u
-           (local.get $26)
+           (local.get $24)
            (i32.const 16)
           )
           (i32.and
-           (local.get $26)
+           (local.get $24)
            (i32.const 65535)
           )
           (i32.const 0)
@@ -714,7 +879,7 @@
            )
           )
           (then
-           (local.set $26
+           (local.set $24
             (i32.add
              (i32.shl
               (i32.and
@@ -735,7 +900,7 @@
            (br_if $nochain1
             (i32.ne
              (i32.load
-              (local.get $26)
+              (local.get $24)
              )
              (local.get $15)
             )
@@ -743,7 +908,7 @@
            (br_if $nochain1
             (i32.ne
              (i32.load offset=4
-              (local.get $26)
+              (local.get $24)
              )
              (i32.load offset=1048576
               (i32.shl
@@ -756,15 +921,15 @@
              )
             )
            )
-           (local.set $25
+           (local.set $26
             (i32.load offset=8
-             (local.get $26)
+             (local.get $24)
             )
            )
            (br_if $nochain1
             (i32.ne
              (i32.and
-              (local.get $25)
+              (local.get $26)
               (i32.const 255)
              )
              (i32.load offset=280
@@ -775,15 +940,15 @@
            (br_if $nochain1
             (i32.gt_s
              (i32.shr_u
-              (local.get $25)
+              (local.get $26)
               (i32.const 8)
              )
              (local.get $17)
             )
            )
-           (local.set $24
+           (local.set $25
             (i32.load offset=12
-             (local.get $26)
+             (local.get $24)
             )
            )
            (i32.store offset=288
@@ -806,11 +971,11 @@
            (return_call $hub
             (i32.const 16)
             (i32.shr_u
-             (local.get $24)
+             (local.get $25)
              (i32.const 16)
             )
             (i32.and
-             (local.get $24)
+             (local.get $25)
              (i32.const 65535)
             )
             (i32.const 0)

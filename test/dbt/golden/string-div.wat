@@ -6,118 +6,10 @@
 
 (module
  (type $0 (func (param i32 i32 i32 i32) (result i32)))
- (type $1 (func (param i32 i32) (result i32)))
- (type $2 (func (param i32 i32 i32) (result i32)))
- (type $3 (func (param i32) (result i32)))
+ (type $1 (func (param i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
  (import "vm" "hub" (func $hub (param i32 i32 i32 i32) (result i32)))
  (export "r0" (func $r0))
- (func $ld32 (param $0 i32) (param $1 i32) (result i32)
-  (local $2 i32)
-  (if (result i32)
-   (i32.and
-    (i32.eq
-     (i32.and
-      (local.tee $2
-       (i32.load offset=1048576
-        (i32.and
-         (i32.shr_u
-          (local.get $0)
-          (i32.const 10)
-         )
-         (i32.const 4194300)
-        )
-       )
-      )
-      (i32.load offset=272
-       (i32.const 0)
-      )
-     )
-     (i32.const 1)
-    )
-    (i32.le_u
-     (i32.and
-      (local.get $0)
-      (i32.const 4095)
-     )
-     (i32.const 4092)
-    )
-   )
-   (then
-    (i32.load align=1
-     (i32.xor
-      (i32.and
-       (local.get $2)
-       (i32.const -4096)
-      )
-      (local.get $0)
-     )
-    )
-   )
-   (else
-    (call $hub
-     (i32.const 5)
-     (local.get $0)
-     (local.get $1)
-     (i32.const 0)
-    )
-   )
-  )
- )
- (func $st32 (param $0 i32) (param $1 i32) (param $2 i32) (result i32)
-  (local $3 i32)
-  (if (result i32)
-   (i32.and
-    (i32.eq
-     (i32.and
-      (local.tee $3
-       (i32.load offset=1048576
-        (i32.and
-         (i32.shr_u
-          (local.get $0)
-          (i32.const 10)
-         )
-         (i32.const 4194300)
-        )
-       )
-      )
-      (i32.load offset=276
-       (i32.const 0)
-      )
-     )
-     (i32.const 1)
-    )
-    (i32.le_u
-     (i32.and
-      (local.get $0)
-      (i32.const 4095)
-     )
-     (i32.const 4092)
-    )
-   )
-   (then
-    (i32.store align=1
-     (i32.xor
-      (i32.and
-       (local.get $3)
-       (i32.const -4096)
-      )
-      (local.get $0)
-     )
-     (local.get $1)
-    )
-    (i32.const 0)
-   )
-   (else
-    (call $hub
-     (i32.const 8)
-     (local.get $0)
-     (local.get $1)
-     (local.get $2)
-    )
-   )
-  )
- )
  (func $r0 (param $0 i32) (result i32)
   (local $1 i32)
   (local $2 i32)
@@ -150,8 +42,10 @@
   (local $29 i32)
   (local $30 i32)
   (local $31 i32)
-  (local $32 i64)
-  (local $33 i64)
+  (local $32 i32)
+  (local $33 i32)
+  (local $34 i64)
+  (local $35 i64)
   (i32.store offset=360
    (i32.const 0)
    (i32.const 0)
@@ -483,21 +377,107 @@
                      )
                     )
                    )
-                   (local.set $31
-                    (call $ld32
-                     (local.get $7)
-                     (i32.const 12)
+                   (local.set $32
+                    (if (result i32)
+                     (i32.and
+                      (i32.eq
+                       (i32.and
+                        (local.tee $31
+                         (i32.load offset=1048576
+                          (i32.and
+                           (i32.shr_u
+                            (local.get $7)
+                            (i32.const 10)
+                           )
+                           (i32.const 4194300)
+                          )
+                         )
+                        )
+                        (local.get $20)
+                       )
+                       (i32.const 1)
+                      )
+                      (i32.le_u
+                       (i32.and
+                        (local.get $7)
+                        (i32.const 4095)
+                       )
+                       (i32.const 4092)
+                      )
+                     )
+                     (then
+                      (i32.load align=1
+                       (i32.xor
+                        (i32.and
+                         (local.get $31)
+                         (i32.const -4096)
+                        )
+                        (local.get $7)
+                       )
+                      )
+                     )
+                     (else
+                      (call $hub
+                       (i32.const 5)
+                       (local.get $7)
+                       (i32.const 12)
+                       (i32.const 0)
+                      )
+                     )
                     )
                    )
                    (if
-                    (call $st32
-                     (local.get $8)
-                     (local.get $31)
-                     (i32.const 9)
+                    (i32.and
+                     (i32.eq
+                      (i32.and
+                       (local.tee $33
+                        (i32.load offset=1048576
+                         (i32.and
+                          (i32.shr_u
+                           (local.get $8)
+                           (i32.const 10)
+                          )
+                          (i32.const 4194300)
+                         )
+                        )
+                       )
+                       (local.get $21)
+                      )
+                      (i32.const 1)
+                     )
+                     (i32.le_u
+                      (i32.and
+                       (local.get $8)
+                       (i32.const 4095)
+                      )
+                      (i32.const 4092)
+                     )
                     )
                     (then
-                     (local.set $22
-                      (i32.const 1)
+                     (i32.store align=1
+                      (i32.xor
+                       (i32.and
+                        (local.get $33)
+                        (i32.const -4096)
+                       )
+                       (local.get $8)
+                      )
+                      (local.get $32)
+                     )
+                    )
+                    (else
+                     (if
+                      (call $hub
+                       (i32.const 8)
+                       (local.get $8)
+                       (local.get $32)
+                       (i32.const 9)
+                      )
+                      (then
+                       (local.set $22
+                        (i32.const 1)
+                       )
+                      )
                      )
                     )
                    )
@@ -545,12 +525,12 @@
                (local.set $9
                 (i32.const 22)
                )
-               (local.set $31
+               (local.set $33
                 (local.get $4)
                )
                (if
                 (i32.eqz
-                 (local.get $31)
+                 (local.get $33)
                 )
                 (then
                  (local.set $17
@@ -567,7 +547,7 @@
                  )
                 )
                )
-               (local.set $32
+               (local.set $34
                 (i64.or
                  (i64.shl
                   (i64.extend_i32_u
@@ -580,18 +560,18 @@
                  )
                 )
                )
-               (local.set $33
+               (local.set $35
                 (i64.div_u
-                 (local.get $32)
+                 (local.get $34)
                  (i64.extend_i32_u
-                  (local.get $31)
+                  (local.get $33)
                  )
                 )
                )
                (if
                 (i64.ne
                  (i64.shr_u
-                  (local.get $33)
+                  (local.get $35)
                   (i64.const 32)
                  )
                  (i64.const 0)
@@ -611,23 +591,23 @@
                  )
                 )
                )
-               (local.set $30
+               (local.set $32
                 (i32.wrap_i64
                  (i64.rem_u
-                  (local.get $32)
+                  (local.get $34)
                   (i64.extend_i32_u
-                   (local.get $31)
+                   (local.get $33)
                   )
                  )
                 )
                )
                (local.set $1
                 (i32.wrap_i64
-                 (local.get $33)
+                 (local.get $35)
                 )
                )
                (local.set $3
-                (local.get $30)
+                (local.get $32)
                )
                (local.set $17
                 (i32.sub
@@ -725,7 +705,7 @@
          )
         )
         (then
-         (local.set $30
+         (local.set $32
           (i32.add
            (i32.shl
             (i32.and
@@ -746,7 +726,7 @@
          (br_if $nochain2
           (i32.ne
            (i32.load
-            (local.get $30)
+            (local.get $32)
            )
            (local.get $15)
           )
@@ -754,7 +734,7 @@
          (br_if $nochain2
           (i32.ne
            (i32.load offset=4
-            (local.get $30)
+            (local.get $32)
            )
            (i32.load offset=1048576
             (i32.shl
@@ -767,15 +747,15 @@
            )
           )
          )
-         (local.set $31
+         (local.set $33
           (i32.load offset=8
-           (local.get $30)
+           (local.get $32)
           )
          )
          (br_if $nochain2
           (i32.ne
            (i32.and
-            (local.get $31)
+            (local.get $33)
             (i32.const 255)
            )
            (i32.load offset=280
@@ -786,15 +766,15 @@
          (br_if $nochain2
           (i32.gt_s
            (i32.shr_u
-            (local.get $31)
+            (local.get $33)
             (i32.const 8)
            )
            (local.get $17)
           )
          )
-         (local.set $29
+         (local.set $31
           (i32.load offset=12
-           (local.get $30)
+           (local.get $32)
           )
          )
          (i32.store offset=288
@@ -817,11 +797,11 @@
          (return_call $hub
           (i32.const 16)
           (i32.shr_u
-           (local.get $29)
+           (local.get $31)
            (i32.const 16)
           )
           (i32.and
-           (local.get $29)
+           (local.get $31)
            (i32.const 65535)
           )
           (i32.const 0)
@@ -887,7 +867,7 @@
            )
           )
           (then
-           (local.set $29
+           (local.set $31
             (i32.add
              (i32.shl
               (i32.and
@@ -908,7 +888,7 @@
            (br_if $nochain3
             (i32.ne
              (i32.load
-              (local.get $29)
+              (local.get $31)
              )
              (local.get $15)
             )
@@ -916,7 +896,7 @@
            (br_if $nochain3
             (i32.ne
              (i32.load offset=4
-              (local.get $29)
+              (local.get $31)
              )
              (i32.load offset=1048576
               (i32.shl
@@ -929,15 +909,15 @@
              )
             )
            )
-           (local.set $31
+           (local.set $33
             (i32.load offset=8
-             (local.get $29)
+             (local.get $31)
             )
            )
            (br_if $nochain3
             (i32.ne
              (i32.and
-              (local.get $31)
+              (local.get $33)
               (i32.const 255)
              )
              (i32.load offset=280
@@ -948,15 +928,15 @@
            (br_if $nochain3
             (i32.gt_s
              (i32.shr_u
-              (local.get $31)
+              (local.get $33)
               (i32.const 8)
              )
              (local.get $17)
             )
            )
-           (local.set $30
+           (local.set $32
             (i32.load offset=12
-             (local.get $29)
+             (local.get $31)
             )
            )
            (i32.store offset=288
@@ -979,11 +959,11 @@
            (return_call $hub
             (i32.const 16)
             (i32.shr_u
-             (local.get $30)
+             (local.get $32)
              (i32.const 16)
             )
             (i32.and
-             (local.get $30)
+             (local.get $32)
              (i32.const 65535)
             )
             (i32.const 0)

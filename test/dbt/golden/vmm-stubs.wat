@@ -11,118 +11,10 @@
 
 (module
  (type $0 (func (param i32 i32 i32 i32) (result i32)))
- (type $1 (func (param i32 i32 i32) (result i32)))
- (type $2 (func (param i32 i32) (result i32)))
- (type $3 (func (param i32) (result i32)))
+ (type $1 (func (param i32) (result i32)))
  (import "vm" "mem" (memory $0 0 65536))
  (import "vm" "hub" (func $hub (param i32 i32 i32 i32) (result i32)))
  (export "r0" (func $r0))
- (func $st32 (param $0 i32) (param $1 i32) (param $2 i32) (result i32)
-  (local $3 i32)
-  (if (result i32)
-   (i32.and
-    (i32.eq
-     (i32.and
-      (local.tee $3
-       (i32.load offset=1048576
-        (i32.and
-         (i32.shr_u
-          (local.get $0)
-          (i32.const 10)
-         )
-         (i32.const 4194300)
-        )
-       )
-      )
-      (i32.load offset=276
-       (i32.const 0)
-      )
-     )
-     (i32.const 1)
-    )
-    (i32.le_u
-     (i32.and
-      (local.get $0)
-      (i32.const 4095)
-     )
-     (i32.const 4092)
-    )
-   )
-   (then
-    (i32.store align=1
-     (i32.xor
-      (i32.and
-       (local.get $3)
-       (i32.const -4096)
-      )
-      (local.get $0)
-     )
-     (local.get $1)
-    )
-    (i32.const 0)
-   )
-   (else
-    (call $hub
-     (i32.const 8)
-     (local.get $0)
-     (local.get $1)
-     (local.get $2)
-    )
-   )
-  )
- )
- (func $ld32 (param $0 i32) (param $1 i32) (result i32)
-  (local $2 i32)
-  (if (result i32)
-   (i32.and
-    (i32.eq
-     (i32.and
-      (local.tee $2
-       (i32.load offset=1048576
-        (i32.and
-         (i32.shr_u
-          (local.get $0)
-          (i32.const 10)
-         )
-         (i32.const 4194300)
-        )
-       )
-      )
-      (i32.load offset=272
-       (i32.const 0)
-      )
-     )
-     (i32.const 1)
-    )
-    (i32.le_u
-     (i32.and
-      (local.get $0)
-      (i32.const 4095)
-     )
-     (i32.const 4092)
-    )
-   )
-   (then
-    (i32.load align=1
-     (i32.xor
-      (i32.and
-       (local.get $2)
-       (i32.const -4096)
-      )
-      (local.get $0)
-     )
-    )
-   )
-   (else
-    (call $hub
-     (i32.const 5)
-     (local.get $0)
-     (local.get $1)
-     (i32.const 0)
-    )
-   )
-  )
- )
  (func $r0 (param $0 i32) (result i32)
   (local $1 i32)
   (local $2 i32)
@@ -150,6 +42,7 @@
   (local $24 i32)
   (local $25 i32)
   (local $26 i32)
+  (local $27 i32)
   (i32.store offset=360
    (i32.const 0)
    (i32.const 0)
@@ -298,18 +191,66 @@
                        (i32.const -4)
                       )
                      )
-                     (if
-                      (call $st32
-                       (local.get $25)
+                     (block
+                      (local.set $27
                        (i32.and
                         (local.get $24)
                         (i32.const -196609)
                        )
-                       (i32.const 3)
                       )
-                      (then
-                       (local.set $22
-                        (i32.const 1)
+                      (if
+                       (i32.and
+                        (i32.eq
+                         (i32.and
+                          (local.tee $26
+                           (i32.load offset=1048576
+                            (i32.and
+                             (i32.shr_u
+                              (local.get $25)
+                              (i32.const 10)
+                             )
+                             (i32.const 4194300)
+                            )
+                           )
+                          )
+                          (local.get $21)
+                         )
+                         (i32.const 1)
+                        )
+                        (i32.le_u
+                         (i32.and
+                          (local.get $25)
+                          (i32.const 4095)
+                         )
+                         (i32.const 4092)
+                        )
+                       )
+                       (then
+                        (i32.store align=1
+                         (i32.xor
+                          (i32.and
+                           (local.get $26)
+                           (i32.const -4096)
+                          )
+                          (local.get $25)
+                         )
+                         (local.get $27)
+                        )
+                       )
+                       (else
+                        (if
+                         (call $hub
+                          (i32.const 8)
+                          (local.get $25)
+                          (local.get $27)
+                          (i32.const 3)
+                         )
+                         (then
+                          (local.set $22
+                           (i32.const 1)
+                          )
+                         )
+                        )
                        )
                       )
                      )
@@ -338,30 +279,73 @@
                       )
                      )
                     )
-                    (local.set $25
-                     (call $ld32
-                      (local.get $5)
-                      (i32.const 11)
+                    (local.set $26
+                     (if (result i32)
+                      (i32.and
+                       (i32.eq
+                        (i32.and
+                         (local.tee $27
+                          (i32.load offset=1048576
+                           (i32.and
+                            (i32.shr_u
+                             (local.get $5)
+                             (i32.const 10)
+                            )
+                            (i32.const 4194300)
+                           )
+                          )
+                         )
+                         (local.get $20)
+                        )
+                        (i32.const 1)
+                       )
+                       (i32.le_u
+                        (i32.and
+                         (local.get $5)
+                         (i32.const 4095)
+                        )
+                        (i32.const 4092)
+                       )
+                      )
+                      (then
+                       (i32.load align=1
+                        (i32.xor
+                         (i32.and
+                          (local.get $27)
+                          (i32.const -4096)
+                         )
+                         (local.get $5)
+                        )
+                       )
+                      )
+                      (else
+                       (call $hub
+                        (i32.const 5)
+                        (local.get $5)
+                        (i32.const 11)
+                        (i32.const 0)
+                       )
+                      )
                      )
                     )
-                    (local.set $24
+                    (local.set $25
                      (i32.load offset=36
                       (i32.const 0)
                      )
                     )
-                    (local.set $26
+                    (local.set $24
                      (i32.or
                       (i32.and
                        (i32.or
                         (i32.and
-                         (local.get $24)
+                         (local.get $25)
                          (i32.xor
                           (i32.const 2392021)
                           (i32.const -1)
                          )
                         )
                         (i32.and
-                         (local.get $25)
+                         (local.get $26)
                          (i32.const 2392021)
                         )
                        )
@@ -374,7 +358,7 @@
                      (i32.or
                       (i32.ne
                        (i32.and
-                        (local.get $26)
+                        (local.get $24)
                         (i32.const 256)
                        )
                        (i32.const 0)
@@ -383,9 +367,9 @@
                        (i32.ne
                         (i32.and
                          (i32.and
-                          (local.get $26)
+                          (local.get $24)
                           (i32.xor
-                           (local.get $24)
+                           (local.get $25)
                            (i32.const -1)
                           )
                          )
@@ -421,7 +405,7 @@
                     )
                     (i32.store offset=36
                      (i32.const 0)
-                     (local.get $26)
+                     (local.get $24)
                     )
                     (local.set $9
                      (i32.const 0)
@@ -451,7 +435,7 @@
                      )
                     )
                    )
-                   (local.set $26
+                   (local.set $24
                     (i32.load offset=36
                      (i32.const 0)
                     )
@@ -459,7 +443,7 @@
                    (i32.store offset=36
                     (i32.const 0)
                     (i32.and
-                     (local.get $26)
+                     (local.get $24)
                      (i32.const -513)
                     )
                    )
@@ -479,7 +463,7 @@
                     )
                    )
                   )
-                  (local.set $26
+                  (local.set $24
                    (call $hub
                     (i32.const 13)
                     (i32.const 49)
@@ -494,7 +478,7 @@
                      (i32.const -256)
                     )
                     (i32.and
-                     (local.get $26)
+                     (local.get $24)
                      (i32.const 255)
                     )
                    )
@@ -596,7 +580,7 @@
                   )
                  )
                 )
-                (local.set $26
+                (local.set $24
                  (i32.load offset=36
                   (i32.const 0)
                  )
@@ -605,7 +589,7 @@
                  (i32.and
                   (i32.eqz
                    (i32.and
-                    (local.get $26)
+                    (local.get $24)
                     (i32.const 512)
                    )
                   )
@@ -636,7 +620,7 @@
                 (i32.store offset=36
                  (i32.const 0)
                  (i32.or
-                  (local.get $26)
+                  (local.get $24)
                   (i32.const 512)
                  )
                 )
@@ -743,7 +727,7 @@
          )
         )
         (then
-         (local.set $26
+         (local.set $24
           (i32.add
            (i32.shl
             (i32.and
@@ -764,7 +748,7 @@
          (br_if $nochain0
           (i32.ne
            (i32.load
-            (local.get $26)
+            (local.get $24)
            )
            (local.get $15)
           )
@@ -772,7 +756,7 @@
          (br_if $nochain0
           (i32.ne
            (i32.load offset=4
-            (local.get $26)
+            (local.get $24)
            )
            (i32.load offset=1048576
             (i32.shl
@@ -785,15 +769,15 @@
            )
           )
          )
-         (local.set $24
+         (local.set $25
           (i32.load offset=8
-           (local.get $26)
+           (local.get $24)
           )
          )
          (br_if $nochain0
           (i32.ne
            (i32.and
-            (local.get $24)
+            (local.get $25)
             (i32.const 255)
            )
            (i32.load offset=280
@@ -804,15 +788,15 @@
          (br_if $nochain0
           (i32.gt_s
            (i32.shr_u
-            (local.get $24)
+            (local.get $25)
             (i32.const 8)
            )
            (local.get $17)
           )
          )
-         (local.set $25
+         (local.set $26
           (i32.load offset=12
-           (local.get $26)
+           (local.get $24)
           )
          )
          (i32.store offset=288
@@ -835,11 +819,11 @@
          (return_call $hub
           (i32.const 16)
           (i32.shr_u
-           (local.get $25)
+           (local.get $26)
            (i32.const 16)
           )
           (i32.and
-           (local.get $25)
+           (local.get $26)
            (i32.const 65535)
           )
           (i32.const 0)
@@ -905,7 +889,7 @@
            )
           )
           (then
-           (local.set $25
+           (local.set $26
             (i32.add
              (i32.shl
               (i32.and
@@ -926,7 +910,7 @@
            (br_if $nochain1
             (i32.ne
              (i32.load
-              (local.get $25)
+              (local.get $26)
              )
              (local.get $15)
             )
@@ -934,7 +918,7 @@
            (br_if $nochain1
             (i32.ne
              (i32.load offset=4
-              (local.get $25)
+              (local.get $26)
              )
              (i32.load offset=1048576
               (i32.shl
@@ -947,15 +931,15 @@
              )
             )
            )
-           (local.set $24
+           (local.set $25
             (i32.load offset=8
-             (local.get $25)
+             (local.get $26)
             )
            )
            (br_if $nochain1
             (i32.ne
              (i32.and
-              (local.get $24)
+              (local.get $25)
               (i32.const 255)
              )
              (i32.load offset=280
@@ -966,15 +950,15 @@
            (br_if $nochain1
             (i32.gt_s
              (i32.shr_u
-              (local.get $24)
+              (local.get $25)
               (i32.const 8)
              )
              (local.get $17)
             )
            )
-           (local.set $26
+           (local.set $24
             (i32.load offset=12
-             (local.get $25)
+             (local.get $26)
             )
            )
            (i32.store offset=288
@@ -997,11 +981,11 @@
            (return_call $hub
             (i32.const 16)
             (i32.shr_u
-             (local.get $26)
+             (local.get $24)
              (i32.const 16)
             )
             (i32.and
-             (local.get $26)
+             (local.get $24)
              (i32.const 65535)
             )
             (i32.const 0)
