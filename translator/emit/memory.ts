@@ -12,11 +12,11 @@
  * The fast path is inline at every access. Up to 77d6883 only blocks on a cycle had it, and
  * the rest called small module-internal functions (`ld32`, `st32`, ...: ~25 fewer Wasm nodes
  * per access, and translation cost grows with nodes); but a call costs more than its ~1 ns in
- * V8, which treats every register as caller-saved, so each one forces the region's live guest
- * registers out to the stack and back. With every access inline the Debian guest's getppid
- * loop took 1.5-2.7 s of main-thread CPU instead of 2.5-3.5 s (six alternated pairs, each pair
- * in favour of inline), with 27 % more Wasm bytes per guest instruction and the boot's
- * main-thread CPU unchanged within the noise (translator/README.md).
+ * V8, most likely because its Wasm code keeps no value in a register across a call, so each
+ * one sends the region's live guest registers to the stack and back. With every access inline
+ * the Debian guest's getppid loop took 1.5-2.7 s of main-thread CPU instead of 2.5-3.5 s (six
+ * alternated pairs, each pair in favour of inline), with 27 % more Wasm bytes per guest
+ * instruction and the boot's main-thread CPU unchanged within the noise (translator/README.md).
  *
  * Segmentation: in a FLAT mode, offsets in CS (reads), DS, ES and SS are linear addresses. Any
  * other case (FS/GS, CS writes, real and 16-bit modes) checks the offset inline against the
