@@ -38,16 +38,16 @@ export interface Route {
   readonly back: boolean;
 }
 
-/** The label of the function-level dispatch loop (context.ts LBL_TOP). */
-export type TopLabel = string;
-
 export class SegmentLoops {
   readonly root: SegmentLoop;
   /** The innermost loop containing each segment. */
   private readonly inner: SegmentLoop[];
 
-  /** `n` segments; `backEdges` as [from, to] pairs with to <= from (others are ignored). */
-  constructor(readonly n: number, backEdges: readonly (readonly [number, number])[], private readonly topLabel: TopLabel) {
+  /**
+   * `n` segments; `backEdges` as [from, to] pairs with to <= from (others are ignored);
+   * `topLabel` names the function-level dispatch loop (context.ts LBL_TOP).
+   */
+  constructor(n: number, backEdges: readonly (readonly [number, number])[], private readonly topLabel: string) {
     const root: SegmentLoop = { id: 0, start: 0, end: n - 1, parent: null, children: [] };
     this.root = root;
     // Intervals, merged until no two cross (a < c <= b < d).

@@ -88,14 +88,17 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   const m = mb;
   const i32 = m.i32;
 
-  // Pass 1: segment numbering, so that jumps can name segments that are emitted later.
+  // Pass 1: segment numbering, so that jumps can name segments that are emitted later; each
+  // block's first segment, and the segment of its last instruction (where its transfer is).
   const blockSeg = new Map<number, number>();
+  const lastSeg: number[] = [];
   let nseg = 0;
   for (const b of blocks) {
     blockSeg.set(b.eip, nseg++);
     b.insns.forEach((insn, k) => {
       if (endsSegment(insn) && k < b.insns.length - 1) nseg++;
     });
+    lastSeg.push(nseg - 1);
   }
   const dynamicTargets: number[] = [];
   for (const b of blocks) {
@@ -104,8 +107,7 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
       dynamicTargets.push(b.endEip);
     }
   }
-  const code32Mode = (mode & MODE_CS32) !== 0;
-  const loops = new SegmentLoops(nseg, backEdges(blocks, blockSeg, code32Mode, dynamicTargets), LBL_TOP);
+  const loops = new SegmentLoops(nseg, backEdges(blocks, blockSeg, lastSeg, (mode & MODE_CS32) !== 0, dynamicTargets), LBL_TOP);
   const layout: RegionLayout = {
     segmentAt: (eip) => blockSeg.get(eip) ?? -1,
     dynamicTargets,
@@ -119,7 +121,6 @@ export function emitRegion(mb: ModuleBuilder, name: string, blocks: readonly Sca
   const done: number[] = [];
   let inlineCount = 0;
   const code32 = c.code32;
-  if (code32 !== code32Mode) throw new Error('region: code size disagrees with the mode');
   for (const b of blocks) {
     const n = b.insns.length;
     const selfLoop = isSelfLoop(b, code32);
@@ -262,12 +263,13 @@ function chain(c: EmitCtx, cond: Expr, mode: Expr): Expr {
  * except a self-loop block's jump to itself (its own Wasm loop inside its segment).
  */
 function backEdges(
-  blocks: readonly ScannedBlock[], blockSeg: ReadonlyMap<number, number>, code32: boolean, dynamicTargets: readonly number[],
+  blocks: readonly ScannedBlock[], blockSeg: ReadonlyMap<number, number>, lastSeg: readonly number[], code32: boolean,
+  dynamicTargets: readonly number[],
 ): [number, number][] {
   const out: [number, number][] = [];
-  for (const b of blocks) {
-    let last = blockSeg.get(b.eip) as number;
-    for (let k = 0; k < b.insns.length - 1; k++) if (endsSegment(b.insns[k])) last++;
+  for (let n = 0; n < blocks.length; n++) {
+    const b = blocks[n];
+    const last = lastSeg[n];
     const insn = b.insns[b.insns.length - 1];
     const targets: number[] = [];
     const t = directTarget(insn, code32);
